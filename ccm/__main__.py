@@ -1,0 +1,5 @@
+import sys
+
+from ccm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,47 @@
+"""The ``ccm`` command: one subcommand per component, each living in its own module.
+
+Subcommand modules are imported lazily so ``ccm annotations`` does not pay for boto3
+and ``ccm node-proxy`` never imports the controller. Each module provides
+``add_arguments(parser)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "apiserver": ("ccm.apiserver.cli", "Run the embedded Kubernetes API server on loopback."),
+    "controller": ("ccm.controllers.cli", "Run the service (load-balancer) controller."),
+    "node-proxy": ("ccm.proxy.cli", "Run the node proxy (NodePort -> endpoints)."),
+    "demo": ("ccm.demo", "Run everything on this machine and print a URL that answers."),
+    "annotations": ("ccm.annotations.cli", "Print the annotation reference as Markdown."),
+}
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ccm", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == wanted:
+            importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[args.command][0])
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
