@@ -1,0 +1,197 @@
+"""Service controller benchmark against the embedded API server and the fake cloud.
+
+    .venv/bin/python bench/controller.py [--services 1000] [--rss-services 10000] [--rss-nodes 1000]
+
+Prints, each next to a baseline measured in the same run:
+* the embedded API's write ceiling (creates/s with 4 client threads);
+* seconds for N LoadBalancer Services to converge (status written) at 1 and 4 workers, and the
+  ratio of the controller's API write rate to that ceiling;
+* API writes per converged Service;
+* API writes and cloud calls (mutating) during a steady resync of all N;
+* cloud calls for one Node added with N Services;
+* the controller's RSS (a separate process) with 10,000 Services and 1,000 Nodes cached,
+  against its RSS with an empty cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil
+from ccm.apiserver.testing import embedded_apiserver
+
+from ccm.controllers.manager import ControllerManager, ControllerOptions
+from ccm.kube.client import RawClient
+from ccm.kube.resources import NODES, SERVICES
+from providers.fake import FakeCloud
+
+
+def wait(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def service_body(name: str, lb: bool = True) -> dict:
+    return {"metadata": {"name": name},
+            "spec": {"type": "LoadBalancer" if lb else "ClusterIP", "selector": {"app": name},
+                     "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]}}
+
+
+def parallel_create(server, path_bodies: list[tuple[str, dict]], threads: int = 4) -> float:
+    """Create objects with ``threads`` official-client threads; returns the elapsed seconds."""
+    clients = [server.api_client() for _ in range(threads)]
+    raws = [RawClient(c) for c in clients]
+    chunks = [path_bodies[i::threads] for i in range(threads)]
+
+    def run(i: int) -> None:
+        for path, body in chunks[i]:
+            raws[i].create(path, body)
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(run, range(threads)))
+    elapsed = time.monotonic() - start
+    for c in clients:
+        c.close()
+    return elapsed
+
+
+def nodes(n: int, prefix: str = "node") -> list[tuple[str, dict]]:
+    return [(NODES.collection_path(), {"metadata": {"name": f"{prefix}-{i}"}, "spec": {},
+                                       "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]}})
+            for i in range(n)]
+
+
+def converged(raw: RawClient, n: int) -> Callable[[], bool]:
+    def check() -> bool:
+        items = raw.list(SERVICES.collection_path("default"))["items"]
+        done = sum(1 for s in items if ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress"))
+        return done >= n
+    return check
+
+
+def write_ceiling(n: int) -> float:
+    with embedded_apiserver() as server:
+        bodies = [(SERVICES.collection_path("default"), service_body(f"c{i}", lb=False)) for i in range(n)]
+        return n / parallel_create(server, bodies)
+
+
+def run_workers(workers: int, n: int, extra: bool) -> dict[str, float]:
+    out: dict[str, float] = {}
+    with embedded_apiserver() as server:
+        parallel_create(server, nodes(10))
+        parallel_create(server, [(SERVICES.collection_path("default"), service_body(f"s{i}")) for i in range(n)])
+        cloud = FakeCloud()
+        client = server.api_client()
+        raw = RawClient(client)
+        mgr = ControllerManager(client, cloud, ControllerOptions(concurrent_service_syncs=workers))
+        writes0 = server.write_count()
+        start = time.monotonic()
+        mgr.start()
+        wait(converged(raw, n), 600, f"{n} services to converge")
+        out["converge_s"] = time.monotonic() - start
+        ctrl = mgr.controller
+        assert ctrl is not None
+        wait(lambda: len(ctrl.queue) == 0, 60, "queue to drain")
+        mgr.recorder.flush(30)
+        out["writes_per_service"] = (server.write_count() - writes0) / n
+        if extra:
+            # steady resync of everything
+            writes1, (mut1, _), calls1 = server.write_count(), cloud.lb.counter.totals(), len(cloud.lb.calls)
+            ctrl.resync_now()
+            wait(lambda: len(cloud.lb.calls) - calls1 >= n and len(ctrl.queue) == 0, 300, "resync")
+            time.sleep(0.5)  # let any straggling write land before counting (measurement, not sync)
+            mgr.recorder.flush(30)
+            out["resync_api_writes"] = server.write_count() - writes1
+            out["resync_cloud_calls"] = len(cloud.lb.calls) - calls1
+            out["resync_mutating"] = cloud.lb.counter.totals()[0] - mut1
+            # one node added
+            calls2, (mut2, _) = len(cloud.lb.calls), cloud.lb.counter.totals()
+            raw.create(NODES.collection_path(), nodes(1, "extra")[0][1])
+            wait(lambda: len(cloud.lb.calls_of("update")) >= n, 300, "node sync")
+            time.sleep(0.5)
+            out["node_add_cloud_calls"] = len(cloud.lb.calls) - calls2
+            out["node_add_mutating"] = cloud.lb.counter.totals()[0] - mut2
+        mgr.stop()
+        client.close()
+    return out
+
+
+def controller_rss(services: int, node_count: int) -> tuple[float, float]:
+    """RSS (MiB) of a ``ccm controller`` process: empty cluster, then with the objects cached."""
+    results = []
+    for populated in (False, True):
+        with embedded_apiserver() as server, tempfile.TemporaryDirectory() as tmp:
+            if populated:
+                parallel_create(server, nodes(node_count))
+                parallel_create(server, [(SERVICES.collection_path("default"), service_body(f"r{i}", lb=False))
+                                         for i in range(services)])
+            kubeconfig = server.write_kubeconfig(os.path.join(tmp, "kubeconfig"))
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ccm", "controller", "--kubeconfig", kubeconfig, "--cloud-provider", "fake",
+                 "--port", "0", "-v", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            try:
+                assert proc.stdout is not None
+                line = proc.stdout.readline()
+                port = int(re.search(r":(\d+)\s*$", line).group(1))  # type: ignore[union-attr]
+
+                def ready(port: int = port) -> bool:
+                    try:
+                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                            return r.status == 200
+                    except Exception:
+                        return False
+
+                wait(ready, 300, "controller readiness")
+                time.sleep(1.0)  # let the allocator settle before sampling (measurement)
+                results.append(psutil.Process(proc.pid).memory_info().rss / 2**20)
+            finally:
+                proc.terminate()
+                proc.wait(30)
+    return results[0], results[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--services", type=int, default=1000)
+    ap.add_argument("--rss-services", type=int, default=10000)
+    ap.add_argument("--rss-nodes", type=int, default=1000)
+    args = ap.parse_args()
+    n = args.services
+    ceiling = write_ceiling(n)
+    print(f"embedded API write ceiling (4 threads, creates): {ceiling:,.0f} writes/s")
+    for workers in (1, 4):
+        r = run_workers(workers, n, extra=(workers == 4))
+        rate = r["writes_per_service"] * n / r["converge_s"]
+        print(f"{workers} worker(s): {n} Services converged in {r['converge_s']:.2f} s "
+              f"({n / r['converge_s']:,.0f} Services/s; controller API writes {rate:,.0f}/s = "
+              f"{rate / ceiling:.2f}x the ceiling); API writes per converged Service: {r['writes_per_service']:.2f}")
+        if workers == 4:
+            print(f"steady resync of {n}: API writes {r['resync_api_writes']:.0f}, cloud calls "
+                  f"{r['resync_cloud_calls']:.0f} (mutating {r['resync_mutating']:.0f})")
+            print(f"one Node added with {n} Services: cloud calls {r['node_add_cloud_calls']:.0f} "
+                  f"(mutating {r['node_add_mutating']:.0f})")
+    empty, full = controller_rss(args.rss_services, args.rss_nodes)
+    print(f"controller RSS: {full:.0f} MiB with {args.rss_services:,} Services + {args.rss_nodes:,} Nodes cached "
+          f"(empty cluster: {empty:.0f} MiB; {full / empty:.2f}x)")
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    main()

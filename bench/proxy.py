@@ -1,0 +1,579 @@
+#!/usr/bin/env python3
+"""Node-proxy engine vs direct, HAProxy (plain and splice) and nginx stream UDP, on loopback.
+
+Every variant runs in the same invocation, interleaved (order rotated per repetition), so the
+ratios compare like with like on a shared, noisy machine. Reported: medians [min-max], the
+ratio to the reference named by each goal, and the proxy's CPU per unit of work (the most
+stable figure under noise: see /work/shared/reference/proxy-perf.md).
+
+    python bench/proxy.py                 # full run: 3 repetitions, 2 GiB bulk, 10 s wrk, 5,000 idle
+    python bench/proxy.py --quick         # shortened (512 MiB, 4 s wrk, 2,000 idle, 60k datagrams)
+    python bench/proxy.py --uvloop        # the ccm engine on uvloop
+    python bench/proxy.py soak --minutes 10 --uvloop   # churn soak: must end with the proxy alive
+
+Helpers this script runs as subprocesses: ``serve`` (the ccm engine), ``sink`` (bulk
+receiver), ``echo`` (TCP/UDP echo). HAProxy, wrk and nginx come from Debian
+(``apt-get install haproxy wrk nginx-light libnginx-mod-stream`` when missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+HOST = "127.0.0.1"
+SMALL_FILE = 615
+DEBIAN_TOOLS = {"haproxy": "haproxy", "wrk": "wrk", "nginx": "nginx-light"}
+
+
+# ------------------------------------------------------------------------------------------
+# helper processes
+# ------------------------------------------------------------------------------------------
+
+def raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    """The ccm engine as a standalone proxy process."""
+    from ccm.proxy.engine import Backend, ForwardingEngine, ListenerConfig
+
+    raise_nofile()
+    from ccm.proxy.engine.threaded import new_loop
+
+    loop = new_loop(args.uvloop)
+    engine = ForwardingEngine(loop, splice=not args.no_splice)
+    engine.listen(HOST, args.port, ListenerConfig(args.protocol, (Backend(HOST, args.backend),),
+                                                  udp_idle_timeout=3600.0))
+    loop.add_signal_handler(signal.SIGTERM, loop.stop)
+    loop.run_forever()
+
+
+def cmd_sink(args: argparse.Namespace) -> None:
+    """Bulk receiver: read to EOF, answer with the byte count."""
+    srv = socket.create_server((HOST, args.port), backlog=64)
+
+    def handle(conn: socket.socket) -> None:
+        buf = bytearray(1 << 20)
+        total = 0
+        with conn:
+            while n := conn.recv_into(buf):
+                total += n
+            conn.sendall(b"%d\n" % total)
+
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
+def cmd_echo(args: argparse.Namespace) -> None:
+    raise_nofile()
+    if args.udp:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        s.bind((HOST, args.port))
+        buf = bytearray(65536)
+        while True:
+            n, addr = s.recvfrom_into(buf)
+            s.sendto(memoryview(buf)[:n], addr)
+
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.t = transport
+
+        def data_received(self, data: bytes) -> None:
+            self.t.write(data)  # type: ignore[attr-defined]
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(Echo, HOST, args.port, backlog=8192)
+        await server.serve_forever()
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
+# ------------------------------------------------------------------------------------------
+# orchestration
+# ------------------------------------------------------------------------------------------
+
+def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((HOST, port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing listening on {port}") from None
+            time.sleep(0.05)
+
+
+class Proc:
+    """A child process we started, stopped by its own pid."""
+
+    def __init__(self, argv: list[str], port: int | None = None, udp: bool = False,
+                 log: Path | None = None) -> None:
+        import psutil
+
+        self.argv = argv
+        self.log = log or Path(os.devnull)
+        with open(self.log, "ab") as err:
+            self.popen = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        self.ps = psutil.Process(self.popen.pid)
+        if port is not None and not udp:
+            wait_port(port)
+        elif udp:
+            time.sleep(0.3)  # a UDP socket cannot be probed without a peer; short, bounded
+
+    def cpu(self) -> float:
+        t = self.ps.cpu_times()
+        return float(t.user + t.system + t.children_user + t.children_system)
+
+    def rss(self) -> int:
+        return int(self.ps.memory_info().rss)
+
+    def stderr_tail(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+def ensure_tools() -> None:
+    missing = [pkg for tool, pkg in DEBIAN_TOOLS.items() if shutil.which(tool) is None]
+    if not Path("/usr/lib/nginx/modules/ngx_stream_module.so").exists():
+        missing.append("libnginx-mod-stream")
+    if missing:
+        print(f"installing {' '.join(missing)} with apt-get", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+
+
+class Lab:
+    """Backends and proxy variants in one temporary directory."""
+
+    def __init__(self, tmp: Path, uvloop: bool) -> None:
+        self.tmp = tmp
+        self.uvloop = uvloop
+        self.procs: list[Proc] = []
+        (tmp / "www").mkdir()
+        (tmp / "www" / "small.html").write_bytes(b"x" * SMALL_FILE)
+
+    def spawn(self, argv: list[str], port: int | None = None, udp: bool = False) -> Proc:
+        p = Proc(argv, port, udp, log=self.tmp / f"proc-{len(self.procs)}.log")
+        self.procs.append(p)
+        return p
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.stop()
+
+    # backends
+    def nginx_http(self) -> int:
+        port = free_port()
+        conf = self.tmp / f"nginx-http-{port}.conf"
+        conf.write_text(f"""
+worker_processes 1; daemon off; master_process off; pid {self.tmp}/nginx-{port}.pid;
+error_log {self.tmp}/nginx-{port}.err;
+events {{ worker_connections 19000; }}
+http {{ access_log off; keepalive_requests 100000000;
+  client_body_temp_path {self.tmp}; proxy_temp_path {self.tmp}; fastcgi_temp_path {self.tmp};
+  uwsgi_temp_path {self.tmp}; scgi_temp_path {self.tmp};
+  server {{ listen {HOST}:{port} backlog=8192; root {self.tmp}/www; }} }}
+""")
+        self.spawn(["nginx", "-c", str(conf), "-e", str(self.tmp / "nginx.err")], port)
+        return port
+
+    def helper(self, *args: str, port: int, udp: bool = False) -> Proc:
+        return self.spawn([sys.executable, __file__, *args], port, udp)
+
+    # proxies
+    def ccm(self, backend: int, protocol: str = "TCP", splice: bool = True) -> tuple[int, Proc]:
+        port = free_port(socket.SOCK_DGRAM if protocol == "UDP" else socket.SOCK_STREAM)
+        argv = ["serve", "--port", str(port), "--backend", str(backend), "--protocol", protocol]
+        if self.uvloop:
+            argv.append("--uvloop")
+        if not splice:
+            argv.append("--no-splice")
+        return port, self.helper(*argv, port=port, udp=protocol == "UDP")
+
+    def haproxy(self, backend: int, splice: bool) -> tuple[int, Proc]:
+        port = free_port()
+        extra = "  option splice-request\n  option splice-response\n" if splice else ""
+        conf = self.tmp / f"haproxy-{port}.cfg"
+        conf.write_text(f"""global
+  maxconn 6000
+  nbthread 1
+{"  maxpipes 512" if splice else ""}
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+{extra}frontend fe
+  bind {HOST}:{port}
+  default_backend be
+backend be
+  server s1 {HOST}:{backend}
+""")
+        return port, self.spawn(["haproxy", "-db", "-f", str(conf)], port)
+
+    def nginx_udp(self, backend: int) -> tuple[int, Proc]:
+        port = free_port(socket.SOCK_DGRAM)
+        conf = self.tmp / f"nginx-udp-{port}.conf"
+        conf.write_text(f"""
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+worker_processes 1; daemon off; master_process off; pid {self.tmp}/nginx-udp-{port}.pid;
+error_log {self.tmp}/nginx-udp-{port}.err;
+events {{ worker_connections 19000; }}
+stream {{ server {{ listen {HOST}:{port} udp; proxy_pass {HOST}:{backend}; proxy_timeout 1h; }} }}
+""")
+        return port, self.spawn(["nginx", "-c", str(conf), "-e", str(self.tmp / "nginx.err")], port, udp=True)
+
+
+# ------------------------------------------------------------------------------------------
+# workloads: each returns (value, units of work) and is timed against the proxy's CPU
+# ------------------------------------------------------------------------------------------
+
+def bulk(port: int, size: int) -> tuple[float, float]:
+    """Gbit/s of one connection sending ``size`` bytes; units = GiB."""
+    chunk = memoryview(bytearray(4 << 20))
+    with socket.create_connection((HOST, port), timeout=60) as s:
+        start = time.perf_counter()
+        left = size
+        while left:
+            n = s.send(chunk[:min(left, len(chunk))])
+            left -= n
+        s.shutdown(socket.SHUT_WR)
+        reply = s.makefile("rb").readline()
+        elapsed = time.perf_counter() - start
+    if int(reply) != size:
+        raise RuntimeError(f"sink received {reply!r}, sent {size}")
+    return size * 8 / elapsed / 1e9, size / (1 << 30)
+
+
+def wrk(port: int, seconds: float, close: bool) -> tuple[float, float, str]:
+    argv = ["wrk", "-t2", "-c50", f"-d{seconds:.0f}s", "--latency", f"http://{HOST}:{port}/small.html"]
+    if close:
+        argv[1:1] = ["-H", "Connection: close"]
+    out = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=seconds + 30).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    note = (errors.group(1) if errors else "") + (f" non2xx={non2xx.group(1)}" if non2xx else "")
+    if not m or not total:
+        raise RuntimeError(f"wrk failed: {out}")
+    return float(m.group(1)), float(total.group(1)), note
+
+
+def idle(port: int, count: int, proc: Proc) -> tuple[float, int]:
+    """KiB of proxy RSS per held connection (after a 20-connection warm-up)."""
+    socks = []
+    try:
+        for _ in range(20):
+            s = socket.create_connection((HOST, port), timeout=10)
+            s.sendall(b"hello")
+            s.recv(5)
+            socks.append(s)
+        time.sleep(0.5)  # measurement settle time (not synchronisation)
+        before = proc.rss()
+        for _ in range(count):
+            s = socket.create_connection((HOST, port), timeout=10)
+            s.sendall(b"hello")
+            if s.recv(5) != b"hello":
+                raise RuntimeError("echo through proxy failed")
+            socks.append(s)
+        time.sleep(1.0)
+        after = proc.rss()
+    finally:
+        for s in socks:
+            s.close()
+    return (after - before) / count / 1024, count
+
+
+def udp(port: int, total: int, window: int = 64, cap: float = 30.0) -> tuple[float, float]:
+    """Datagrams/s of 64-byte echoes with ``window`` in flight; units = datagrams."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.connect((HOST, port))
+    payload = b"x" * 64
+    # warm-up (creates the flow)
+    s.settimeout(2)
+    for _ in range(100):
+        s.send(payload)
+        s.recv(2048)
+    s.settimeout(0.2)
+    sent = received = 0
+    start = time.perf_counter()
+    deadline = start + cap
+    while received < total and time.perf_counter() < deadline:
+        while sent - received < window and sent < total:
+            s.send(payload)
+            sent += 1
+        try:
+            s.recv(2048)
+            received += 1
+        except TimeoutError:
+            received += sent - received  # count the loss as done, move on
+    elapsed = time.perf_counter() - start
+    s.close()
+    return received / elapsed, received
+
+
+# ------------------------------------------------------------------------------------------
+# the run
+# ------------------------------------------------------------------------------------------
+
+Result = dict[str, list[tuple[float, float | None]]]  # variant -> [(value, cpu per unit)]
+
+
+def measure(proc: Proc | None, fn: Callable[[], tuple[float, float]], per: float) -> tuple[float, float | None]:
+    cpu0 = proc.cpu() if proc else 0.0
+    value, units = fn()
+    cpu = (proc.cpu() - cpu0) if proc else None
+    return value, (cpu * per / units if cpu is not None and units else None)
+
+
+def rotate(items: list[str], k: int) -> list[str]:
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
+def run(args: argparse.Namespace) -> int:
+    ensure_tools()
+    raise_nofile()
+    size = (512 << 20) if args.quick else (2 << 30)
+    secs = 4.0 if args.quick else 10.0
+    idle_n = 2000 if args.quick else 5000
+    dgrams = 60_000 if args.quick else 200_000
+    reps = args.repetitions
+    tcp_variants = ["direct", "ccm", "haproxy", "haproxy-splice"]
+    results: dict[str, Result] = {k: {} for k in ("bulk", "keepalive", "churn", "idle", "udp")}
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="ccm-bench-") as d:
+        lab = Lab(Path(d), args.uvloop)
+        try:
+            sink_port = free_port()
+            lab.helper("sink", "--port", str(sink_port), port=sink_port)
+            http_port = lab.nginx_http()
+            echo_port = free_port()
+            lab.helper("echo", "--port", str(echo_port), port=echo_port)
+            uecho_port = free_port(socket.SOCK_DGRAM)
+            lab.helper("echo", "--udp", "--port", str(uecho_port), port=uecho_port, udp=True)
+
+            def proxy_for(variant: str, backend: int) -> tuple[int, Proc | None]:
+                if variant == "direct":
+                    return backend, None
+                if variant == "ccm":
+                    return lab.ccm(backend)
+                return lab.haproxy(backend, splice=variant == "haproxy-splice")
+
+            only = set(args.only.split(","))
+            for rep in range(reps):
+                print(f"repetition {rep + 1}/{reps}", flush=True)
+                for v in rotate(tcp_variants, rep) if "bulk" in only else ():
+                    port, proc = proxy_for(v, sink_port)
+                    results["bulk"].setdefault(v, []).append(measure(proc, functools.partial(bulk, port, size), 1.0))
+                    if proc:
+                        proc.stop()
+                for kind in [k for k in ("keepalive", "churn") if k in only]:
+                    for v in rotate(tcp_variants, rep):
+                        port, proc = proxy_for(v, http_port)
+                        wrk(port, 1, kind == "churn")  # warm-up
+                        cpu0 = proc.cpu() if proc else 0.0
+                        rps, total, note = wrk(port, secs, kind == "churn")
+                        cpu = (proc.cpu() - cpu0) * 1e6 / total if proc else None
+                        if note.strip():
+                            notes.append(f"{kind} {v}: {note.strip()}")
+                        if proc and not proc.alive():
+                            notes.append(f"{kind} {v}: proxy died (rc {proc.popen.returncode})")
+                        results[kind].setdefault(v, []).append((rps, cpu))
+                        if proc:
+                            proc.stop()
+                for v in rotate(["ccm", "haproxy"], rep) if "idle" in only else ():
+                    port, proc = proxy_for(v, echo_port)
+                    assert proc is not None
+                    cpu0 = proc.cpu()
+                    kib, n = idle(port, idle_n, proc)
+                    results["idle"].setdefault(v, []).append((kib, (proc.cpu() - cpu0) * 1e6 / n))
+                    proc.stop()
+                for v in rotate(["direct", "ccm", "nginx"], rep) if "udp" in only else ():
+                    if v == "direct":
+                        port, proc = uecho_port, None
+                    elif v == "ccm":
+                        port, proc = lab.ccm(uecho_port, "UDP")
+                    else:
+                        port, proc = lab.nginx_udp(uecho_port)
+                    results["udp"].setdefault(v, []).append(measure(proc, functools.partial(udp, port, dgrams), 1e6))
+                    if proc:
+                        proc.stop()
+        finally:
+            lab.close()
+    report(results, args, notes, {"size": size, "secs": secs, "idle": idle_n, "dgrams": dgrams})
+    return 0
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def report(results: dict[str, Result], args: argparse.Namespace, notes: list[str],
+           sizes: dict[str, float]) -> None:
+    size, secs, idle_n, dgrams = int(sizes["size"]), sizes["secs"], int(sizes["idle"]), int(sizes["dgrams"])
+    loop = "uvloop" if args.uvloop else "asyncio"
+    mode = "quick" if args.quick else "full"
+    print(f"\n## ccm node-proxy engine ({loop}, splice) vs peers - {mode} mode, {args.repetitions} "
+          f"interleaved repetitions, medians [min-max]\n")
+    specs = [
+        ("bulk", f"bulk, 1 connection, {size >> 20} MiB (Gbit/s)", "haproxy-splice", "CPU-s/GiB", 1.0, ">="),
+        ("keepalive", f"HTTP keep-alive, wrk -c50 {secs:.0f}s (req/s)", "haproxy", "CPU-us/req", 1.0, ">="),
+        ("churn", f"new connection per request, wrk -c50 {secs:.0f}s (req/s)", "haproxy", "CPU-us/conn",
+         0.75, ">="),
+        ("idle", f"{idle_n} idle connections (KiB RSS per conn)", "haproxy", "CPU-us/setup", 2.0, "abs<="),
+        ("udp", f"UDP 64 B echo, window 64, {dgrams} datagrams (datagrams/s)", "nginx", "CPU-us/datagram",
+         1.0, ">="),
+    ]
+    goals = []
+    for key, title, ref, cpu_unit, goal, kind in specs:
+        res = results[key]
+        if not res:
+            continue
+        print(f"### {title}\n")
+        print(f"| variant | n | median | min-max | x {ref} | proxy {cpu_unit} |")
+        print("|---|---|---|---|---|---|")
+        ref_med = med([v for v, _ in res[ref]]) if ref in res else None
+        for v, vals in res.items():
+            values = [x for x, _ in vals]
+            cpus = [c for _, c in vals if c is not None]
+            ratio = f"{med(values) / ref_med:.2f}" if ref_med else "-"
+            cpu = f"{med(cpus):.2f}" if cpus else "-"
+            print(f"| {v} | {len(values)} | {med(values):,.2f} | {min(values):,.2f}-{max(values):,.2f} | "
+                  f"{ratio} | {cpu} |")
+        print()
+        if "ccm" in res and ref_med:
+            m = med([x for x, _ in res["ccm"]])
+            if kind == "abs<=":
+                goals.append(f"{key}: {m:.2f} KiB/conn (goal <= {goal} KiB) -> {'MET' if m <= goal else 'MISSED'}")
+            else:
+                r = m / ref_med
+                goals.append(f"{key}: {r:.2f}x {ref} (goal >= {goal}x) -> {'MET' if r >= goal else 'MISSED'}")
+    print("### goals\n")
+    for g in goals:
+        print(f"- {g}")
+    for n in notes:
+        print(f"- note: {n}")
+
+
+def soak(args: argparse.Namespace) -> int:
+    """New connection per request through the ccm engine for ``--minutes``; fail on any crash."""
+    ensure_tools()
+    raise_nofile()
+    with tempfile.TemporaryDirectory(prefix="ccm-soak-") as d:
+        lab = Lab(Path(d), args.uvloop)
+        try:
+            http_port = lab.nginx_http()
+            port, proc = lab.ccm(http_port)
+            end = time.monotonic() + args.minutes * 60
+            total = 0.0
+            rounds = 0
+            while time.monotonic() < end:
+                left = max(5.0, min(60.0, end - time.monotonic()))
+                rps, n, note = wrk(port, left, close=True)
+                total += n
+                rounds += 1
+                alive = proc.alive()
+                state = "alive" if alive else f"DEAD rc={proc.popen.returncode}"
+                print(f"round {rounds}: {rps:,.0f} req/s, {n:,.0f} requests {note} proxy {state}", flush=True)
+                if not alive:
+                    print(f"SOAK FAILED after {total:,.0f} requests: {proc.stderr_tail()}")
+                    return 1
+            print(f"SOAK PASSED: {args.minutes} min, {total:,.0f} requests, "
+                  f"{'uvloop' if args.uvloop else 'asyncio'}, proxy alive")
+            return 0
+        finally:
+            lab.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--uvloop", action="store_true")
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--only", default="bulk,keepalive,churn,idle,udp",
+                        help="comma-separated subset of the workloads")
+    sub = parser.add_subparsers(dest="cmd")
+    s = sub.add_parser("serve")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--backend", type=int, required=True)
+    s.add_argument("--protocol", default="TCP")
+    s.add_argument("--uvloop", action="store_true")
+    s.add_argument("--no-splice", action="store_true")
+    k = sub.add_parser("sink")
+    k.add_argument("--port", type=int, required=True)
+    e = sub.add_parser("echo")
+    e.add_argument("--port", type=int, required=True)
+    e.add_argument("--udp", action="store_true")
+    so = sub.add_parser("soak")
+    so.add_argument("--minutes", type=float, default=10.0)
+    so.add_argument("--uvloop", action="store_true")
+    args = parser.parse_args()
+    if args.cmd == "serve":
+        cmd_serve(args)
+        return 0
+    if args.cmd == "sink":
+        cmd_sink(args)
+        return 0
+    if args.cmd == "echo":
+        cmd_echo(args)
+        return 0
+    if args.cmd == "soak":
+        return soak(args)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

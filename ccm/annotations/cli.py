@@ -1,0 +1,55 @@
+"""``ccm annotations``: print, check or write the generated annotation reference."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+from ccm.annotations import registry
+
+DEFAULT_FILE = "docs/annotations.md"
+#: lines of diff shown by --check; enough to see what changed, short enough for a CI log
+DIFF_LINES = 40
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="exit 1 when --file differs from what the registry renders")
+    mode.add_argument("--write", action="store_true", help="regenerate --file from the registry")
+    parser.add_argument("--file", default=DEFAULT_FILE, help=f"the generated reference (default {DEFAULT_FILE})")
+
+
+def check(path: Path, rendered: str) -> str | None:
+    """None when ``path`` holds exactly ``rendered``, else a message saying how to fix it."""
+    try:
+        current = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return f"{path} does not exist; run `ccm annotations --write --file {path}`"
+    if current == rendered:
+        return None
+    diff = list(difflib.unified_diff(current.splitlines(), rendered.splitlines(),
+                                     f"{path} (on disk)", f"{path} (from the registry)", lineterm=""))
+    shown = "\n".join(diff[:DIFF_LINES]) + ("\n..." if len(diff) > DIFF_LINES else "")
+    return f"{path} is stale: it differs from the annotation registry; run `ccm annotations --write --file {path}`\n{shown}"
+
+
+def run(args: argparse.Namespace) -> int:
+    rendered = registry.render_markdown()
+    path = Path(args.file)
+    if args.check:
+        problem = check(path, rendered)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
+        print(f"{path} is up to date")
+        return 0
+    if args.write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rendered, encoding="utf-8")
+        print(f"wrote {path}")
+        return 0
+    sys.stdout.write(rendered)
+    return 0

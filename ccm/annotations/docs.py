@@ -1,0 +1,99 @@
+"""Markdown rendering of the registry: the source of ``docs/annotations.md``.
+
+The output is deterministic (declaration data only, fixed order), so a byte comparison with
+the committed file tells whether the docs are stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ccm.annotations.registry import UPSTREAM, Annotation, CrossCheck
+
+TITLES = {
+    "common": "Common (every provider)",
+    "aws": "AWS",
+    "gcp": "GCP",
+    "azure": "Azure",
+    "openstack": "OpenStack",
+    "ibm": "IBM Cloud",
+    "baidu": "Baidu CCE",
+    "tencent": "Tencent TKE",
+    "alibaba": "Alibaba Cloud",
+}
+
+INTRO = """\
+# Service annotations
+
+<!-- Generated from ccm/annotations/ by `ccm annotations --write`; do not edit by hand. -->
+
+This file is generated from the annotation registry (`ccm/annotations/`), where every annotation
+ccm reads is declared once; `ccm annotations --check` fails when it is stale.
+
+Columns: **Create-only** annotations configure something the cloud cannot change in place; ccm
+reports a change of one after creation instead of silently ignoring it. **Upstream** says who
+implements the annotation outside ccm: {legend}.
+
+Invalid values are errors: the load balancer is left unchanged and the Service gets a Warning
+event naming the annotation and what it accepts. Rows marked *invalid: warn* reproduce an
+upstream that silently falls back to the default; ccm falls back too and emits a Warning event.
+"Go ParseBool" booleans accept exactly `1 t T TRUE true True` and `0 f F FALSE false False`.
+"""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _default(ann: Annotation) -> str:
+    if ann.default_doc:
+        return ann.default_doc
+    if ann.default is None:
+        return "unset"
+    if isinstance(ann.default, bool):
+        return f"`{str(ann.default).lower()}`"
+    if isinstance(ann.default, tuple):
+        return "`" + ",".join(ann.default) + "`"
+    return f"`{ann.default}`"
+
+
+def _description(ann: Annotation) -> str:
+    parts = [ann.doc]
+    others = sorted(ann.providers - {ann.cloud, "*"})
+    if others:
+        parts.append("Also used by: " + ", ".join(f"`{p}`" for p in others) + ".")
+    if ann.aliases:
+        parts.append("Deprecated alias: " + ", ".join(f"`{a}`" for a in ann.aliases) + ".")
+    if ann.on_invalid == "warn":
+        parts.append("*Invalid: warn.*")
+    return " ".join(parts)
+
+
+def _table(annotations: Sequence[Annotation]) -> list[str]:
+    lines = [
+        "| Annotation | Type / accepted values | Default | Create-only | Upstream | Description |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a in annotations:
+        cells = (f"`{a.key}`", a.parser.describe, _default(a), "yes" if a.create_only else "", a.upstream,
+                 _description(a))
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def render(annotations: Sequence[Annotation], checks: Sequence[CrossCheck]) -> str:
+    """The whole document; ``annotations`` come sorted as ``registry.all_annotations``."""
+    legend = "; ".join(f"`{k}` {v}" for k, v in UPSTREAM.items())
+    out = [INTRO.format(legend=legend)]
+    by_key = {a.key: a for a in annotations}
+    for cloud, title in TITLES.items():
+        group = [a for a in annotations if a.cloud == cloud]
+        if not group:
+            continue
+        out += [f"## {title}", "", *_table(group), ""]
+        rules = [c for c in checks if by_key[c.keys[0]].cloud == cloud]
+        if rules:
+            out += ["Rules between annotations:", ""]
+            out += [f"- {c.doc}" for c in rules]
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"

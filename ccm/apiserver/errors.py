@@ -1,0 +1,109 @@
+"""API errors as kube-apiserver ``Status`` objects, with kube-apiserver's messages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ccm.apiserver.fielderrors import FieldError
+
+_REASON_OF_CODE = {
+    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+    406: "NotAcceptable", 409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType",
+    422: "Invalid", 500: "InternalError", 504: "Timeout",
+}
+
+
+class APIError(Exception):
+    """An error the HTTP layer renders as a Status body with ``code`` as the HTTP status."""
+
+    def __init__(self, code: int, message: str, reason: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason if reason is not None else _REASON_OF_CODE.get(code, "")
+        self.details = details
+        #: ListMeta.continue for a 410 on an expired continue token (a fresh token to go on with)
+        self.list_continue: str | None = None
+
+    def status(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1",
+                                "metadata": {"continue": self.list_continue} if self.list_continue else {},
+                                "status": "Failure", "message": self.message}
+        if self.reason:
+            body["reason"] = self.reason
+        if self.details:
+            body["details"] = self.details
+        body["code"] = self.code
+        return body
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.status(), separators=(",", ":")).encode()
+
+
+def _details(plural: str, name: str, group: str = "") -> dict[str, Any]:
+    d: dict[str, Any] = {"name": name}
+    if group:
+        d["group"] = group
+    d["kind"] = plural
+    return d
+
+
+def _qualified(plural: str, group: str) -> str:
+    return f"{plural}.{group}" if group else plural
+
+
+def not_found(plural: str, name: str, group: str = "") -> APIError:
+    return APIError(404, f'{_qualified(plural, group)} "{name}" not found', "NotFound", _details(plural, name, group))
+
+
+def already_exists(plural: str, name: str, group: str = "") -> APIError:
+    return APIError(409, f'{_qualified(plural, group)} "{name}" already exists', "AlreadyExists",
+                    _details(plural, name, group))
+
+
+def conflict(plural: str, name: str, group: str = "", why: str = "") -> APIError:
+    why = why or "the object has been modified; please apply your changes to the latest version and try again"
+    return APIError(409, f'Operation cannot be fulfilled on {_qualified(plural, group)} "{name}": {why}',
+                    "Conflict", _details(plural, name, group))
+
+
+def invalid(kind: str, name: str, errs: Sequence[FieldError], group: str = "") -> APIError:
+    """422 with one cause per field error (apierrors.NewInvalid)."""
+    if len(errs) == 1:
+        summary = str(errs[0])
+    else:
+        summary = "[" + ", ".join(str(e) for e in errs) + "]"
+    qual = f"{kind}.{group}" if group else kind
+    details: dict[str, Any] = {"name": name}
+    if group:
+        details["group"] = group
+    details["kind"] = kind
+    details["causes"] = [{"reason": e.reason, "message": e.body(), "field": e.field} for e in errs]
+    return APIError(422, f'{qual} "{name}" is invalid: {summary}', "Invalid", details)
+
+
+def bad_request(message: str) -> APIError:
+    return APIError(400, message, "BadRequest")
+
+
+def method_not_supported(plural: str, verb: str, group: str = "") -> APIError:
+    return APIError(405, f"{verb} is not supported on resources of kind \"{_qualified(plural, group)}\"",
+                    "MethodNotAllowed", {"kind": plural, "group": group} if group else {"kind": plural})
+
+
+def expired(message: str) -> APIError:
+    return APIError(410, message, "Expired")
+
+
+def unauthorized() -> APIError:
+    return APIError(401, "Unauthorized", "Unauthorized")
+
+
+def unsupported_media_type(content_type: str) -> APIError:
+    return APIError(415, f"the body of the request was in an unknown format - accepted media types include: "
+                    f"application/json-patch+json, application/merge-patch+json, "
+                    f"application/apply-patch+yaml, application/strategic-merge-patch+json"
+                    f" (got {content_type!r})", "UnsupportedMediaType")

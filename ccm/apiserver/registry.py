@@ -1,0 +1,447 @@
+"""The generic REST driver (apiserver's ``genericregistry.Store`` + ``rest.BeforeCreate/Update``).
+
+It owns what every resource shares: namespace and name checks, system metadata (uid,
+creationTimestamp, resourceVersion, generation), optimistic concurrency, finalizers and
+graceful deletion, dry runs, selectors and pagination. Resource specifics are delegated
+to the strategy. Every method runs on the server's event loop and returns bytes to send.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import datetime
+import json
+import logging
+import random
+import uuid
+from typing import Any
+
+from ccm.apiserver import errors
+from ccm.apiserver import fielderrors as fe
+from ccm.apiserver.allocators import Transaction
+from ccm.apiserver.errors import APIError
+from ccm.apiserver.patch import json_patch, merge_patch, strategic_merge_patch
+from ccm.apiserver.selectors import LabelSelector, parse_field_selector, parse_label_selector
+from ccm.apiserver.store import Entry, Store, dumps
+from ccm.apiserver.strategies import Strategy
+from ccm.apiserver.strategies.base import Obj
+from ccm.apiserver.validation import validate_object_meta, validate_object_meta_update
+
+log = logging.getLogger(__name__)
+
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_META_ORDER = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+               "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
+               "ownerReferences", "finalizers", "managedFields")
+DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _key(strategy: Strategy, namespace: str | None, name: str) -> str:
+    return f"{namespace}/{name}" if strategy.namespaced else name
+
+
+def _ordered(obj: Obj) -> Obj:
+    """kind, apiVersion, metadata (in ObjectMeta field order), then the rest, like Go's encoder."""
+    m = obj.get("metadata") or {}
+    meta = {k: m[k] for k in _META_ORDER if k in m}
+    meta.update((k, v) for k, v in m.items() if k not in meta)
+    out: dict[str, Any] = {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion"), "metadata": meta}
+    out.update((k, v) for k, v in obj.items() if k not in out)
+    return out
+
+
+class Selection:
+    """Label + field selectors for one list or watch request."""
+
+    def __init__(self, strategy: Strategy, label_selector: str | None, field_selector: str | None) -> None:
+        self.strategy = strategy
+        self.labels: LabelSelector = parse_label_selector(label_selector)
+        self.fields = parse_field_selector(field_selector, strategy.supported_fields(), strategy.field_aliases)
+
+    @property
+    def everything(self) -> bool:
+        return self.labels.empty and self.fields.empty
+
+    def matches(self, obj: Obj) -> bool:
+        if not self.labels.empty and not self.labels.matches((obj.get("metadata") or {}).get("labels")):
+            return False
+        return self.fields.empty or self.fields.matches(self.strategy.fields(obj))
+
+
+def encode_continue(rv: int, start: str) -> str:
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_continue(token: str) -> tuple[int, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if data.get("v") != "meta.k8s.io/v1":
+            raise ValueError("unexpected version")
+        rv, start = int(data["rv"]), str(data["start"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise errors.bad_request(f"continue key is not valid: {exc}") from None
+    if rv <= 0:
+        raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion "
+                                 "(version meta.k8s.io/v1)")
+    return rv, start
+
+
+class Registry:
+    """Create/get/list/update/patch/delete for every served resource over one :class:`Store`."""
+
+    def __init__(self, store: Store, strategies: list[Strategy]) -> None:
+        self.store = store
+        self.strategies = strategies
+        self._rand = random.Random()
+        for ns in DEFAULT_NAMESPACES:
+            self.create(self.namespaces, None, {"metadata": {"name": ns}})
+
+    @property
+    def namespaces(self) -> Strategy:
+        return next(s for s in self.strategies if s.plural == "namespaces")
+
+    # ------------------------------------------------------------------ helpers
+
+    def _get_entry(self, strategy: Strategy, namespace: str | None, name: str) -> Entry:
+        entry = self.store.get(strategy.bucket, _key(strategy, namespace, name))
+        if entry is None:
+            raise errors.not_found(strategy.plural, name, strategy.group)
+        return entry
+
+    def render(self, strategy: Strategy, entry: Entry) -> bytes:
+        """The object as this API version shows it (cached bytes unless the version converts)."""
+        return dumps(_ordered(strategy.to_external(entry.obj))) if strategy.converts else entry.raw
+
+    def render_item(self, strategy: Strategy, entry: Entry) -> bytes:
+        if strategy.converts:
+            obj = strategy.to_external(entry.obj)
+            return dumps({k: v for k, v in _ordered(obj).items() if k not in ("kind", "apiVersion")})
+        return entry.item_raw
+
+    def _decode(self, strategy: Strategy, body: Any) -> Obj:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the object provided is unrecognized (must be of type "
+                                     f"{strategy.kind}): couldn't get version/kind; json parse error")
+        kind, api_version = body.get("kind"), body.get("apiVersion")
+        if kind and kind != strategy.kind:
+            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                     f"API version ({strategy.api_version})" if api_version != strategy.api_version
+                                     else f"the kind in the data ({kind}) does not match the expected kind "
+                                          f"({strategy.kind})")
+        if api_version and api_version != strategy.api_version:
+            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                     f"API version ({strategy.api_version})")
+        if not isinstance(body.get("metadata", {}), dict):
+            raise errors.bad_request("json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta")
+        obj = dict(body, kind=strategy.kind, apiVersion=strategy.api_version)
+        obj = strategy.from_external(obj)
+        obj.setdefault("metadata", {})
+        return obj
+
+    def _check_namespace(self, strategy: Strategy, obj: Obj, namespace: str | None) -> None:
+        m = obj["metadata"]
+        if not strategy.namespaced:
+            m.pop("namespace", None)
+            return
+        body_ns = m.get("namespace") or ""
+        if body_ns and body_ns != namespace:
+            raise errors.bad_request("the namespace of the provided object does not match the namespace sent "
+                                     "on the request")
+        m["namespace"] = namespace
+
+    def _namespace_exists(self, namespace: str | None) -> None:
+        if namespace is not None and self.store.get("namespaces", namespace) is None:
+            raise errors.not_found("namespaces", namespace)
+
+    def _generate_name(self, strategy: Strategy, namespace: str | None, prefix: str) -> str:
+        for _ in range(8):
+            name = prefix[:58] + "".join(self._rand.choice(_NAME_CHARS) for _ in range(5))
+            if self.store.get(strategy.bucket, _key(strategy, namespace, name)) is None:
+                return name
+        return name
+
+    def _invalid(self, strategy: Strategy, obj: Obj, errs: list[fe.FieldError]) -> APIError:
+        name = (obj.get("metadata") or {}).get("name") or ""
+        return errors.invalid(strategy.kind, name, errs, strategy.group)
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, strategy: Strategy, namespace: str | None, name: str) -> bytes:
+        return self.render(strategy, self._get_entry(strategy, namespace, name))
+
+    def list(self, strategy: Strategy, namespace: str | None, *, label_selector: str | None = None,
+             field_selector: str | None = None, limit: int = 0, continue_token: str | None = None,
+             resource_version: str | None = None, resource_version_match: str | None = None) -> bytes:
+        selection = Selection(strategy, label_selector, field_selector)
+        start = ""
+        if continue_token:
+            if resource_version not in (None, "", "0"):
+                raise errors.bad_request("specifying resource version is not allowed when using continue")
+            rv, start = decode_continue(continue_token)
+            try:
+                items = self.store.snapshot(strategy.bucket, rv)
+            except APIError:
+                raise self._continue_expired(strategy, namespace, start) from None
+        elif resource_version_match == "Exact" and resource_version:
+            rv = self._parse_rv(resource_version)
+            items = self.store.snapshot(strategy.bucket, rv)
+        else:
+            if resource_version_match not in (None, "", "NotOlderThan", "Exact"):
+                raise errors.bad_request(f"resourceVersionMatch: Unsupported value: \"{resource_version_match}\"")
+            if resource_version not in (None, "", "0") and self._parse_rv(resource_version) > self.store.rv:
+                raise errors.APIError(504, f"Too large resource version: {resource_version}, current: "
+                                           f"{self.store.rv}", "Timeout",
+                                      {"causes": [{"reason": "ResourceVersionTooLarge",
+                                                   "message": "Too large resource version"}],
+                                       "retryAfterSeconds": 1})
+            rv = self.store.rv
+            items = self.store.items(strategy.bucket)
+        if namespace is not None:
+            lo = bisect.bisect_left(items, (namespace + "/",), key=lambda kv: (kv[0],))
+            hi = bisect.bisect_left(items, (namespace + "0",), key=lambda kv: (kv[0],))
+            items = items[lo:hi]
+        if start:
+            items = items[bisect.bisect_left(items, (start,), key=lambda kv: (kv[0],)):]
+        chunks: list[bytes] = []
+        next_key = None
+        remaining = 0
+        for i, (key, entry) in enumerate(items):
+            if not selection.everything and not selection.matches(entry.obj):
+                continue
+            if limit and len(chunks) >= limit:
+                next_key = key
+                remaining = len(items) - i if selection.everything else 0
+                break
+            chunks.append(self.render_item(strategy, entry))
+        list_meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if next_key is not None:
+            list_meta["continue"] = encode_continue(rv, next_key)
+            if remaining:
+                list_meta["remainingItemCount"] = remaining
+        head = dumps({"kind": strategy.kind + "List", "apiVersion": strategy.api_version, "metadata": list_meta})
+        return head[:-1] + b',"items":[' + b",".join(chunks) + b"]}"
+
+    def _continue_expired(self, strategy: Strategy, namespace: str | None, start: str) -> APIError:
+        exc = errors.expired(
+            "The provided continue parameter is too old to display a consistent list result. You can start a "
+            "new list without the continue parameter, or use the continue token in this response to retrieve "
+            "the remainder of the results. Continuing with the provided token results in an inconsistent list "
+            "- objects that were created, modified, or deleted between the time the first chunk was returned "
+            "and now may show up in the list.")
+        exc.list_continue = encode_continue(self.store.rv, start)
+        return exc
+
+    @staticmethod
+    def _parse_rv(value: str) -> int:
+        try:
+            rv = int(value)
+        except ValueError:
+            raise errors.bad_request(f'resourceVersion: Invalid value: "{value}": strconv.ParseUint: parsing '
+                                     f'"{value}": invalid syntax') from None
+        return rv
+
+    # ------------------------------------------------------------------ writes
+
+    def create(self, strategy: Strategy, namespace: str | None, body: Any, dry_run: bool = False) -> bytes:
+        obj = self._decode(strategy, body)
+        self._check_namespace(strategy, obj, namespace)
+        m = obj["metadata"]
+        if m.get("resourceVersion"):
+            raise errors.APIError(500, "Internal error occurred: resourceVersion should not be set on objects "
+                                       "to be created", "InternalError")
+        if strategy.namespaced:
+            self._namespace_exists(namespace)
+        for f in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
+                  "selfLink"):
+            m.pop(f, None)
+        if not m.get("name") and m.get("generateName"):
+            m["name"] = self._generate_name(strategy, namespace, m["generateName"])
+        strategy.default(obj)
+        strategy.prepare_for_create(obj)
+        m["uid"] = str(uuid.uuid4())
+        m["creationTimestamp"] = now()
+        txn = Transaction()
+        strategy.begin_create(obj, txn)
+        try:
+            errs = validate_object_meta(m, strategy.namespaced, strategy.name_validator) + strategy.validate(obj)
+            if errs:
+                raise self._invalid(strategy, obj, errs)
+            key = _key(strategy, namespace, m["name"])
+            if self.store.get(strategy.bucket, key) is not None:
+                raise errors.already_exists(strategy.plural, m["name"], strategy.group)
+        except BaseException:
+            txn.revert()
+            raise
+        obj = _ordered(obj)
+        if dry_run:
+            txn.revert()
+            return dumps(_ordered(strategy.to_external(obj)))
+        entry = self.store.create(strategy.bucket, key, obj)
+        txn.commit()
+        log.debug("%s: created %s", key, strategy.plural)
+        return self.render(strategy, entry)
+
+    def update(self, strategy: Strategy, namespace: str | None, name: str, body: Any, *,
+               subresource: str | None = None, dry_run: bool = False) -> tuple[int, bytes]:
+        """PUT; returns (http status, body) since create-on-update answers 201."""
+        obj = self._decode(strategy, body)
+        m = obj["metadata"]
+        if m.get("name") and m["name"] != name:
+            raise errors.bad_request(f"the name of the object ({m['name']}) does not match the name on the URL "
+                                     f"({name})")
+        m["name"] = name
+        self._check_namespace(strategy, obj, namespace)
+        existing = self.store.get(strategy.bucket, _key(strategy, namespace, name))
+        if existing is None:
+            if subresource or not strategy.allow_create_on_update or m.get("resourceVersion"):
+                raise errors.not_found(strategy.plural, name, strategy.group)
+            return 201, self.create(strategy, namespace, obj if not strategy.converts
+                                    else strategy.to_external(obj), dry_run)
+        return 200, self._update(strategy, existing, obj, subresource=subresource, dry_run=dry_run)
+
+    def _update(self, strategy: Strategy, existing: Entry, obj: Obj, *, subresource: str | None,
+                dry_run: bool) -> bytes:
+        old = existing.obj
+        om, m = old["metadata"], obj["metadata"]
+        key = _key(strategy, om.get("namespace"), om["name"])
+        rv = m.get("resourceVersion")
+        if rv:
+            if rv != om.get("resourceVersion"):
+                raise errors.conflict(strategy.plural, om["name"], strategy.group)
+        elif not strategy.allow_unconditional_update:
+            raise self._invalid(strategy, obj, [fe.invalid("metadata.resourceVersion", 0,
+                                                           "must be specified for an update")])
+        strategy.default(obj)
+        m["generation"] = om.get("generation")
+        if subresource == "status":
+            strategy.prepare_for_status_update(obj, old)
+        else:
+            strategy.prepare_for_update(obj, old)
+        if not m.get("uid"):
+            m["uid"] = om.get("uid")
+        m["creationTimestamp"] = om.get("creationTimestamp")
+        if om.get("deletionTimestamp"):
+            m["deletionTimestamp"] = om["deletionTimestamp"]
+        if om.get("deletionGracePeriodSeconds") is not None and m.get("deletionGracePeriodSeconds") is None:
+            m["deletionGracePeriodSeconds"] = om["deletionGracePeriodSeconds"]
+        if strategy.tracks_generation:
+            m["generation"] = (om.get("generation") or 0) + (1 if strategy.spec_changed(obj, old) else 0)
+        else:
+            m.pop("generation", None)
+        m.pop("selfLink", None)
+        m["resourceVersion"] = om.get("resourceVersion")
+        txn = Transaction()
+        if subresource != "status":
+            strategy.begin_update(obj, old, txn)
+        try:
+            errs = validate_object_meta(m, strategy.namespaced, strategy.name_validator)
+            errs += validate_object_meta_update(m, om)
+            errs += (strategy.validate_status_update(obj, old) if subresource == "status"
+                     else strategy.validate_update(obj, old))
+            if errs:
+                raise self._invalid(strategy, obj, errs)
+        except BaseException:
+            txn.revert()
+            raise
+        obj = _ordered(obj)
+        if dry_run:
+            txn.revert()
+            return dumps(_ordered(strategy.to_external(obj)))
+        if m.get("deletionTimestamp") and not m.get("finalizers"):
+            txn.commit()
+            strategy.after_delete(obj)
+            entry = self.store.delete(strategy.bucket, key, obj)
+            log.info("%s: last finalizer removed, %s deleted", key, strategy.plural)
+            return self.render(strategy, entry)
+        if obj == old:
+            txn.revert()
+            return self.render(strategy, existing)
+        entry = self.store.update(strategy.bucket, key, obj)
+        txn.commit()
+        return self.render(strategy, entry)
+
+    def patch(self, strategy: Strategy, namespace: str | None, name: str, content_type: str, body: Any, *,
+              subresource: str | None = None, dry_run: bool = False) -> bytes:
+        existing = self._get_entry(strategy, namespace, name)
+        current = json.loads(self.render(strategy, existing))
+        if content_type == MERGE_PATCH:
+            if not isinstance(body, dict):
+                raise errors.bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}")
+            patched = merge_patch(current, body)
+        elif content_type == JSON_PATCH:
+            patched = json_patch(current, body)
+        elif content_type == STRATEGIC_PATCH:
+            patched = strategic_merge_patch(current, body, strategy.schema)
+        else:
+            raise errors.unsupported_media_type(content_type)
+        if not isinstance(patched, dict):
+            raise errors.bad_request("the patch produced something that is not an object")
+        pm = patched.get("metadata")
+        if not isinstance(pm, dict):
+            pm = patched["metadata"] = {}
+        patched_rv = pm.get("resourceVersion")
+        if patched_rv and patched_rv != existing.obj["metadata"].get("resourceVersion"):
+            raise errors.conflict(strategy.plural, name, strategy.group)
+        pm["resourceVersion"] = existing.obj["metadata"].get("resourceVersion")
+        if pm.get("name") != name or (strategy.namespaced and pm.get("namespace") != namespace):
+            raise self._invalid(strategy, patched, [fe.invalid("metadata.name", pm.get("name"),
+                                                               "field is immutable")])
+        obj = self._decode(strategy, patched)
+        return self._update(strategy, existing, obj, subresource=subresource, dry_run=dry_run)
+
+    def delete(self, strategy: Strategy, namespace: str | None, name: str, options: Any = None,
+               dry_run: bool = False) -> bytes:
+        existing = self._get_entry(strategy, namespace, name)
+        old = existing.obj
+        om = old["metadata"]
+        key = _key(strategy, namespace, name)
+        pre = (options or {}).get("preconditions") or {} if isinstance(options, dict) else {}
+        if pre.get("uid") and pre["uid"] != om.get("uid"):
+            raise errors.conflict(strategy.plural, name, strategy.group,
+                                  f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: "
+                                  f"{om.get('uid')}")
+        if pre.get("resourceVersion") and pre["resourceVersion"] != om.get("resourceVersion"):
+            raise errors.conflict(strategy.plural, name, strategy.group,
+                                  f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
+                                  f"ResourceVersion in object meta: {om.get('resourceVersion')}")
+        if om.get("finalizers"):
+            if om.get("deletionTimestamp"):
+                return self.render(strategy, existing)
+            obj = json.loads(existing.raw)
+            obj["metadata"]["deletionTimestamp"] = now()
+            obj["metadata"]["deletionGracePeriodSeconds"] = 0
+            obj = _ordered(obj)
+            if dry_run:
+                return dumps(_ordered(strategy.to_external(obj)))
+            entry = self.store.update(strategy.bucket, key, obj)
+            log.info("%s: %s marked for deletion, waiting for finalizers %s", key, strategy.plural,
+                     om.get("finalizers"))
+            return self.render(strategy, entry)
+        if dry_run:
+            return self._deleted_response(strategy, existing.obj, self.render(strategy, existing))
+        strategy.after_delete(old)
+        entry = self.store.delete(strategy.bucket, key, json.loads(existing.raw))
+        return self._deleted_response(strategy, entry.obj, self.render(strategy, entry))
+
+    @staticmethod
+    def _deleted_response(strategy: Strategy, obj: Obj, rendered: bytes) -> bytes:
+        if strategy.return_deleted_object:
+            return rendered
+        details: dict[str, Any] = {"name": obj["metadata"]["name"]}
+        if strategy.group:
+            details["group"] = strategy.group
+        details["kind"] = strategy.plural
+        details["uid"] = obj["metadata"].get("uid")
+        return dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                      "details": details})

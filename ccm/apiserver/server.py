@@ -1,0 +1,302 @@
+"""The HTTP layer: routing, verbs, content types, watch streaming, bearer-token check.
+
+Paths follow kube-apiserver: ``/api/v1/[namespaces/NS/]PLURAL[/NAME[/status]]`` and
+``/apis/GROUP/VERSION/...``; ``?watch=true`` (or the legacy ``/watch/`` prefix) turns a list
+into a stream of newline-delimited JSON events over chunked transfer encoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from ccm.apiserver import discovery, errors
+from ccm.apiserver.errors import APIError
+from ccm.apiserver.registry import MERGE_PATCH, Registry, Selection
+from ccm.apiserver.store import Entry, Store, Watcher, dumps
+from ccm.apiserver.strategies import Options, Strategy, all_strategies
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+_MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_NOT_FOUND = APIError(404, "the server could not find the requested resource", "NotFound", {})
+
+
+class APIServer:
+    """All server state plus the aiohttp application that serves it."""
+
+    def __init__(self, *, options: Options | None = None, watch_history: int = 1000,
+                 bookmark_interval: float = 1.0, token: str | None = None) -> None:
+        self.options = options or Options()
+        self.store = Store(history=watch_history)
+        self.strategies = all_strategies(self.options)
+        self.registry = Registry(self.store, self.strategies)
+        self.bookmark_interval = bookmark_interval
+        self.token = token
+        self.request_count = 0
+        self.write_count = 0
+        self.server_address = "127.0.0.1:0"
+        self._by_gv = discovery.group_versions(self.strategies)
+        self._routes: dict[tuple[str, str], Strategy] = {(s.api_version, s.plural): s for s in self.strategies}
+        self._static: dict[str, Callable[[], Any]] = {
+            "/version": lambda: discovery.VERSION,
+            "/api": lambda: discovery.api_versions(self.server_address),
+            "/apis": lambda: discovery.group_list(self.strategies),
+            "/openapi/v3": lambda: discovery.openapi_v3_root(self.strategies),
+        }
+        for gv, strategies in self._by_gv.items():
+            prefix = "/api/" if gv == "v1" else "/apis/"
+            self._static[prefix + gv] = lambda gv=gv, st=strategies: discovery.resource_list(gv, st)
+            self._static["/openapi/v3" + prefix + gv] = \
+                lambda gv=gv, st=strategies: discovery.openapi_v3_group_version(gv, st)
+        for s in self.strategies:
+            if s.group:
+                self._static[f"/apis/{s.group}"] = lambda g=s.group: discovery.group(self.strategies, g)
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    # ------------------------------------------------------------------ entry point
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.request_count += 1
+        try:
+            if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
+                raise errors.unauthorized()
+            response = await self._dispatch(request)
+        except APIError as exc:
+            if exc.code >= 500:
+                log.warning("%s %s: %s", request.method, request.path, exc.message)
+            return web.Response(body=exc.to_bytes(), status=exc.code, content_type=JSON)
+        except Exception as exc:
+            log.exception("%s %s: internal error", request.method, request.path)
+            err = APIError(500, f"Internal error occurred: {exc}", "InternalError")
+            return web.Response(body=err.to_bytes(), status=500, content_type=JSON)
+        if request.method in _MUTATING and response.status < 300 and "dryRun" not in request.query:
+            self.write_count += 1
+        return response
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        if path in ("/healthz", "/readyz", "/livez"):
+            return web.Response(text="ok")
+        static = self._static.get(path)
+        if static is not None:
+            if request.method != "GET":
+                raise errors.APIError(405, "the server does not allow this method on the requested resource",
+                                      "MethodNotAllowed", {})
+            doc = static()
+            if doc is None:
+                raise _NOT_FOUND
+            return web.Response(body=dumps(doc), content_type=JSON)
+        route = self._route(path)
+        if route is None:
+            raise _NOT_FOUND
+        strategy, namespace, name, sub, watch_prefix = route
+        return await self._serve(request, strategy, namespace, name, sub, watch_prefix)
+
+    def _route(self, path: str) -> tuple[Strategy, str | None, str | None, str | None, bool] | None:
+        """Split a resource path into (strategy, namespace, name, subresource, legacy-watch)."""
+        parts = path.strip("/").split("/")
+        if parts[0] == "api" and len(parts) >= 3:
+            gv, rest = parts[1], parts[2:]
+        elif parts[0] == "apis" and len(parts) >= 4:
+            gv, rest = f"{parts[1]}/{parts[2]}", parts[3:]
+        else:
+            return None
+        watch = False
+        if rest and rest[0] == "watch":
+            watch, rest = True, rest[1:]
+        namespace = None
+        if len(rest) >= 3 and rest[0] == "namespaces":
+            candidate = self._routes.get((gv, rest[2]))
+            if candidate is not None and candidate.namespaced:
+                namespace, rest = rest[1], rest[2:]
+        if not rest or len(rest) > 3:
+            return None
+        strategy = self._routes.get((gv, rest[0]))
+        if strategy is None or (strategy.namespaced is False and namespace is not None):
+            return None
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if sub is not None and (sub != "status" or not strategy.has_status):
+            return None
+        if strategy.namespaced and namespace is None and name is not None:
+            return None
+        return strategy, namespace, name, sub, watch
+
+    # ------------------------------------------------------------------ verbs
+
+    async def _serve(self, request: web.Request, strategy: Strategy, namespace: str | None, name: str | None,
+                     sub: str | None, watch_prefix: bool) -> web.StreamResponse:
+        q = request.query
+        method = request.method
+        dry_run = self._dry_run(q)
+        reg = self.registry
+        if name is None:
+            if method == "GET":
+                if watch_prefix or q.get("watch") in ("true", "1"):
+                    return await self._watch(request, strategy, namespace)
+                limit = self._int_param(q, "limit")
+                body = reg.list(strategy, namespace, label_selector=q.get("labelSelector"),
+                                field_selector=q.get("fieldSelector"), limit=limit,
+                                continue_token=q.get("continue"), resource_version=q.get("resourceVersion"),
+                                resource_version_match=q.get("resourceVersionMatch"))
+                return self._ok(body)
+            if method == "POST" and (namespace is not None or not strategy.namespaced):
+                return self._ok(reg.create(strategy, namespace, await self._body(request), dry_run), 201)
+            raise errors.method_not_supported(strategy.plural, method.lower(), strategy.group)
+        if watch_prefix:
+            raise _NOT_FOUND
+        if method == "GET":
+            return self._ok(reg.get(strategy, namespace, name))
+        if method == "PUT":
+            status, body = reg.update(strategy, namespace, name, await self._body(request), subresource=sub,
+                                      dry_run=dry_run)
+            return self._ok(body, status)
+        if method == "PATCH":
+            ctype = request.content_type or MERGE_PATCH
+            return self._ok(reg.patch(strategy, namespace, name, ctype, await self._body(request),
+                                      subresource=sub, dry_run=dry_run))
+        if method == "DELETE" and sub is None:
+            raw = await request.read()
+            options = self._parse(raw, request.content_type) if raw else {}
+            if isinstance(options, dict) and options.get("dryRun"):
+                dry_run = dry_run or self._dry_run({"dryRun": options["dryRun"][0]}
+                                                   if isinstance(options["dryRun"], list) and options["dryRun"]
+                                                   else {})
+            return self._ok(reg.delete(strategy, namespace, name, options, dry_run))
+        raise errors.method_not_supported(strategy.plural, method.lower(), strategy.group)
+
+    @staticmethod
+    def _ok(body: bytes, status: int = 200) -> web.Response:
+        return web.Response(body=body, status=status, content_type=JSON)
+
+    @staticmethod
+    def _dry_run(q: Any) -> bool:
+        value = q.get("dryRun")
+        if value is None or value == "":
+            return False
+        if value != "All":
+            raise errors.bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+        return True
+
+    @staticmethod
+    def _int_param(q: Any, name: str) -> int:
+        value = q.get(name)
+        if not value:
+            return 0
+        try:
+            return max(0, int(value))
+        except ValueError:
+            raise errors.bad_request(f'{name}: Invalid value: "{value}": must be an integer') from None
+
+    @staticmethod
+    def _parse(raw: bytes, content_type: str) -> Any:
+        try:
+            if "yaml" in content_type:
+                return yaml.safe_load(raw)
+            return json.loads(raw)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise errors.bad_request(f"couldn't get version/kind; json parse error: {exc}") from None
+
+    async def _body(self, request: web.Request) -> Any:
+        raw = await request.read()
+        if not raw:
+            raise errors.bad_request("the body of the request was empty")
+        return self._parse(raw, request.content_type)
+
+    # ------------------------------------------------------------------ watch
+
+    async def _watch(self, request: web.Request, strategy: Strategy, namespace: str | None) -> web.StreamResponse:
+        q = request.query
+        if "sendInitialEvents" in q:
+            raise errors.bad_request("sendInitialEvents is forbidden for watch unless the WatchList feature "
+                                     "gate is enabled")
+        selection = Selection(strategy, q.get("labelSelector"), q.get("fieldSelector"))
+        timeout = self._int_param(q, "timeoutSeconds")
+        bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
+        rv = q.get("resourceVersion") or "0"
+
+        def render(kind: str, entry: Entry) -> bytes:
+            return b'{"type":"' + kind.encode() + b'","object":' + self.registry.render(strategy, entry) + b"}\n"
+
+        watcher = Watcher(strategy.bucket, namespace, None if selection.everything else selection.matches, render)
+        initial = rv == "0"
+        error_line = None
+        if initial:
+            for _, entry in self.store.items(strategy.bucket, namespace):
+                if selection.everything or selection.matches(entry.obj):
+                    watcher.push(render("ADDED", entry))
+        else:
+            try:
+                for ev in self.store.events_since(strategy.bucket, self.registry._parse_rv(rv)):
+                    watcher.offer(ev)
+            except APIError as exc:
+                if exc.code != 410:
+                    raise
+                error_line = b'{"type":"ERROR","object":' + exc.to_bytes() + b"}\n"
+        response = web.StreamResponse(status=200, headers={"Content-Type": JSON,
+                                                           "Cache-Control": "no-cache, private"})
+        response.enable_chunked_encoding()
+        if error_line is not None:
+            await response.prepare(request)
+            await response.write(error_line)
+            await response.write_eof()
+            return response
+        if bookmarks and initial:
+            mark = strategy.bookmark(self.store.rv)
+            mark["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
+            watcher.push(b'{"type":"BOOKMARK","object":' + dumps(mark) + b"}\n")
+        self.store.add_watcher(watcher)
+        try:
+            await response.prepare(request)
+            await self._pump(response, watcher, strategy, timeout, bookmarks)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.store.remove_watcher(watcher)
+        return response
+
+    async def _pump(self, response: web.StreamResponse, watcher: Watcher, strategy: Strategy, timeout: int,
+                    bookmarks: bool) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout else None
+        next_mark = loop.time() + self.bookmark_interval
+        while True:
+            if watcher.lines:
+                data = b"".join(watcher.lines)
+                watcher.lines.clear()
+                await response.write(data)
+                continue
+            if watcher.closed:
+                break
+            now = loop.time()
+            if deadline is not None and now >= deadline:
+                break
+            if bookmarks and now >= next_mark:
+                watcher.push(b'{"type":"BOOKMARK","object":' + dumps(strategy.bookmark(self.store.rv)) + b"}\n")
+                next_mark = now + self.bookmark_interval
+                continue
+            wait = next_mark - now if bookmarks else None
+            if deadline is not None:
+                wait = deadline - now if wait is None else min(wait, deadline - now)
+            watcher.wake.clear()
+            await _wait(watcher.wake.wait(), wait)
+        await response.write_eof()
+
+
+async def _wait(aw: Awaitable[Any], timeout: float | None) -> None:
+    try:
+        await asyncio.wait_for(aw, timeout)
+    except TimeoutError:
+        pass

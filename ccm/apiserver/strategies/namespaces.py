@@ -1,0 +1,29 @@
+"""core/v1 Namespaces: cluster-scoped, DNS-label names, status.phase."""
+
+from __future__ import annotations
+
+from ccm.apiserver.strategies.base import Obj, Strategy, spec, str_field
+from ccm.apiserver.validation import name_is_dns_label
+
+
+class NamespaceStrategy(Strategy):
+    plural = "namespaces"
+    singular = "namespace"
+    kind = "Namespace"
+    namespaced = False
+    short_names = ("ns",)
+    has_status = True
+    name_validator = staticmethod(name_is_dns_label)
+    field_labels = ("status.phase",)
+
+    def default(self, obj: Obj) -> None:
+        name = str_field(obj, "metadata", "name")
+        if name:
+            obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+        spec(obj).setdefault("finalizers", ["kubernetes"])
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        obj["status"] = {"phase": "Active"}
+
+    def extra_fields(self, obj: Obj) -> dict[str, str]:
+        return {"status.phase": str_field(obj, "status", "phase")}

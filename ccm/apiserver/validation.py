@@ -1,0 +1,238 @@
+"""Name, label and metadata rules from apimachinery's validation package."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ccm.apiserver import fielderrors as fe
+from ccm.apiserver.fielderrors import FieldError
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_QUALIFIED_NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_IANA_SVC_NAME = re.compile(r"^[-a-z0-9]+$")
+
+DNS1123_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+                     "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
+                     "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+DNS1123_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                         "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+                         "regex used for validation is "
+                         "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+DNS1035_LABEL_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+                     "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+                     "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+QUALIFIED_NAME_MSG = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+                      "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used "
+                      "for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+                   "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+                   "'my_value',  or '12345', regex used for validation is "
+                   "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+
+NameValidator = Callable[[str, bool], list[str]]
+
+
+def _max_len(value: str, limit: int) -> list[str]:
+    return [f"must be no more than {limit} characters"] if len(value) > limit else []
+
+
+def is_dns1123_label(value: str) -> list[str]:
+    errs = _max_len(value, 63)
+    if not _DNS1123_LABEL.match(value):
+        errs.append(DNS1123_LABEL_MSG)
+    return errs
+
+
+def is_dns1123_subdomain(value: str) -> list[str]:
+    errs = _max_len(value, 253)
+    if not _DNS1123_SUBDOMAIN.match(value):
+        errs.append(DNS1123_SUBDOMAIN_MSG)
+    return errs
+
+
+def is_dns1035_label(value: str) -> list[str]:
+    errs = _max_len(value, 63)
+    if not _DNS1035_LABEL.match(value):
+        errs.append(DNS1035_LABEL_MSG)
+    return errs
+
+
+def _mask_trailing_dash(name: str) -> str:
+    """generateName prefixes may end in '-' (the random suffix follows), as apimachinery allows."""
+    return name[:-1] + "a" if len(name) > 1 and name.endswith("-") else name
+
+
+def name_is_dns_subdomain(name: str, prefix: bool) -> list[str]:
+    return is_dns1123_subdomain(_mask_trailing_dash(name) if prefix else name)
+
+
+def name_is_dns_label(name: str, prefix: bool) -> list[str]:
+    return is_dns1123_label(_mask_trailing_dash(name) if prefix else name)
+
+
+def name_is_dns1035_label(name: str, prefix: bool) -> list[str]:
+    return is_dns1035_label(_mask_trailing_dash(name) if prefix else name)
+
+
+def name_any(name: str, prefix: bool) -> list[str]:
+    """core/v1 Events: legacy validation checks no name format at all."""
+    return []
+
+
+def is_qualified_name(value: str) -> list[str]:
+    errs: list[str] = []
+    prefix, sep, name = value.rpartition("/")
+    if sep:
+        if not prefix:
+            errs.append("prefix part " + "must be non-empty")
+        else:
+            errs += ["prefix part " + m for m in is_dns1123_subdomain(prefix)]
+    if not name:
+        errs.append("name part must be non-empty")
+    elif len(name) > 63:
+        errs.append("name part must be no more than 63 characters")
+    elif not _QUALIFIED_NAME_PART.match(name):
+        errs.append(QUALIFIED_NAME_MSG)
+    return errs
+
+
+def is_label_value(value: str) -> list[str]:
+    errs = _max_len(value, 63)
+    if not _LABEL_VALUE.match(value):
+        errs.append(LABEL_VALUE_MSG)
+    return errs
+
+
+def is_valid_port_num(port: Any) -> bool:
+    return isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535
+
+
+def is_valid_port_name(name: str) -> list[str]:
+    """IANA_SVC_NAME, used for named targetPorts."""
+    errs: list[str] = []
+    if len(name) > 15:
+        errs.append("must be no more than 15 characters")
+    if not _IANA_SVC_NAME.match(name):
+        errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if "--" in name:
+        errs.append("must not contain consecutive hyphens")
+    if not re.search("[a-z]", name):
+        errs.append("must contain at least one letter (a-z)")
+    if name.startswith("-") or name.endswith("-"):
+        errs.append("must not begin or end with a hyphen")
+    return errs
+
+
+def parse_ip(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Strict IP parsing (no leading zeros, no zone), like netutils.ParseIPSloppy minus the sloppiness."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def parse_cidr(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    if not isinstance(value, str) or "/" not in value:
+        return None
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+
+
+def validate_labels(labels: Any, path: str) -> list[FieldError]:
+    if labels is None:
+        return []
+    if not isinstance(labels, Mapping):
+        return [fe.invalid(path, labels, "must be a map of string to string")]
+    errs: list[FieldError] = []
+    for k, v in labels.items():
+        errs += [fe.invalid(path, k, m) for m in is_qualified_name(k)]
+        if not isinstance(v, str):
+            errs.append(fe.invalid(f"{path}", v, "must be a string"))
+            continue
+        errs += [fe.invalid(path, v, m) for m in is_label_value(v)]
+    return errs
+
+
+def validate_annotations(annotations: Any, path: str) -> list[FieldError]:
+    if annotations is None:
+        return []
+    if not isinstance(annotations, Mapping):
+        return [fe.invalid(path, annotations, "must be a map of string to string")]
+    errs: list[FieldError] = []
+    total = 0
+    for k, v in annotations.items():
+        errs += [fe.invalid(path, k, m) for m in is_qualified_name(k.lower())]
+        if not isinstance(v, str):
+            errs.append(fe.invalid(path, v, "must be a string"))
+            continue
+        total += len(k) + len(v)
+    if total > 256 * 1024:
+        errs.append(fe.too_long(path, 256 * 1024))
+    return errs
+
+
+def validate_finalizers(finalizers: Any, path: str) -> list[FieldError]:
+    if finalizers is None:
+        return []
+    if not isinstance(finalizers, list):
+        return [fe.invalid(path, finalizers, "must be a list of strings")]
+    errs: list[FieldError] = []
+    for i, f in enumerate(finalizers):
+        if not isinstance(f, str):
+            errs.append(fe.invalid(f"{path}[{i}]", f, "must be a string"))
+            continue
+        errs += [fe.invalid(path, f, m) for m in is_qualified_name(f)]
+    if "orphan" in finalizers and "foregroundDeletion" in finalizers:
+        errs.append(fe.invalid(path, finalizers,
+                               "finalizer orphan and foregroundDeletion cannot be both set"))
+    return errs
+
+
+def validate_object_meta(meta: Mapping[str, Any], namespaced: bool, name_fn: NameValidator) -> list[FieldError]:
+    """ValidateObjectMeta: name or generateName, namespace, labels, annotations, finalizers."""
+    errs: list[FieldError] = []
+    name = meta.get("name") or ""
+    generate = meta.get("generateName") or ""
+    if generate:
+        errs += [fe.invalid("metadata.generateName", generate, m) for m in name_fn(generate, True)]
+    if not name:
+        errs.append(fe.required("metadata.name", "name or generateName is required"))
+    else:
+        errs += [fe.invalid("metadata.name", name, m) for m in name_fn(name, False)]
+    ns = meta.get("namespace") or ""
+    if namespaced:
+        if not ns:
+            errs.append(fe.required("metadata.namespace"))
+        else:
+            errs += [fe.invalid("metadata.namespace", ns, m) for m in is_dns1123_label(ns)]
+    elif ns:
+        errs.append(fe.forbidden("metadata.namespace", "not allowed on this type"))
+    errs += validate_labels(meta.get("labels"), "metadata.labels")
+    errs += validate_annotations(meta.get("annotations"), "metadata.annotations")
+    errs += validate_finalizers(meta.get("finalizers"), "metadata.finalizers")
+    return errs
+
+
+def validate_object_meta_update(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
+    """ValidateObjectMetaUpdate: identity is immutable; no new finalizers once terminating."""
+    errs: list[FieldError] = []
+    for field in ("name", "namespace", "uid"):
+        if (new.get(field) or "") != (old.get(field) or ""):
+            errs.append(fe.invalid(f"metadata.{field}", new.get(field) or "", "field is immutable"))
+    if old.get("deletionTimestamp"):
+        added = [f for f in new.get("finalizers") or [] if f not in (old.get("finalizers") or [])]
+        if added:
+            errs.append(fe.forbidden("metadata.finalizers",
+                                     "no new finalizers can be added if the object is being deleted, "
+                                     f"found new finalizers {fe.go_repr(added)}"))
+    return errs

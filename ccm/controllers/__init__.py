@@ -1,0 +1,1 @@
+"""Controllers: the service (load-balancer) controller and the manager that runs it."""

@@ -1,0 +1,199 @@
+"""The service controller runtime: informer handlers enqueue keys, workers run the syncs (§1.1, §1.3, §2.2, §3).
+
+``concurrent_service_syncs`` service workers share the ``service`` queue (a key is never held by
+two workers); one node worker drains the ``node`` queue, each item being a full node sync whose
+per-Service parallelism is the same worker count. Handlers run on informer threads and only
+enqueue. Objects are the informers' read-only dicts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ccm.controllers.service import predicates as pr
+from ccm.controllers.service.errors import find_retry
+from ccm.controllers.service.nodesync import NodeSyncer
+from ccm.controllers.service.patching import ServicePatcher
+from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
+from ccm.controllers.service.sync import Recorder, ServiceSyncer
+from ccm.kube.client import RawClient
+from ccm.kube.resources import object_key, split_key
+from ccm.kube.workqueue import RateLimitingQueue
+from providers.base import CloudProvider, InstrumentedLoadBalancer
+
+log = logging.getLogger(__name__)
+
+Obj = Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Listers:
+    """Read access to the informer caches (the controller never lists the API itself)."""
+
+    get_service: Callable[[str], Obj | None]
+    list_services: Callable[[], Sequence[Obj]]
+    list_nodes: Callable[[], Sequence[Obj]]
+
+
+class ServiceController:
+    def __init__(
+        self,
+        client: RawClient,
+        cloud: CloudProvider,
+        recorder: Recorder,
+        listers: Listers,
+        *,
+        cluster_name: str = "kubernetes",
+        workers: int = 1,
+        classes: pr.ClassFilter = pr.DEFAULT_CLASSES,
+        resync_period: float | None = None,
+    ) -> None:
+        lb = cloud.load_balancer()
+        if lb is None:
+            raise ValueError("the cloud provider does not support external load balancers")
+        self.lb = InstrumentedLoadBalancer(lb, cloud.name or type(cloud).__name__)
+        self.listers = listers
+        self.classes = classes
+        self.workers = max(1, workers)
+        self.resync_period = resync_period
+        self.cache = ServiceCache()
+        self.last_synced = LastSyncedNodes()
+        self.queue: RateLimitingQueue[str] = RateLimitingQueue("service")
+        self.node_queue: RateLimitingQueue[str] = RateLimitingQueue("node")
+        self.syncer = ServiceSyncer(
+            lb=self.lb, patcher=ServicePatcher(client), recorder=recorder, list_nodes=listers.list_nodes,
+            cache=self.cache, last_synced=self.last_synced, cluster_name=cluster_name,
+            annotation_provider=cloud.annotation_provider, classes=classes,
+        )
+        self.node_syncer = NodeSyncer(
+            lb=self.lb, recorder=recorder, syncer=self.syncer, list_nodes=listers.list_nodes,
+            cache=self.cache, last_synced=self.last_synced, classes=classes, workers=self.workers,
+        )
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._marks = threading.Lock()
+        self._quiet: set[str] = set()  # keys queued only by the periodic resync
+        self._loud: set[str] = set()  # keys queued by a real change since their last sync
+
+    # ---- informer handlers (enqueue only) --------------------------------------------------
+    def _enqueue(self, svc: Obj) -> None:
+        key = object_key(svc)
+        with self._marks:
+            self._loud.add(key)
+            self._quiet.discard(key)
+        self.queue.add(key)
+
+    def on_service_add(self, svc: Obj) -> None:
+        if pr.wants_load_balancer(svc, self.classes) or pr.needs_cleanup(svc, self.classes):
+            self._enqueue(svc)
+
+    def on_service_update(self, old: Obj, cur: Obj) -> None:
+        if pr.needs_update(old, cur, self.classes) or pr.needs_cleanup(cur, self.classes):
+            self._enqueue(cur)
+
+    def on_node_add(self, node: Obj) -> None:
+        self.node_queue.add(object_key(node))
+
+    def on_node_update(self, old: Obj, cur: Obj) -> None:
+        if pr.should_sync_updated_node(old, cur):
+            self.node_queue.add(object_key(cur))
+
+    def on_node_delete(self, node: Obj) -> None:
+        self.node_queue.add(object_key(node))
+
+    # ---- running ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start workers and replay the cache as Add events (what a newly registered handler gets)."""
+        for svc in self.listers.list_services():
+            self.on_service_add(svc)
+        for i in range(self.workers):
+            self._spawn(self._service_worker, f"service-worker-{i}")
+        self._spawn(self._node_worker, "node-worker")
+        if self.resync_period:
+            self._spawn(self._resync_loop, "service-resync")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.queue.shut_down()
+        self.node_queue.shut_down()
+        for t in self._threads:
+            t.join(timeout)
+        self.node_syncer.close()
+
+    def _service_worker(self) -> None:
+        while not self._stop.is_set():
+            key, shutdown = self.queue.get()
+            if shutdown or key is None:
+                return
+            try:
+                if self._stop.is_set():
+                    return  # prompt stop: what is still queued is re-driven at the next start
+                with self._marks:
+                    quiet = key in self._quiet and key not in self._loud
+                    self._quiet.discard(key)
+                    self._loud.discard(key)
+                self.sync_service(key, quiet)
+                self.queue.forget(key)
+            except Exception as exc:
+                retry = find_retry(exc)
+                if retry is not None:
+                    log.error("error processing service %s (retrying in %.3gs): %s", key, retry.retry_after, exc)
+                    self.queue.add_after(key, retry.retry_after)
+                else:
+                    log.error("error processing service %s (retrying with exponential backoff): %s", key, exc)
+                    self.queue.add_rate_limited(key)
+            finally:
+                self.queue.done(key)
+
+    def sync_service(self, key: str, quiet: bool = False) -> None:
+        split_key(key)  # "unexpected key format" for a malformed key
+        svc = self.listers.get_service(key)
+        if svc is None:
+            self.syncer.process_service_deletion(key)
+        else:
+            self.syncer.process_service_create_or_update(svc, key, quiet)
+
+    def _node_worker(self) -> None:
+        while not self._stop.is_set():
+            item, shutdown = self.node_queue.get()
+            if shutdown or item is None:
+                return
+            try:
+                if self._stop.is_set():
+                    return
+                for key in self.node_syncer.sync_nodes():
+                    self.queue.add(key)  # immediate, not rate-limited: a full ensure with current nodes
+            except Exception as exc:
+                log.error("node sync failed: %s", exc)
+            finally:
+                self.node_queue.forget(item)
+                self.node_queue.done(item)
+
+    def _resync_loop(self) -> None:
+        """Improvement (kubernetes#34660): periodically re-ensure every owned Service, so an
+        out-of-band change in the cloud is repaired. Quiet: no Normal events unless status changes."""
+        assert self.resync_period
+        while not self._stop.wait(self.resync_period):
+            self.resync_now()
+
+    def resync_now(self) -> int:
+        """Queue every owned LoadBalancer Service for a quiet re-ensure; returns how many."""
+        n = 0
+        for svc in self.listers.list_services():
+            if pr.wants_load_balancer(svc, self.classes):
+                key = object_key(svc)
+                with self._marks:
+                    if key not in self._loud:
+                        self._quiet.add(key)
+                self.queue.add(key)
+                n += 1
+        return n

@@ -1,0 +1,162 @@
+"""``ccm demo``: a whole cluster with a working LoadBalancer Service on this machine.
+
+Starts the embedded API server, three nodes with node proxies on loopback addresses,
+the service controller with the ``local`` cloud, a few HTTP/UDP backends and the
+Service in ``examples/hello-service.yaml``; prints the load balancer's URL and a
+kubeconfig line, runs until SIGINT/SIGTERM, then stops everything and removes its
+temp directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import FrameType
+
+from ccm.demo.cluster import Layout, LocalCluster, load_example
+
+log = logging.getLogger(__name__)
+
+SERVICE_FILE = "hello-service.yaml"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port-base", type=int, default=8080,
+                   help="the Service's port, also the backends' port (default 8080; no privileges needed)")
+    p.add_argument("--backends", type=int, default=3, metavar="N", help="how many backends to run (default 3)")
+    p.add_argument("--nodes", type=int, default=3, metavar="N", help="how many nodes (default 3, at most 254)")
+    p.add_argument("--prefix", default="127.0",
+                   help="first two octets of every address (default 127.0: nodes 127.0.1.x, VIPs 127.0.2.x, "
+                        "backends 127.0.3.x)")
+    p.add_argument("--node-health-port", type=int, default=10256,
+                   help="port of each node proxy's /healthz (default 10256, as kube-proxy)")
+    p.add_argument("--no-color", action="store_true", help="plain output")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what the parts do")
+
+
+class _Printer:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _paint(self, code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+    def step(self, msg: str) -> None:
+        print(f"{self._paint('2', '[demo]')} {msg}", flush=True)
+
+    def bold(self, text: str) -> str:
+        return self._paint("1", text)
+
+    def green(self, text: str) -> str:
+        return self._paint("32", text)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _wait_http(url: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read().decode(errors="replace").strip()
+        except (urllib.error.URLError, OSError) as e:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer within {timeout:.0f} s ({e})") from None
+        time.sleep(0.1)
+
+
+def _instructions(p: _Printer, *, url: str, vip: str, port: int, kubeconfig: Path, slice_name: str) -> str:
+    patch = ('[{"op":"replace","path":"/endpoints/0/conditions/ready","value":false}]')
+    return "\n".join([
+        "",
+        p.green(p.bold("ccm demo is running.")),
+        "",
+        f"  Load balancer: {p.bold(url)}",
+        "",
+        "  Try:",
+        f"    curl {url}                 # each reply names the backend and the node that served it",
+        f"    echo hi | nc -u -w1 {vip} {port}     # the same Service port over UDP",
+        "",
+        f"    export KUBECONFIG={kubeconfig}",
+        "    kubectl get svc hello -o wide -w",
+        "    kubectl get nodes,endpointslices",
+        "",
+        "  Take backend-1 out of service: its node then fails the Service's health check",
+        "  (externalTrafficPolicy Local) and the load balancer stops sending there:",
+        f"    kubectl patch endpointslice {slice_name} --type=json -p '{patch}'",
+        "",
+        "  Ctrl-C stops everything.",
+        "",
+    ])
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    p = _Printer(color=not args.no_color and sys.stdout.isatty())
+    if not 1 <= args.nodes <= 254 or not 1 <= args.backends <= 254:
+        print("ccm demo: --nodes and --backends must be between 1 and 254", file=sys.stderr)
+        return 2
+    layout = Layout(prefix=args.prefix, node_health_port=args.node_health_port)
+    try:
+        layout.check()
+    except ValueError as e:
+        print(f"ccm demo: {e}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    workdir = Path(tempfile.mkdtemp(prefix="ccm-demo-"))
+    cluster = LocalCluster(workdir, layout, progress=p.step)
+    code = 0
+    try:
+        cluster.start_apiserver()
+        nodes = [cluster.add_node(i) for i in range(1, args.nodes + 1)]
+        specs = cluster.start_backends(args.backends, args.port_base, nodes)
+        cluster.start_controller()
+        service = load_example(SERVICE_FILE)
+        for port in service["spec"]["ports"]:
+            port["port"] = port["targetPort"] = args.port_base
+        meta = service["metadata"]
+        created = cluster.create_service(service)
+        slice_name = cluster.put_endpoints(created, specs)["metadata"]["name"]
+        p.step(f"created Service {meta['namespace']}/{meta['name']} from examples/{SERVICE_FILE} and its "
+               f"EndpointSlice {slice_name}; waiting for the controller to give it a VIP")
+        vip = cluster.wait_for_ingress(meta["namespace"], meta["name"])
+        url = f"http://{vip}:{args.port_base}/"
+        p.step(f"VIP {vip} allocated; waiting for the node health checks to pass and {url} to answer")
+        p.step(f"first answer: {_wait_http(url, 60)}")
+        print(_instructions(p, url=url, vip=vip, port=args.port_base, kubeconfig=cluster.kubeconfig,
+                           slice_name=slice_name), flush=True)
+        forever = threading.Event()
+        while not forever.wait(3600):
+            pass
+    except KeyboardInterrupt:
+        print("", flush=True)
+        p.step("stopping")
+    except Exception as e:
+        log.debug("demo failed", exc_info=True)
+        print(f"ccm demo: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            cluster.stop()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    p.step("stopped: API server, node proxies, controller, load balancers and backends are gone; "
+           f"removed {workdir}")
+    return code

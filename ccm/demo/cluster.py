@@ -1,0 +1,250 @@
+"""A whole cluster in one process: API server, nodes with node proxies, controller, backends.
+
+The address layout keeps every part on its own loopback address so nothing needs
+privileges or collides with the host: node ``i`` at ``<prefix>.1.i`` (its node proxy
+serves node ports and ``/healthz`` there), VIPs from ``<prefix>.2.0/24``, backend ``i``
+at ``<prefix>.3.i``. ``ccm demo`` drives it; the end-to-end tests build the same thing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ccm.demo.backends import Backend, BackendSpec
+from ccm.kube.client import ApiError, RawClient
+from ccm.kube.resources import ENDPOINTSLICES, NODES, SERVICES
+from providers.base import CloudProvider, ProviderContext, create_provider
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+Progress = Callable[[str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Where each part listens; ``prefix`` is the first two octets of a 127.x.y.z address."""
+
+    prefix: str = "127.0"
+    node_health_port: int = 10256
+
+    def node_ip(self, i: int) -> str:
+        return f"{self.prefix}.1.{i}"
+
+    def backend_ip(self, i: int) -> str:
+        return f"{self.prefix}.3.{i}"
+
+    @property
+    def vip_pool(self) -> str:
+        return f"{self.prefix}.2.0/24"
+
+    def check(self) -> None:
+        parts = self.prefix.split(".")
+        if len(parts) != 2 or parts[0] != "127" or not parts[1].isdigit() or not 0 <= int(parts[1]) <= 255:
+            raise ValueError(f"address prefix {self.prefix!r} must be 127.N (loopback, N in 0-255)")
+
+
+def node_object(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
+        "spec": {"providerID": f"local://{name}"},
+    }
+
+
+def node_status(name: str, ip: str) -> dict[str, Any]:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {"status": {
+        "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                        "message": "node proxy running in ccm demo", "lastHeartbeatTime": now,
+                        "lastTransitionTime": now}],
+    }}
+
+
+def endpoint_slice(service: Mapping[str, Any], backends: Sequence[BackendSpec],
+                   ready: Mapping[str, bool] | None = None) -> dict[str, Any]:
+    """One IPv4 slice for ``service`` with every backend on every service port (by name)."""
+    meta = service["metadata"]
+    ready = ready or {}
+    ports = [{"name": p.get("name", ""), "protocol": p.get("protocol", "TCP"), "port": backends[0].port}
+             for p in service["spec"]["ports"]] if backends else []
+    return {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": f"{meta['name']}-demo", "namespace": meta.get("namespace", "default"),
+                     "labels": {SERVICE_NAME_LABEL: meta["name"],
+                                "endpointslice.kubernetes.io/managed-by": "ccm-demo"}},
+        "addressType": "IPv4",
+        "endpoints": [{
+            "addresses": [b.ip], "nodeName": b.node, "targetRef": {"kind": "Pod", "name": b.name,
+                                                                  "namespace": meta.get("namespace", "default")},
+            "conditions": {"ready": ready.get(b.name, True), "serving": ready.get(b.name, True),
+                           "terminating": False},
+        } for b in backends],
+        "ports": ports,
+    }
+
+
+def load_example(name: str) -> dict[str, Any]:
+    path = EXAMPLES / name
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"example manifest {path} is missing (run from a source checkout)") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected one YAML object")
+    return data
+
+
+class LocalCluster:
+    """Starts parts in dependency order and stops everything it started, in reverse."""
+
+    def __init__(self, workdir: Path, layout: Layout | None = None, *, cluster_name: str = "ccm-demo",
+                 health_interval: float = 1.0, progress: Progress | None = None) -> None:
+        self.workdir = workdir
+        self.layout = layout or Layout()
+        self.layout.check()
+        self.cluster_name = cluster_name
+        self.health_interval = health_interval
+        self.progress: Progress = progress or (lambda msg: log.info("%s", msg))
+        self.kubeconfig = workdir / "kubeconfig"
+        self.state_file = workdir / "local-cloud-state.json"
+        self._stack = contextlib.ExitStack()
+        self.apiserver: Any = None
+        self.api_client: Any = None
+        self.client: RawClient | None = None
+        self.proxies: dict[str, Any] = {}
+        self.backends: list[Backend] = []
+        self.cloud: CloudProvider | None = None
+        self.manager: Any = None
+
+    # -- parts ---------------------------------------------------------------------------
+
+    @property
+    def raw(self) -> RawClient:
+        if self.client is None:
+            raise RuntimeError("the API server is not started")
+        return self.client
+
+    def start_apiserver(self) -> None:
+        from ccm.apiserver.testing import embedded_apiserver
+
+        self.progress("starting the embedded Kubernetes API server")
+        self.apiserver = self._stack.enter_context(embedded_apiserver(allow_loopback_endpoints=True))
+        self.api_client = self.apiserver.api_client()
+        self._stack.callback(self.api_client.close)
+        self.client = RawClient(self.api_client)
+        self.apiserver.write_kubeconfig(str(self.kubeconfig))
+        self.progress(f"API server up at {self.apiserver.url}")
+
+    def add_node(self, i: int) -> str:
+        """Register node-i (Ready, InternalIP on its loopback address) and start its node proxy."""
+        from ccm.proxy.nodeproxy import NodeProxy
+
+        name, ip = f"node-{i}", self.layout.node_ip(i)
+        self.raw.create(NODES.collection_path(), node_object(name))
+        self.raw.patch(NODES.item_path(None, name, "status"), node_status(name, ip), "merge")
+        proxy = NodeProxy(self.api_client, name, healthz_bind=f"{ip}:{self.layout.node_health_port}")
+        proxy.start()
+        self._stack.callback(proxy.stop)
+        self.proxies[name] = proxy
+        if not proxy.wait_ready(30):
+            raise RuntimeError(f"{name}: node proxy not synced after 30 s")
+        self.progress(f"{name} registered at {ip}; its node proxy serves node ports and "
+                      f"/healthz on {ip}:{self.layout.node_health_port}")
+        return name
+
+    def start_controller(self) -> None:
+        from ccm.controllers.manager import ControllerManager, ControllerOptions
+
+        self.cloud = create_provider("local", ProviderContext(self.cluster_name, {
+            "vip-pool": self.layout.vip_pool, "state-file": str(self.state_file),
+            "node-health-port": str(self.layout.node_health_port),
+            "health-interval": str(self.health_interval),
+        }))
+        try:
+            self.manager = ControllerManager(self.api_client, self.cloud,
+                                             ControllerOptions(cluster_name=self.cluster_name))
+            self.manager.start()
+        except BaseException:
+            self.cloud.close()
+            raise
+        self.progress(f"service controller started (cloud provider local, VIP pool {self.layout.vip_pool})")
+        if not self.manager.wait_ready(30):
+            raise RuntimeError(f"service controller not ready after 30 s: {self.manager.ready()[1]}")
+
+    def stop_controller(self) -> None:
+        """Stop the controller and close the cloud (listeners go; VIP allocations stay on disk)."""
+        if self.manager is not None:
+            self.manager.stop()
+            self.manager = None
+        if self.cloud is not None:
+            self.cloud.close()
+            self.cloud = None
+
+    def start_backends(self, count: int, port: int, nodes: Sequence[str]) -> list[BackendSpec]:
+        specs = [BackendSpec(f"backend-{i}", nodes[(i - 1) % len(nodes)], self.layout.backend_ip(i), port)
+                 for i in range(1, count + 1)]
+        for spec in specs:
+            backend = Backend(spec).start()
+            self._stack.callback(backend.stop)
+            self.backends.append(backend)
+            self.progress(f"{spec.name} serving on {spec.ip}:{spec.port} (pod on {spec.node})")
+        return specs
+
+    # -- objects -------------------------------------------------------------------------
+
+    def create_service(self, service: Mapping[str, Any]) -> dict[str, Any]:
+        ns = service["metadata"].get("namespace", "default")
+        return self.raw.create(SERVICES.collection_path(ns), service)
+
+    def put_endpoints(self, service: Mapping[str, Any], backends: Sequence[BackendSpec],
+                      ready: Mapping[str, bool] | None = None) -> dict[str, Any]:
+        body = endpoint_slice(service, backends, ready)
+        ns, name = body["metadata"]["namespace"], body["metadata"]["name"]
+        try:
+            current = self.raw.get(ENDPOINTSLICES.item_path(ns, name))
+        except ApiError as e:
+            if not e.is_not_found:
+                raise
+            return self.raw.create(ENDPOINTSLICES.collection_path(ns), body)
+        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        return self.raw.update(ENDPOINTSLICES.item_path(ns, name), body)
+
+    def service(self, namespace: str, name: str) -> dict[str, Any]:
+        return self.raw.get(SERVICES.item_path(namespace, name))
+
+    def wait_for_ingress(self, namespace: str, name: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            ingress = self.service(namespace, name).get("status", {}).get("loadBalancer", {}).get("ingress")
+            if ingress and ingress[0].get("ip"):
+                return str(ingress[0]["ip"])
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{namespace}/{name}: no load-balancer ingress after {timeout:.0f} s")
+            time.sleep(0.05)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Idempotent; stops the controller first so no listener outlives its node proxies."""
+        try:
+            self.stop_controller()
+        finally:
+            self._stack.close()
+
+    def __enter__(self) -> LocalCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+

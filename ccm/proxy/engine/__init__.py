@@ -1,0 +1,41 @@
+"""The forwarding engine: the node proxy's data plane, also used by the local provider.
+
+Public API (stable; ``providers.local`` depends on these names)::
+
+    Backend(ip: str, port: int)                         # frozen, slots
+    ListenerConfig(protocol: "TCP" | "UDP",
+                   backends: tuple[Backend, ...],       # shuffled once per change, then round robin
+                   affinity_timeout: int | None = None, # ClientIP affinity, sliding seconds; None = off
+                   source_ranges: tuple[str, ...] = (), # allowed CIDRs; empty = all; refused TCP is
+                                                        # closed at once, refused UDP dropped
+                   accept_proxy_protocol: bool = False, # PROXY v1/v2 from the client (TCP): its source
+                                                        # is the client for affinity and ranges
+                   send_proxy_protocol: int | None = None,  # 1 or 2: header to the backend (TCP)
+                   connect_attempts: int = 4,           # dial timeouts 250 ms, 500 ms, 1 s, 2 s, ...
+                   udp_idle_timeout: float = 30.0,
+                   max_udp_flows: int = 10000)          # oldest flow evicted beyond this
+    ForwardingEngine(loop=None, *, splice: bool | None = None)   # None = splice when available
+        .listen(ip, port, config)          # binds now or raises OSError
+        .update(ip, port, protocol, config)  # in place; connections to kept backends survive,
+                                             # those to removed backends are closed, their
+                                             # affinity entries dropped
+        .close_listener(ip, port, protocol)
+        .listeners() -> [(ip, port, protocol)]
+        .config_of(ip, port, protocol) -> ListenerConfig | None
+        .stats() -> {connections, active, refused, connect_failures, no_backend,
+                     proxy_protocol_errors, udp_flows, udp_datagrams, udp_dropped, udp_evicted,
+                     listeners, pipes_in_pool, pipes_in_use, splice}
+        await .aclose()   (or .close() on the loop thread)
+    ThreadedEngine(*, splice=None, use_uvloop=False)   # same API, synchronous and thread-safe,
+        .start() / .stop()                              # running on its own loop thread
+
+A ForwardingEngine's methods must be called on its loop's thread. TCP uses ``os.splice``
+through pooled 1 MiB pipes (``splice=False`` selects the buffered copy); per-connection
+state is two ``__slots__`` objects and no pipe while idle.
+"""
+
+from ccm.proxy.engine.config import Backend, ListenerConfig
+from ccm.proxy.engine.core import ForwardingEngine
+from ccm.proxy.engine.threaded import ThreadedEngine
+
+__all__ = ["Backend", "ForwardingEngine", "ListenerConfig", "ThreadedEngine"]

@@ -1,0 +1,68 @@
+"""State shared by every listener of one engine: the loop, the pipe pool, one copy buffer, counters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from ccm.proxy.engine.pipes import PipePool
+
+#: the copy buffer of the non-splice paths (TCP fallback and UDP): one per engine, never per packet
+BUFFER_SIZE = 1 << 16
+
+
+class Stats:
+    """Plain integer counters; the loop thread is the only writer."""
+
+    __slots__ = ("active", "connect_failures", "connections", "no_backend", "proxy_protocol_errors",
+                 "refused", "udp_datagrams", "udp_dropped", "udp_evicted", "udp_flows")
+
+    def __init__(self) -> None:
+        self.connections = 0  # accepted TCP connections
+        self.active = 0  # open TCP connections (any state)
+        self.refused = 0  # closed/dropped by source ranges
+        self.connect_failures = 0  # failed backend dials
+        self.no_backend = 0  # nothing to forward to
+        self.proxy_protocol_errors = 0
+        self.udp_flows = 0
+        self.udp_datagrams = 0  # client -> backend
+        self.udp_dropped = 0
+        self.udp_evicted = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class Context:
+    __slots__ = ("add_reader", "add_writer", "buf", "loop", "pool", "remove_reader", "remove_writer",
+                 "splice", "stats")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, splice: bool) -> None:
+        self.loop = loop
+        # bound once: these are called several times per connection
+        self.add_reader = loop.add_reader
+        self.add_writer = loop.add_writer
+        self.remove_reader = loop.remove_reader
+        self.remove_writer = loop.remove_writer
+        self.splice = splice
+        self.pool = PipePool()
+        self.buf = memoryview(bytearray(BUFFER_SIZE))
+        self.stats = Stats()
+
+
+class RateLimitedLog:
+    """One warning per interval per listener: bad input from clients must not flood the log."""
+
+    __slots__ = ("_interval", "_last", "_log")
+
+    def __init__(self, log: logging.Logger, interval: float = 10.0) -> None:
+        self._log = log
+        self._interval = interval
+        self._last = -interval
+
+    def warning(self, msg: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self._last = now
+            self._log.warning(msg, *args)

@@ -1,0 +1,331 @@
+"""TCP listeners and connections: accept, PROXY header, source-range check, dial with retry, pump.
+
+Per-connection Python work is kept to a few dict/bisect operations (the churn benchmark is
+bounded by it). Dialling follows kube-proxy's userspace ``TryConnectEndpoints``: attempt *i*
+has a 250 ms * 2**i timeout and takes the next endpoint; after the first failure the client's
+affinity entry is bypassed and overwritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+
+from ccm.proxy.engine import proxyproto
+from ccm.proxy.engine.config import Backend, ListenerConfig
+from ccm.proxy.engine.context import Context, RateLimitedLog
+from ccm.proxy.engine.pump import CopyPump, Owner, Pump, SplicePump
+from ccm.proxy.engine.ranges import SourceRanges
+from ccm.proxy.engine.selection import Selector
+
+log = logging.getLogger(__name__)
+
+ACCEPT_BATCH = 64
+BACKLOG = 4096
+FIRST_DIAL_TIMEOUT = 0.25
+HEADER_TIMEOUT = 5.0
+_NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+_IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN)
+
+
+def family_of(ip: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in ip else socket.AF_INET
+
+
+def bind_socket(ip: str, port: int, kind: socket.SocketKind) -> socket.socket:
+    sock = socket.socket(family_of(ip), kind)
+    try:
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if ":" in ip:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((ip, port))
+        if kind == socket.SOCK_STREAM:
+            sock.listen(BACKLOG)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class TcpListener:
+    def __init__(self, ctx: Context, ip: str, port: int, config: ListenerConfig) -> None:
+        self.ctx = ctx
+        self.name = f"{ip}:{port}/TCP"
+        self.sock = bind_socket(ip, port, socket.SOCK_STREAM)
+        self.fd = self.sock.fileno()
+        self.conns: set[TcpConnection] = set()
+        self.selector = Selector(config.backends, config.affinity_timeout)
+        self.config = config
+        self.ranges = SourceRanges(config.source_ranges)
+        self.backend_set = frozenset(config.backends)
+        self.bad_input = RateLimitedLog(log)
+        self._pump_class: type[Pump] = SplicePump if ctx.splice else CopyPump
+        self._paused: asyncio.TimerHandle | None = None
+        ctx.add_reader(self.fd, self.on_accept)
+
+    def update(self, config: ListenerConfig) -> None:
+        self.ranges = SourceRanges(config.source_ranges)
+        removed = self.selector.update(config.backends, config.affinity_timeout)
+        self.config = config
+        self.backend_set = frozenset(config.backends)
+        if removed:
+            for conn in [c for c in self.conns if c.backend in removed]:
+                conn.close()
+
+    def sweep(self) -> None:
+        self.selector.sweep()
+
+    def on_accept(self) -> None:
+        ctx = self.ctx
+        stats = ctx.stats
+        sock = self.sock
+        for _ in range(ACCEPT_BATCH):
+            try:
+                client, addr = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                # EMFILE/ENFILE/ENOBUFS: the level-triggered reader would spin; pause accepting
+                log.warning("%s: accept failed, pausing 100 ms: %s", self.name, e)
+                ctx.remove_reader(self.fd)
+                self._paused = ctx.loop.call_later(0.1, self._resume)
+                return
+            stats.connections += 1
+            client.setblocking(False)
+            client.setsockopt(*_NODELAY)
+            config = self.config
+            if config.accept_proxy_protocol:
+                stats.active += 1
+                conn = TcpConnection(self, client, addr)
+                self.conns.add(conn)
+                conn.await_header()
+                continue
+            ranges = self.ranges
+            if ranges.cidrs and not ranges.allows(addr[0]):
+                stats.refused += 1
+                client.close()
+                continue
+            stats.active += 1
+            conn = TcpConnection(self, client, addr)
+            self.conns.add(conn)
+            conn.dial(False)
+
+    def _resume(self) -> None:
+        self._paused = None
+        self.ctx.add_reader(self.fd, self.on_accept)
+
+    def close(self) -> None:
+        if self._paused is not None:
+            self._paused.cancel()
+        else:
+            self.ctx.remove_reader(self.fd)
+        self.sock.close()
+        for conn in list(self.conns):
+            conn.close()
+
+
+class TcpConnection(Owner):
+    """A client connection, from accept through dialling to two pumps."""
+
+    __slots__ = ("attempts", "backend", "bsock", "client", "client_addr", "closed", "down", "hbuf",
+                 "listener", "peer", "state", "timer", "up")
+
+    # state: 0 header, 1 dialling, 2 established
+    def __init__(self, listener: TcpListener, client: socket.socket, peer: tuple) -> None:
+        self.listener = listener
+        self.client = client
+        self.peer = peer
+        self.client_addr: tuple = peer
+        self.backend: Backend | None = None
+        self.bsock: socket.socket | None = None
+        self.up: Pump | None = None
+        self.down: Pump | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.attempts = 0
+        self.state = 1
+        self.closed = False
+        self.hbuf = b""
+
+    # -- PROXY protocol header --------------------------------------------------------------
+    def await_header(self) -> None:
+        self.state = 0
+        ctx = self.listener.ctx
+        ctx.add_reader(self.client.fileno(), self._on_header)
+        self.timer = ctx.loop.call_later(HEADER_TIMEOUT, self._header_timeout)
+
+    def _header_timeout(self) -> None:
+        self.timer = None
+        self._bad_header(f"no complete PROXY protocol header within {HEADER_TIMEOUT:.0f} s")
+
+    def _bad_header(self, why: str) -> None:
+        listener = self.listener
+        listener.ctx.stats.proxy_protocol_errors += 1
+        listener.bad_input.warning("%s: closing connection from %s: %s", listener.name,
+                                   self.peer[0], why)
+        self.close()
+
+    def _on_header(self) -> None:
+        client = self.client
+        try:
+            data = client.recv(proxyproto.PEEK_MAX, socket.MSG_PEEK)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.close()
+            return
+        if not data:
+            self.close()
+            return
+        whole = self.hbuf + data
+        try:
+            header = proxyproto.parse(whole)
+        except proxyproto.ProxyProtocolError as e:
+            self._bad_header(str(e))
+            return
+        try:
+            if header is None:
+                # consume what we peeked (it is all header) so the fd stops being readable
+                if len(whole) >= proxyproto.PEEK_MAX:
+                    self._bad_header("PROXY protocol header too long")
+                    return
+                self.hbuf = whole
+                client.recv(len(data))
+                return
+            client.recv(header.length - len(self.hbuf))
+        except OSError:
+            self.close()
+            return
+        self.hbuf = b""
+        listener = self.listener
+        ctx = listener.ctx
+        ctx.remove_reader(client.fileno())
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if header.source is not None:
+            self.client_addr = header.source
+        self.state = 1
+        ranges = listener.ranges
+        if ranges.cidrs and not ranges.allows(self.client_addr[0]):
+            ctx.stats.refused += 1
+            self.close()
+            return
+        self.dial(False)
+
+    # -- dialling ---------------------------------------------------------------------------
+    def dial(self, reset_affinity: bool) -> None:
+        listener = self.listener
+        backend = listener.selector.pick(self.client_addr[0], reset_affinity)
+        if backend is None:
+            listener.ctx.stats.no_backend += 1
+            self.close()
+            return
+        self.backend = backend
+        bsock = socket.socket(family_of(backend.ip), socket.SOCK_STREAM)
+        self.bsock = bsock
+        bsock.setblocking(False)
+        err = bsock.connect_ex((backend.ip, backend.port))
+        if err == 0:
+            self._connected()
+        elif err in _IN_PROGRESS:
+            ctx = listener.ctx
+            ctx.add_writer(bsock.fileno(), self._on_dialled)
+            self.timer = ctx.loop.call_later(FIRST_DIAL_TIMEOUT * (1 << self.attempts), self._dial_timeout)
+        else:
+            self._dial_failed()
+
+    def _on_dialled(self) -> None:
+        bsock = self.bsock
+        assert bsock is not None
+        self.listener.ctx.remove_writer(bsock.fileno())
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if bsock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+            self._dial_failed()
+        else:
+            self._connected()
+
+    def _dial_timeout(self) -> None:
+        self.timer = None
+        bsock = self.bsock
+        assert bsock is not None
+        self.listener.ctx.remove_writer(bsock.fileno())
+        self._dial_failed()
+
+    def _dial_failed(self) -> None:
+        listener = self.listener
+        listener.ctx.stats.connect_failures += 1
+        if self.bsock is not None:
+            self.bsock.close()
+            self.bsock = None
+        self.attempts += 1
+        if self.attempts >= listener.config.connect_attempts:
+            listener.bad_input.warning("%s: closing connection from %s: %d backend dial attempts failed",
+                                       listener.name, self.client_addr[0], self.attempts)
+            self.close()
+        else:
+            self.dial(True)
+
+    def _connected(self) -> None:
+        listener = self.listener
+        bsock = self.bsock
+        assert bsock is not None
+        if self.backend not in listener.backend_set:  # removed while we were dialling
+            bsock.close()
+            self.bsock = None
+            self.dial(True)
+            return
+        self.state = 2
+        bsock.setsockopt(*_NODELAY)
+        version = listener.config.send_proxy_protocol
+        if version:
+            header = proxyproto.build(version, self.client_addr[:2], self.client.getsockname()[:2])
+            try:
+                if bsock.send(header) != len(header):
+                    raise BlockingIOError
+            except OSError:
+                self._dial_failed()
+                return
+        ctx = listener.ctx
+        cls = listener._pump_class
+        self.up = up = cls(ctx, self, self.client, bsock)
+        self.down = down = cls(ctx, self, bsock, self.client)
+        up.start()
+        down.start()
+
+    # -- Owner ------------------------------------------------------------------------------
+    def pump_finished(self) -> None:
+        up, down = self.up, self.down
+        if up is not None and down is not None and up.finished and down.finished:
+            self.close()
+
+    def abort(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        listener = self.listener
+        ctx = listener.ctx
+        ctx.stats.active -= 1
+        listener.conns.discard(self)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.state == 0:
+            ctx.remove_reader(self.client.fileno())
+        elif self.state == 1 and self.bsock is not None:
+            ctx.remove_writer(self.bsock.fileno())
+        if self.up is not None:
+            self.up.release()
+        if self.down is not None:
+            self.down.release()
+        self.client.close()
+        if self.bsock is not None:
+            self.bsock.close()

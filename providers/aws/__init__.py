@@ -1,0 +1,40 @@
+"""AWS: Classic ELB (default) and NLB (``aws-load-balancer-type: nlb``) with boto3.
+
+Follows cloud-provider-aws; deviations are documented where they are made. Layout:
+``settings`` reads the annotations, ``world`` reads EC2 (instances, subnets, node groups),
+``clb``/``nlb`` hold the desired state, the describe calls and the pure plans, ``rules``
+diffs security-group rules, ``ops.apply`` is the only place that sends a mutating call.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from providers.aws.clients import Clients, make_clients
+from providers.aws.loadbalancer import AwsLoadBalancer
+from providers.base import ApiCallCounter, CloudProvider, LoadBalancer, ProviderContext
+
+annotation_provider = "aws"
+
+
+class AwsCloud(CloudProvider):
+    name: ClassVar[str] = "aws"
+    annotation_provider: ClassVar[str] = annotation_provider
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        #: every AWS request this provider sent (benchmarks and tests read it in-process)
+        self.counter = ApiCallCounter("aws")
+        self.clients: Clients = make_clients(context.options, self.counter)
+        self._lb = AwsLoadBalancer(self.clients, context.options)
+
+    def load_balancer(self) -> LoadBalancer | None:
+        return self._lb
+
+    def close(self) -> None:
+        for client in (self.clients.elb, self.clients.elbv2, self.clients.ec2):
+            client.close()
+
+
+def create(context: ProviderContext) -> CloudProvider:
+    return AwsCloud(context)

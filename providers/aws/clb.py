@@ -1,0 +1,413 @@
+"""Classic ELB: desired state from the request, observed state from describe calls, and the plan.
+
+``desired_clb`` and ``plan_clb``/``plan_clb_delete`` are pure; ``observe_clb`` only reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from providers.aws.clients import Clients, error_code
+from providers.aws.names import (
+    CLB_NODE_RULE_MARK,
+    is_owned,
+    ownership_tags,
+    security_group_name,
+    tag_dict,
+    tag_list,
+)
+from providers.aws.ops import Op, Ref
+from providers.aws.rules import Rule, cidr_rules, mtu_rules, observed_rules, plan_rules
+from providers.aws.settings import Settings
+from providers.aws.world import World
+from providers.base import LoadBalancerRequest, PortStatus, UserError
+
+log = logging.getLogger(__name__)
+
+PROXY_POLICY = "k8s-proxyprotocol-enabled"
+SSL_POLICY_PREFIX = "k8s-SSLNegotiationPolicy-"
+#: stands for the managed group's id in rules planned before the group exists
+PENDING_SG = "sg-pending"
+#: upstream defaults (aws_loadbalancer.go): thresholds 2/6, timeout 5 s, interval 10 s
+HC_DEFAULTS = {"HealthyThreshold": 2, "UnhealthyThreshold": 6, "Timeout": 5, "Interval": 10}
+DEFAULT_IDLE_TIMEOUT = 60
+DEFAULT_EMIT_INTERVAL = 60
+
+
+@dataclasses.dataclass(frozen=True)
+class Listener:
+    protocol: str
+    port: int
+    instance_protocol: str
+    instance_port: int
+    certificate: str | None = None
+
+    def api(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"Protocol": self.protocol, "LoadBalancerPort": self.port,
+                               "InstanceProtocol": self.instance_protocol, "InstancePort": self.instance_port}
+        if self.certificate:
+            out["SSLCertificateId"] = self.certificate
+        return out
+
+    @property
+    def secure(self) -> bool:
+        return self.protocol in ("SSL", "HTTPS")
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> Listener:
+        return cls(str(d["Protocol"]).upper(), int(d["LoadBalancerPort"]),
+                   str(d.get("InstanceProtocol") or d["Protocol"]).upper(), int(d["InstancePort"]),
+                   d.get("SSLCertificateId") or None)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClbDesired:
+    name: str
+    internal: bool
+    subnets: tuple[str, ...]
+    vpc_id: str
+    listeners: tuple[Listener, ...]
+    health_check: Mapping[str, Any]
+    attributes: Mapping[str, Mapping[str, Any]]
+    tags: Mapping[str, str]
+    instance_ids: tuple[str, ...]
+    #: True: we create and own the group k8s-elb-<name>; False: the user's groups replace it
+    managed_sg: bool
+    sg_description: str
+    #: groups attached besides the managed one (security-groups or extra-security-groups)
+    other_sgs: tuple[str, ...]
+    sg_rules: frozenset[Rule]
+    ssl_policy: str | None
+    proxy_protocol: bool
+    node_ports: tuple[int, ...]
+    node_groups: tuple[str, ...]
+    port_status: tuple[PortStatus, ...]
+
+
+def build_listener(settings: Settings, port: int, node_port: int, name: str) -> Listener:
+    """Upstream buildListener: the certificate's ports get SSL/HTTPS, backend-protocol picks L4/L7."""
+    bp = settings.backend_protocol
+    if settings.is_ssl_port(port, name):
+        if bp in ("http", "https"):
+            return Listener("HTTPS", port, bp.upper(), node_port, settings.ssl_cert)
+        if bp in ("", "ssl", "tcp"):
+            return Listener("SSL", port, "SSL" if bp == "ssl" else "TCP", node_port, settings.ssl_cert)
+        raise UserError(f"invalid backend protocol {bp!r} for a certificate port; use http, https, ssl or tcp",
+                        reason="InvalidBackendProtocol")
+    if bp == "http":
+        return Listener("HTTP", port, "HTTP", node_port)
+    return Listener("TCP", port, "TCP", node_port)
+
+
+def health_check(request: LoadBalancerRequest, settings: Settings, listeners: Sequence[Listener]) -> dict[str, Any]:
+    """TCP on the first nodePort (SSL for https/ssl backends), or HTTP:<hcnp>/healthz for Local;
+    the healthcheck-protocol/-port/-path annotations override each part (upstream)."""
+    local = request.health_check is not None
+    default_proto = "HTTP" if local else ("SSL" if settings.backend_protocol in ("https", "ssl") else "TCP")
+    proto = settings.hc_protocol or default_proto
+    if isinstance(settings.hc_port, int):
+        port = settings.hc_port
+    elif request.health_check is not None and settings.hc_port is None:
+        port = request.health_check.port
+    else:
+        port = listeners[0].instance_port
+    path = ""
+    if proto in ("HTTP", "HTTPS"):
+        path = settings.hc_path or (request.health_check.path if request.health_check else "/")
+    target = f"{proto}:{port}{path}"
+    hc: dict[str, Any] = {"Target": target,
+          "HealthyThreshold": settings.hc_healthy or HC_DEFAULTS["HealthyThreshold"],
+          "UnhealthyThreshold": settings.hc_unhealthy or HC_DEFAULTS["UnhealthyThreshold"],
+          "Interval": settings.hc_interval or HC_DEFAULTS["Interval"],
+          "Timeout": settings.hc_timeout or HC_DEFAULTS["Timeout"]}
+    if hc["Timeout"] >= hc["Interval"]:
+        raise UserError(f"health-check timeout {hc['Timeout']}s must be less than the interval "
+                        f"{hc['Interval']}s", reason="InvalidHealthCheck")
+    return hc
+
+
+def attributes(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Upstream forces draining off, idle 60 s and cross-zone off unless annotated: console drift is reverted."""
+    access: dict[str, Any] = {"Enabled": settings.access_log_enabled}
+    if settings.access_log_enabled:
+        if not settings.access_log_bucket:
+            raise UserError("access logs are enabled but no S3 bucket name is set",
+                            reason="InvalidAccessLogConfiguration")
+        access.update(S3BucketName=settings.access_log_bucket,
+                      EmitInterval=settings.access_log_emit_interval or DEFAULT_EMIT_INTERVAL,
+                      S3BucketPrefix=settings.access_log_prefix or "")
+    draining: dict[str, Any] = {"Enabled": settings.draining_enabled}
+    if settings.draining_timeout is not None:
+        draining["Timeout"] = settings.draining_timeout
+    return {
+        "AccessLog": access,
+        "ConnectionDraining": draining,
+        "ConnectionSettings": {"IdleTimeout": settings.idle_timeout or DEFAULT_IDLE_TIMEOUT},
+        "CrossZoneLoadBalancing": {"Enabled": settings.cross_zone},
+    }
+
+
+def desired_clb(request: LoadBalancerRequest, settings: Settings, world: World, name: str) -> ClbDesired:
+    if settings.target_group_attributes:
+        raise UserError("aws-load-balancer-target-group-attributes applies to NLB target groups only",
+                        reason="UnsupportedAnnotation")
+    listeners: list[Listener] = []
+    status: list[PortStatus] = []
+    for p in request.ports:
+        if p.protocol != "TCP":
+            # upstream fails the whole Service ("Only TCP LoadBalancer is supported for AWS ELB");
+            # we serve the TCP ports and report the rest in status.loadBalancer.ingress[].ports
+            status.append(PortStatus(p.port, p.protocol, error="UnsupportedProtocol"))
+            continue
+        listeners.append(build_listener(settings, p.port, p.node_port, p.name))
+        status.append(PortStatus(p.port, p.protocol))
+    if not listeners:
+        raise UserError("a Classic ELB needs at least one TCP port", reason="UnsupportedProtocol")
+    managed = not settings.security_groups
+    sg_rules: set[Rule] = set()
+    if managed:
+        sg_rules = cidr_rules("tcp", sorted({lst.port for lst in listeners}), request.source_ranges)
+        sg_rules |= mtu_rules(request.source_ranges)
+    node_ports = {lst.instance_port for lst in listeners}
+    if request.health_check is not None:
+        node_ports.add(request.health_check.port)
+    return ClbDesired(
+        name=name,
+        internal=settings.internal,
+        subnets=tuple(s.id for s in world.subnets),
+        vpc_id=world.subnets[0].vpc_id if world.subnets else "",
+        listeners=tuple(listeners),
+        health_check=health_check(request, settings, listeners),
+        attributes=attributes(settings),
+        tags={**settings.extra_tags, **ownership_tags(request)},
+        instance_ids=world.instance_ids,
+        managed_sg=managed,
+        sg_description=f"Security group for Kubernetes ELB {name} ({request.key})",
+        other_sgs=settings.security_groups or settings.extra_security_groups,
+        sg_rules=frozenset(sg_rules),
+        ssl_policy=settings.ssl_negotiation_policy,
+        proxy_protocol=settings.proxy_protocol,
+        node_ports=tuple(sorted(node_ports)),
+        node_groups=tuple(sorted(world.node_groups)),
+        port_status=tuple(status),
+    )
+
+
+@dataclasses.dataclass
+class ClbObserved:
+    lb: Mapping[str, Any] | None = None
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    policy_names: frozenset[str] = frozenset()
+    #: our managed group (found by name and tags), with its IpPermissions
+    sg: Mapping[str, Any] | None = None
+    #: node/cluster group id -> IpPermissions, for node-rule diffs
+    groups: Mapping[str, Sequence[Mapping[str, Any]]] = dataclasses.field(default_factory=dict)
+
+
+def find_clb(clients: Clients, name: str) -> tuple[Mapping[str, Any] | None, dict[str, str]]:
+    """The Classic ELB with this name and its tags, or (None, {})."""
+    try:
+        lbs = clients.elb.describe_load_balancers(LoadBalancerNames=[name])["LoadBalancerDescriptions"]
+    except ClientError as exc:
+        if error_code(exc) in ("LoadBalancerNotFound", "AccessPointNotFound"):
+            return None, {}
+        raise
+    if not lbs:
+        return None, {}
+    tags = clients.elb.describe_tags(LoadBalancerNames=[name])["TagDescriptions"]
+    return lbs[0], tag_dict(tags[0].get("Tags") if tags else None)
+
+
+def find_managed_sg(clients: Clients, request: LoadBalancerRequest, name: str) -> Mapping[str, Any] | None:
+    """Our managed group by name and ownership tags; a same-named group of someone else is an error."""
+    groups = clients.ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [security_group_name(name)]}])["SecurityGroups"]
+    ours = [g for g in groups if is_owned(tag_dict(g.get("Tags")), request)]
+    return ours[0] if ours else None
+
+
+def observe_clb(clients: Clients, request: LoadBalancerRequest, name: str, *, lb: Mapping[str, Any] | None,
+                tags: Mapping[str, str], groups: Mapping[str, Sequence[Mapping[str, Any]]],
+                details: bool = True) -> ClbObserved:
+    obs = ClbObserved(lb=lb, tags=tags, groups=groups, sg=find_managed_sg(clients, request, name))
+    if lb is not None and details:
+        obs.attributes = clients.elb.describe_load_balancer_attributes(
+            LoadBalancerName=name)["LoadBalancerAttributes"]
+        pols = clients.elb.describe_load_balancer_policies(LoadBalancerName=name)["PolicyDescriptions"]
+        obs.policy_names = frozenset(p["PolicyName"] for p in pols)
+    return obs
+
+
+def _attributes_differ(desired: Mapping[str, Mapping[str, Any]], observed: Mapping[str, Any]) -> bool:
+    for section, want in desired.items():
+        have = observed.get(section) or {}
+        for k, v in want.items():
+            if k == "S3BucketPrefix" and (have.get(k) or "") == v:
+                continue
+            if have.get(k) != v:
+                return True
+    return False
+
+
+def _node_rule_ops(desired: ClbDesired, groups: Mapping[str, Sequence[Mapping[str, Any]]],
+                   source: str, source_ref: tuple[str, Ref] | None) -> list[Op]:
+    mark = CLB_NODE_RULE_MARK + desired.name
+    want = {Rule("tcp", p, p, source, mark) for p in desired.node_ports}
+    ops: list[Op] = []
+    for gid in sorted(set(groups) | set(desired.node_groups)):
+        ops += plan_rules(gid, want if gid in desired.node_groups else set(), observed_rules(groups.get(gid, ())),
+                          owned=lambda r: r.description == mark, source_ref=source_ref)
+    return ops
+
+
+def plan_clb(desired: ClbDesired, observed: ClbObserved) -> tuple[list[Op], list[str]]:
+    """The calls that turn ``observed`` into ``desired``, and the create-only differences left alone."""
+    ops: list[Op] = []
+    warnings: list[str] = []
+    name = desired.name
+    # 1. the managed security group and its rules (before the load balancer that uses it)
+    sg_id: Any = None
+    source_ref: tuple[str, Ref] | None = None
+    if desired.managed_sg:
+        if observed.sg is None:
+            ops.append(Op("ec2", "create_security_group", {
+                "GroupName": security_group_name(name), "Description": desired.sg_description,
+                "VpcId": desired.vpc_id,
+                "TagSpecifications": [{"ResourceType": "security-group", "Tags": tag_list(desired.tags)}],
+            }, produces="sg", result_path=("GroupId",)))
+            sg_id, source_ref = Ref("sg"), (PENDING_SG, Ref("sg"))
+            ops += plan_rules(sg_id, desired.sg_rules, ())
+        else:
+            sg_id = observed.sg["GroupId"]
+            ops += plan_rules(sg_id, desired.sg_rules, observed_rules(observed.sg.get("IpPermissions", ())))
+    groups = ([sg_id] if sg_id is not None else []) + list(desired.other_sgs)
+    # 2. the load balancer: create, or sync what Classic ELB can change in place
+    lb = observed.lb
+    new_listeners = set(desired.listeners)
+    if lb is None:
+        params: dict[str, Any] = {
+            "LoadBalancerName": name, "Listeners": [lst.api() for lst in desired.listeners],
+            "Subnets": list(desired.subnets), "SecurityGroups": groups, "Tags": tag_list(desired.tags)}
+        if desired.internal:
+            params["Scheme"] = "internal"
+        ops.append(Op("elb", "create_load_balancer", params, produces="dns", result_path=("DNSName",)))
+    else:
+        if (lb.get("Scheme") == "internal") != desired.internal:
+            warnings.append(f"scheme is {lb.get('Scheme')}; aws-load-balancer-internal applies only when the "
+                            "load balancer is created (delete and recreate the Service to change it)")
+        have_subnets = set(lb.get("Subnets", ()))
+        if attach := sorted(set(desired.subnets) - have_subnets):
+            ops.append(Op("elb", "attach_load_balancer_to_subnets", {"LoadBalancerName": name, "Subnets": attach}))
+        if desired.subnets and (detach := sorted(have_subnets - set(desired.subnets))):
+            ops.append(Op("elb", "detach_load_balancer_from_subnets", {"LoadBalancerName": name, "Subnets": detach}))
+        if list(lb.get("SecurityGroups", ())) != groups:
+            ops.append(Op("elb", "apply_security_groups_to_load_balancer",
+                          {"LoadBalancerName": name, "SecurityGroups": groups}))
+        have = {Listener.from_api(d["Listener"]): d for d in lb.get("ListenerDescriptions", ())}
+        if stale := sorted({lst.port for lst in have if lst not in new_listeners}):
+            ops.append(Op("elb", "delete_load_balancer_listeners",
+                          {"LoadBalancerName": name, "LoadBalancerPorts": stale}))
+        if missing := [lst.api() for lst in desired.listeners if lst not in have]:
+            ops.append(Op("elb", "create_load_balancer_listeners", {"LoadBalancerName": name, "Listeners": missing},
+                          ignore_codes=frozenset({"DuplicateListener"})))
+        new_listeners = {lst for lst in desired.listeners if lst not in have}
+        if add := {k: v for k, v in desired.tags.items() if observed.tags.get(k) != v}:
+            # upstream only adds: a tag the user dropped from the annotation may be someone else's now
+            ops.append(Op("elb", "add_tags", {"LoadBalancerNames": [name], "Tags": tag_list(add)}))
+    ops += _policy_ops(desired, observed, new_listeners)
+    # 3. health check and attributes
+    if lb is None or dict(lb.get("HealthCheck") or {}) != dict(desired.health_check):
+        ops.append(Op("elb", "configure_health_check", {"LoadBalancerName": name,
+                                                         "HealthCheck": dict(desired.health_check)}))
+    if lb is None or _attributes_differ(desired.attributes, observed.attributes):
+        ops.append(Op("elb", "modify_load_balancer_attributes", {
+            "LoadBalancerName": name, "LoadBalancerAttributes": {k: dict(v) for k, v in desired.attributes.items()}}))
+    # 4. node groups open to the load balancer's group on the node ports
+    source = PENDING_SG if isinstance(sg_id, Ref) else (sg_id or (desired.other_sgs[0] if desired.other_sgs else None))
+    if source is not None:
+        ops += _node_rule_ops(desired, observed.groups, source, source_ref)
+    # 5. instances last, so they join a fully configured load balancer
+    have_ids = {i["InstanceId"] for i in (lb or {}).get("Instances", ())}
+    if register := sorted(set(desired.instance_ids) - have_ids):
+        ops.append(Op("elb", "register_instances_with_load_balancer",
+                      {"LoadBalancerName": name, "Instances": [{"InstanceId": i} for i in register]}))
+    if deregister := sorted(have_ids - set(desired.instance_ids)):
+        ops.append(Op("elb", "deregister_instances_from_load_balancer",
+                      {"LoadBalancerName": name, "Instances": [{"InstanceId": i} for i in deregister]}))
+    # 6. a managed group left over from before security-groups was set
+    if not desired.managed_sg and observed.sg is not None:
+        ops += _drop_group_ops(observed.sg["GroupId"], observed.groups)
+    return ops, warnings
+
+
+def _policy_ops(desired: ClbDesired, observed: ClbObserved, new_listeners: set[Listener]) -> list[Op]:
+    name = desired.name
+    ops: list[Op] = []
+    lb = observed.lb or {}
+    ssl_policy = SSL_POLICY_PREFIX + desired.ssl_policy if desired.ssl_policy else None
+    if ssl_policy and ssl_policy not in observed.policy_names:
+        ops.append(Op("elb", "create_load_balancer_policy", {
+            "LoadBalancerName": name, "PolicyName": ssl_policy, "PolicyTypeName": "SSLNegotiationPolicyType",
+            "PolicyAttributes": [{"AttributeName": "Reference-Security-Policy",
+                                  "AttributeValue": desired.ssl_policy}]},
+            ignore_codes=frozenset({"DuplicatePolicyName"})))
+    if desired.proxy_protocol and PROXY_POLICY not in observed.policy_names:
+        ops.append(Op("elb", "create_load_balancer_policy", {
+            "LoadBalancerName": name, "PolicyName": PROXY_POLICY, "PolicyTypeName": "ProxyProtocolPolicyType",
+            "PolicyAttributes": [{"AttributeName": "ProxyProtocol", "AttributeValue": "true"}]},
+            ignore_codes=frozenset({"DuplicatePolicyName"})))
+    have_listener_pols = {int(d["Listener"]["LoadBalancerPort"]): list(d.get("PolicyNames", ()))
+                          for d in lb.get("ListenerDescriptions", ())}
+    for lst in desired.listeners:
+        have = [] if lst in new_listeners else have_listener_pols.get(lst.port, [])
+        if lst.secure and ssl_policy:
+            want = [ssl_policy]
+        else:
+            # unset: drop only our negotiation policy, keep whatever AWS or the user put there
+            want = [p for p in have if not p.startswith(SSL_POLICY_PREFIX)]
+        if want != have:
+            ops.append(Op("elb", "set_load_balancer_policies_of_listener",
+                          {"LoadBalancerName": name, "LoadBalancerPort": lst.port, "PolicyNames": want}))
+    have_backend = {int(b["InstancePort"]): list(b.get("PolicyNames", ()))
+                    for b in lb.get("BackendServerDescriptions", ())}
+    instance_ports = sorted({lst.instance_port for lst in desired.listeners})
+    for port in sorted(set(instance_ports) | set(have_backend)):
+        have = have_backend.get(port, [])
+        want = [PROXY_POLICY] if desired.proxy_protocol and port in instance_ports else \
+            [p for p in have if p != PROXY_POLICY]
+        if want != have:
+            ops.append(Op("elb", "set_load_balancer_policies_for_backend_server",
+                          {"LoadBalancerName": name, "InstancePort": port, "PolicyNames": want}))
+    return ops
+
+
+def _drop_group_ops(sg_id: str, groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Op]:
+    """Revoke every node rule that references our group, then delete it."""
+    ops: list[Op] = []
+    for gid, perms in sorted(groups.items()):
+        ops += plan_rules(gid, (), observed_rules(perms), owned=lambda r: r.source == sg_id)
+    ops.append(Op("ec2", "delete_security_group", {"GroupId": sg_id},
+                  ignore_codes=frozenset({"InvalidGroup.NotFound"})))
+    return ops
+
+
+def plan_clb_delete(name: str, observed: ClbObserved) -> list[Op]:
+    """Node rules, then the load balancer, then its group: each step finds what the previous left."""
+    mark = CLB_NODE_RULE_MARK + name
+    sg_id = observed.sg["GroupId"] if observed.sg is not None else None
+    ops: list[Op] = []
+    for gid, perms in sorted(observed.groups.items()):
+        ops += plan_rules(gid, (), observed_rules(perms),
+                          owned=lambda r: r.description == mark or (sg_id is not None and r.source == sg_id))
+    if observed.lb is not None:
+        ops.append(Op("elb", "delete_load_balancer", {"LoadBalancerName": name}))
+    if sg_id is not None:
+        ops.append(Op("ec2", "delete_security_group", {"GroupId": sg_id},
+                      ignore_codes=frozenset({"InvalidGroup.NotFound"})))
+    return ops

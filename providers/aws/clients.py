@@ -1,0 +1,115 @@
+"""boto3 clients for one provider instance: endpoint, region, retries, call counting, error mapping.
+
+The endpoint is configurable so the same code runs against AWS, moto server or LocalStack:
+``options["aws-endpoint-url"]`` wins, else boto3's own ``AWS_ENDPOINT_URL`` handling applies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import botocore.config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from providers.base import ApiCallCounter, RetryError, UserError
+
+log = logging.getLogger(__name__)
+
+#: codes botocore's standard retry mode already retried; after that the controller retries at a fixed delay
+THROTTLING_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "RequestLimitExceeded", "SlowDown", "RequestThrottled",
+    "PriorRequestNotComplete", "EC2ThrottledException", "BandwidthLimitExceeded",
+})
+#: codes that mean "the request as written is wrong": the user must change the Service
+USER_ERROR_CODES = frozenset({
+    "ValidationError", "InvalidConfigurationRequest", "CertificateNotFound", "CertificateNotFoundException",
+    "InvalidParameterValue", "InvalidParameterCombination", "InvalidParameter", "InvalidInput",
+    "SSLPolicyNotFound", "PolicyNotFound", "PolicyTypeNotFound", "InvalidSecurityGroup",
+    "InvalidSubnet", "SubnetNotFound", "InvalidScheme", "UnsupportedProtocol",
+    "InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidSubnetID.NotFound",
+    "TooManyTargetGroups", "TooManyListeners", "TooManyLoadBalancers", "TooManyTags",
+    "DuplicateTagKeys", "InvalidPermission.Malformed", "RulesPerSecurityGroupLimitExceeded",
+})
+#: codes that clear by themselves (a deleted load balancer's interfaces still hold a group)
+SETTLING_CODES = frozenset({"DependencyViolation", "ResourceInUse", "OperationNotPermitted"})
+#: seconds the controller waits after throttling survived the SDK's own retries
+THROTTLE_RETRY_AFTER = 10.0
+_READ_PREFIXES = ("Describe", "List", "Get")
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@dataclasses.dataclass
+class Clients:
+    """The three clients the adapter uses; all count their requests on one counter."""
+
+    elb: Any
+    elbv2: Any
+    ec2: Any
+    counter: ApiCallCounter
+    region: str
+
+    def by_service(self, service: str) -> Any:
+        return getattr(self, service)
+
+
+def _count_hook(counter: ApiCallCounter, service: str) -> Any:
+    def on_attempt(response: Any = None, operation: Any = None, caught_exception: Any = None,
+                   **_: Any) -> None:
+        name = operation.name if operation is not None else "unknown"
+        ok = caught_exception is None and response is not None and response[0].status_code < 300
+        counter.record(service, name, mutating=not name.startswith(_READ_PREFIXES), ok=ok)
+
+    return on_attempt
+
+
+def make_clients(options: Mapping[str, str], counter: ApiCallCounter) -> Clients:
+    """Build counted clients; every HTTP attempt (retries included) is one counted request."""
+    session = boto3.session.Session(region_name=options.get("aws-region") or None)
+    region = session.region_name
+    if not region:
+        raise ValueError("aws: no region configured; set --aws-region or AWS_REGION/AWS_DEFAULT_REGION")
+    config = botocore.config.Config(
+        retries={"mode": "standard", "max_attempts": int(options.get("aws-max-attempts", "3"))},
+        connect_timeout=float(options.get("aws-connect-timeout", "10")),
+        read_timeout=float(options.get("aws-read-timeout", "30")),
+    )
+    endpoint = options.get("aws-endpoint-url") or None
+    built: dict[str, Any] = {}
+    for service in ("elb", "elbv2", "ec2"):
+        client = session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
+        client.meta.events.register(f"needs-retry.{client.meta.service_model.service_id.hyphenize()}",
+                                    _count_hook(counter, service))
+        built[service] = client
+    return Clients(elb=built["elb"], elbv2=built["elbv2"], ec2=built["ec2"], counter=counter, region=region)
+
+
+@contextmanager
+def translated_errors(key: str, what: str) -> Iterator[None]:
+    """Turn SDK failures into the provider contract's errors (RetryError, UserError, other)."""
+    try:
+        yield
+    except ClientError as exc:
+        code = error_code(exc)
+        message = exc.response.get("Error", {}).get("Message", "") or str(exc)
+        if code in THROTTLING_CODES:
+            log.warning("%s: AWS throttled %s after retries: %s", key, what, message)
+            raise RetryError(f"AWS throttled {what}: {code}: {message}", THROTTLE_RETRY_AFTER) from exc
+        if code in SETTLING_CODES:
+            log.info("%s: %s must wait: %s: %s", key, what, code, message)
+            raise RetryError(f"{what}: {code}: {message}", THROTTLE_RETRY_AFTER) from exc
+        if code in USER_ERROR_CODES:
+            log.warning("%s: AWS rejected %s: %s: %s", key, what, code, message)
+            raise UserError(f"AWS rejected {what}: {code}: {message}", reason=code.replace(".", "")) from exc
+        raise
+    except BotoCoreError as exc:
+        log.warning("%s: AWS request failed during %s: %s", key, what, exc)
+        raise

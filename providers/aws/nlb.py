@@ -1,0 +1,423 @@
+"""NLB: desired state from the request, observed state from describe calls, and the plan.
+
+``desired_nlb`` and ``plan_nlb``/``plan_nlb_delete`` are pure; ``observe_nlb`` only reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from providers.aws.clients import Clients, error_code
+from providers.aws.names import (
+    NLB_CLIENT_RULE_MARK,
+    NLB_HEALTH_RULE_MARK,
+    NLB_MTU_RULE_MARK,
+    is_owned,
+    ownership_tags,
+    tag_dict,
+    tag_list,
+    target_group_name,
+    target_group_prefix,
+)
+from providers.aws.ops import Op, Ref
+from providers.aws.rules import Rule, cidr_rules, mtu_rules, observed_rules, plan_rules
+from providers.aws.settings import Settings
+from providers.aws.world import World
+from providers.base import LoadBalancerRequest, PortStatus, UserError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: upstream defaults: TCP traffic-port, interval 30, thresholds 3/3; ETP=Local: HTTP hcnp /healthz, 10, 2/2
+HC_CLUSTER = {"interval": 30, "healthy": 3, "unhealthy": 3}
+HC_LOCAL = {"interval": 10, "healthy": 2, "unhealthy": 2}
+DEFAULT_DEREGISTRATION_DELAY = 300
+PROXY_V2 = "proxy_protocol_v2.enabled"
+PRESERVE_CLIENT_IP = "preserve_client_ip.enabled"
+DEREGISTRATION_DELAY = "deregistration_delay.timeout_seconds"
+#: moto and older AWS omit keys still at their default; compare against these
+_TG_ATTRIBUTE_DEFAULTS = {PROXY_V2: "false", DEREGISTRATION_DELAY: str(DEFAULT_DEREGISTRATION_DELAY),
+                          PRESERVE_CLIENT_IP: "true"}
+_LB_ATTRIBUTE_DEFAULTS = {"access_logs.s3.enabled": "false", "load_balancing.cross_zone.enabled": "false",
+                          "access_logs.s3.prefix": "", "access_logs.s3.bucket": ""}
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetGroupSpec:
+    name: str
+    port: int  # the Service port (the listener's)
+    protocol: str  # TCP | UDP | TCP_UDP | TLS (the target group's)
+    listener_protocol: str  # TCP | UDP | TCP_UDP | TLS
+    node_port: int
+    health_check: Mapping[str, Any]
+    attributes: Mapping[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class NlbDesired:
+    name: str
+    internal: bool
+    subnets: tuple[str, ...]
+    vpc_id: str
+    tags: Mapping[str, str]
+    attributes: Mapping[str, str]
+    target_groups: tuple[TargetGroupSpec, ...]
+    certificate: str | None
+    ssl_policy: str | None
+    instance_ids: tuple[str, ...]
+    #: node group id -> the rules it needs (client, health, MTU)
+    node_rules: Mapping[str, frozenset[Rule]]
+    port_status: tuple[PortStatus, ...]
+
+
+def _health_check(request: LoadBalancerRequest, settings: Settings) -> dict[str, Any]:
+    local = request.health_check is not None
+    d = HC_LOCAL if local else HC_CLUSTER
+    proto = settings.hc_protocol or ("HTTP" if local else "TCP")
+    if proto not in ("TCP", "HTTP", "HTTPS"):
+        raise UserError(f"health-check protocol {proto} is not supported by NLB; use TCP, HTTP or HTTPS",
+                        reason="InvalidHealthCheck")
+    if settings.hc_port is not None:
+        port = str(settings.hc_port)
+    else:
+        port = str(request.health_check.port) if request.health_check else "traffic-port"
+    hc: dict[str, Any] = {
+        "HealthCheckProtocol": proto,
+        "HealthCheckPort": port,
+        "HealthCheckIntervalSeconds": settings.hc_interval or d["interval"],
+        "HealthyThresholdCount": settings.hc_healthy or d["healthy"],
+        "UnhealthyThresholdCount": settings.hc_unhealthy or d["unhealthy"],
+    }
+    if proto in ("HTTP", "HTTPS"):
+        hc["HealthCheckPath"] = settings.hc_path or (request.health_check.path if request.health_check else "/")
+    if settings.hc_timeout is not None:
+        # upstream parses the timeout and never sends it (cloud-provider-aws#822); we send it
+        if settings.hc_timeout >= hc["HealthCheckIntervalSeconds"]:
+            raise UserError(f"health-check timeout {settings.hc_timeout}s must be less than the interval "
+                            f"{hc['HealthCheckIntervalSeconds']}s", reason="InvalidHealthCheck")
+        hc["HealthCheckTimeoutSeconds"] = settings.hc_timeout
+    return hc
+
+
+def _lb_attributes(settings: Settings) -> dict[str, str]:
+    out = {"load_balancing.cross_zone.enabled": _flag(settings.cross_zone),
+           "access_logs.s3.enabled": _flag(settings.access_log_enabled)}
+    if settings.access_log_enabled:
+        if not settings.access_log_bucket:
+            raise UserError("access logs are enabled but no S3 bucket name is set",
+                            reason="InvalidAccessLogConfiguration")
+        out["access_logs.s3.bucket"] = settings.access_log_bucket
+        out["access_logs.s3.prefix"] = settings.access_log_prefix or ""
+    return out
+
+
+def _tg_attributes(request: LoadBalancerRequest, settings: Settings) -> dict[str, str]:
+    """PROXY v2 from proxy-protocol, the delay from the draining annotations, then target-group-attributes."""
+    delay = (settings.draining_timeout or DEFAULT_DEREGISTRATION_DELAY) if settings.draining_enabled else 0
+    out = {PROXY_V2: _flag(settings.proxy_protocol), DEREGISTRATION_DELAY: str(delay),
+           **settings.target_group_attributes}
+    if out.get(PRESERVE_CLIENT_IP) == "false" and any(p.protocol == "UDP" for p in request.ports):
+        raise UserError("preserve_client_ip.enabled=false is not supported with UDP ports",
+                        reason="InvalidTargetGroupAttributes")
+    return out
+
+
+def listener_ports(request: LoadBalancerRequest, settings: Settings
+                        ) -> tuple[list[tuple[int, str, int, str]], list[PortStatus]]:
+    """(port, listener protocol, node port, port name) per listener, merging TCP+UDP on one port into TCP_UDP."""
+    by_port: dict[int, list[Any]] = {}
+    status: list[PortStatus] = []
+    for p in request.ports:
+        if p.protocol not in ("TCP", "UDP"):
+            status.append(PortStatus(p.port, p.protocol, error="UnsupportedProtocol"))
+            continue
+        by_port.setdefault(p.port, []).append(p)
+    out = []
+    for port, group in sorted(by_port.items()):
+        ps = group
+        first = ps[0]
+        proto = first.protocol
+        if len(ps) > 1 and {x.protocol for x in ps} == {"TCP", "UDP"} and len({x.node_port for x in ps}) == 1:
+            proto = "TCP_UDP"
+        else:
+            # an NLB listens once per port; a second protocol needs the same nodePort (TCP_UDP)
+            status += [PortStatus(x.port, x.protocol, error="PortProtocolConflict") for x in ps[1:]]
+            ps = ps[:1]
+        if proto == "TCP" and settings.is_ssl_port(port, first.name):
+            proto = "TLS"
+        out.append((port, proto, first.node_port, first.name))
+        status += [PortStatus(x.port, x.protocol) for x in ps]
+    return out, status
+
+
+def desired_nlb(request: LoadBalancerRequest, settings: Settings, world: World, name: str) -> NlbDesired:
+    if settings.extra_security_groups:
+        raise UserError("aws-load-balancer-extra-security-groups is not supported by NLB",
+                        reason="UnsupportedAnnotation")
+    listeners, status = listener_ports(request, settings)
+    if not listeners:
+        raise UserError("an NLB needs at least one TCP or UDP port", reason="UnsupportedProtocol")
+    hc = _health_check(request, settings)
+    tg_attrs = _tg_attributes(request, settings)
+    tgs = []
+    for port, proto, node_port, _ in listeners:
+        tg_proto = "TLS" if proto == "TLS" and settings.backend_protocol == "ssl" else \
+            ("TCP" if proto == "TLS" else proto)
+        tgs.append(TargetGroupSpec(
+            name=target_group_name(name, port, tg_proto, node_port, hc["HealthCheckProtocol"]),
+            port=port, protocol=tg_proto, listener_protocol=proto, node_port=node_port,
+            health_check=hc, attributes=tg_attrs))
+    # node rules (upstream's table): clients on the nodePorts, health checks from the subnets, MTU
+    client_rules: set[Rule] = set()
+    for tg in tgs:
+        for proto in ("tcp", "udp") if tg.protocol == "TCP_UDP" else ("udp" if tg.protocol == "UDP" else "tcp",):
+            client_rules |= cidr_rules(proto, [tg.node_port], request.source_ranges, NLB_CLIENT_RULE_MARK + name)
+    hc_port = hc["HealthCheckPort"]
+    hc_ports = sorted({tg.node_port for tg in tgs} if hc_port == "traffic-port" else {int(hc_port)})
+    open_tcp = {r.from_port for r in client_rules if r.protocol == "tcp" and r.source == "0.0.0.0/0"}
+    health_rules = cidr_rules("tcp", [p for p in hc_ports if p not in open_tcp],
+                              sorted({s.cidr for s in world.subnets if s.cidr}), NLB_HEALTH_RULE_MARK + name)
+    rules = frozenset(client_rules | health_rules | mtu_rules(request.source_ranges, NLB_MTU_RULE_MARK + name))
+    return NlbDesired(
+        name=name,
+        internal=settings.internal,
+        subnets=tuple(s.id for s in world.subnets),
+        vpc_id=world.subnets[0].vpc_id if world.subnets else "",
+        tags={**settings.extra_tags, **ownership_tags(request)},
+        attributes=_lb_attributes(settings),
+        target_groups=tuple(tgs),
+        certificate=settings.ssl_cert,
+        ssl_policy=settings.ssl_negotiation_policy,
+        instance_ids=world.instance_ids,
+        node_rules={g: rules for g in world.node_groups},
+        port_status=tuple(sorted(status, key=lambda s: (s.port, s.protocol))),
+    )
+
+
+@dataclasses.dataclass
+class ObservedTargetGroup:
+    tg: Mapping[str, Any]
+    attributes: Mapping[str, str]
+    targets: frozenset[tuple[str, int]]
+
+
+@dataclasses.dataclass
+class NlbObserved:
+    lb: Mapping[str, Any] | None = None
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    attributes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    listeners: Sequence[Mapping[str, Any]] = ()
+    #: our target groups by name (ownership-tagged, attached or not)
+    target_groups: Mapping[str, ObservedTargetGroup] = dataclasses.field(default_factory=dict)
+    #: target-group names with our prefix that someone else owns
+    foreign_target_groups: frozenset[str] = frozenset()
+    groups: Mapping[str, Sequence[Mapping[str, Any]]] = dataclasses.field(default_factory=dict)
+
+
+def find_nlb(clients: Clients, name: str) -> tuple[Mapping[str, Any] | None, dict[str, str]]:
+    try:
+        lbs = clients.elbv2.describe_load_balancers(Names=[name])["LoadBalancers"]
+    except ClientError as exc:
+        if error_code(exc) in ("LoadBalancerNotFound", "LoadBalancerNotFoundException"):
+            return None, {}
+        raise
+    if not lbs:
+        return None, {}
+    lb = lbs[0]
+    tags = clients.elbv2.describe_tags(ResourceArns=[lb["LoadBalancerArn"]])["TagDescriptions"]
+    return lb, tag_dict(tags[0].get("Tags") if tags else None)
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def observe_target_groups(clients: Clients, request: LoadBalancerRequest, name: str, details: bool
+                          ) -> tuple[dict[str, ObservedTargetGroup], frozenset[str]]:
+    """Our target groups by name prefix + tags, also those a crash left unattached.
+
+    Targets are always read (node sync needs them); attributes only with ``details``.
+    """
+    prefix = target_group_prefix(name)
+    candidates = [tg for page in clients.elbv2.get_paginator("describe_target_groups").paginate()
+                  for tg in page.get("TargetGroups", ()) if tg["TargetGroupName"].startswith(prefix)]
+    tags: dict[str, dict[str, str]] = {}
+    for chunk in _chunks([tg["TargetGroupArn"] for tg in candidates], 20):
+        for d in clients.elbv2.describe_tags(ResourceArns=list(chunk))["TagDescriptions"]:
+            tags[d["ResourceArn"]] = tag_dict(d.get("Tags"))
+    ours: dict[str, ObservedTargetGroup] = {}
+    foreign = set()
+    for tg in candidates:
+        if not is_owned(tags.get(tg["TargetGroupArn"], {}), request):
+            foreign.add(tg["TargetGroupName"])
+            continue
+        arn = tg["TargetGroupArn"]
+        attrs: dict[str, str] = {}
+        if details:
+            attrs = {a["Key"]: a["Value"] for a in
+                     clients.elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]}
+        targets = frozenset((d["Target"]["Id"], int(d["Target"].get("Port", tg.get("Port", 0)))) for d in
+                            clients.elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"])
+        ours[tg["TargetGroupName"]] = ObservedTargetGroup(tg, attrs, targets)
+    return ours, frozenset(foreign)
+
+
+def observe_nlb(clients: Clients, request: LoadBalancerRequest, name: str, *, lb: Mapping[str, Any] | None,
+                tags: Mapping[str, str], groups: Mapping[str, Sequence[Mapping[str, Any]]],
+                details: bool = True) -> NlbObserved:
+    obs = NlbObserved(lb=lb, tags=tags, groups=groups)
+    obs.target_groups, obs.foreign_target_groups = observe_target_groups(clients, request, name, details)
+    if lb is not None:
+        arn = lb["LoadBalancerArn"]
+        obs.listeners = [lst for page in clients.elbv2.get_paginator("describe_listeners").paginate(
+            LoadBalancerArn=arn) for lst in page.get("Listeners", ())]
+        if details:
+            obs.attributes = {a["Key"]: a["Value"] for a in
+                              clients.elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
+    return obs
+
+
+def _hc_changes(spec: TargetGroupSpec, tg: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in spec.health_check.items() if tg.get(k) != v}
+
+
+def _listener_params(desired: NlbDesired, tg: TargetGroupSpec, tg_arn: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"Protocol": tg.listener_protocol,
+                              "DefaultActions": [{"Type": "forward", "TargetGroupArn": tg_arn}]}
+    if tg.listener_protocol == "TLS":
+        params["Certificates"] = [{"CertificateArn": desired.certificate}]
+        if desired.ssl_policy:
+            params["SslPolicy"] = desired.ssl_policy
+    return params
+
+
+def _listener_differs(want: Mapping[str, Any], have: Mapping[str, Any]) -> bool:
+    if have.get("Protocol") != want["Protocol"]:
+        return True
+    if [a.get("TargetGroupArn") for a in have.get("DefaultActions", ())] != \
+            [a["TargetGroupArn"] for a in want["DefaultActions"]]:
+        return True
+    if "Certificates" in want and [c.get("CertificateArn") for c in have.get("Certificates", ())] != \
+            [c["CertificateArn"] for c in want["Certificates"]]:
+        return True
+    return "SslPolicy" in want and have.get("SslPolicy") != want["SslPolicy"]
+
+
+def plan_nlb(desired: NlbDesired, observed: NlbObserved) -> tuple[list[Op], list[str]]:
+    ops: list[Op] = []
+    warnings: list[str] = []
+    name = desired.name
+    if clash := sorted(observed.foreign_target_groups & {tg.name for tg in desired.target_groups}):
+        raise UserError(f"target group {clash[0]} exists but is not tagged as this Service's; "
+                        "it is never adopted", reason="ForeignLoadBalancer")
+    lb = observed.lb
+    lb_arn: Any
+    if lb is None:
+        params: dict[str, Any] = {"Name": name, "Type": "network", "Subnets": list(desired.subnets),
+                                  "Scheme": "internal" if desired.internal else "internet-facing",
+                                  "Tags": tag_list(desired.tags)}
+        ops.append(Op("elbv2", "create_load_balancer", params, produces="lb", result_path=("LoadBalancers", 0)))
+        lb_arn = Ref("lb", ("LoadBalancerArn",))
+        have_attrs: Mapping[str, str] = {}
+    else:
+        lb_arn = lb["LoadBalancerArn"]
+        have_attrs = observed.attributes
+        if (lb.get("Scheme") == "internal") != desired.internal:
+            warnings.append(f"scheme is {lb.get('Scheme')}; aws-load-balancer-internal applies only when the "
+                            "NLB is created (delete and recreate the Service to change it)")
+        have_subnets = {az.get("SubnetId") for az in lb.get("AvailabilityZones", ())}
+        if desired.subnets and have_subnets != set(desired.subnets):
+            warnings.append(f"subnets are {', '.join(sorted(s for s in have_subnets if s))}; NLB subnets are set "
+                            "only when the NLB is created")
+        if add := {k: v for k, v in desired.tags.items() if observed.tags.get(k) != v}:
+            ops.append(Op("elbv2", "add_tags", {"ResourceArns": [lb_arn], "Tags": tag_list(add)}))
+    changed = {k: v for k, v in desired.attributes.items()
+               if have_attrs.get(k, _LB_ATTRIBUTE_DEFAULTS.get(k)) != v}
+    if changed:
+        ops.append(Op("elbv2", "modify_load_balancer_attributes", {
+            "LoadBalancerArn": lb_arn, "Attributes": [{"Key": k, "Value": v} for k, v in sorted(changed.items())]}))
+    # target groups, their targets, then the listeners that forward to them
+    listeners = {int(lst["Port"]): lst for lst in observed.listeners}
+    for spec in desired.target_groups:
+        have = observed.target_groups.get(spec.name)
+        if have is None:
+            ops.append(Op("elbv2", "create_target_group", {
+                "Name": spec.name, "Protocol": spec.protocol, "Port": spec.node_port, "VpcId": desired.vpc_id,
+                "TargetType": "instance", **spec.health_check, "Tags": tag_list(desired.tags)},
+                produces=f"tg:{spec.name}", result_path=("TargetGroups", 0, "TargetGroupArn")))
+            tg_arn: Any = Ref(f"tg:{spec.name}")
+            have_targets: frozenset[tuple[str, int]] = frozenset()
+            have_tg_attrs: Mapping[str, str] = {}
+        else:
+            tg_arn = have.tg["TargetGroupArn"]
+            have_targets, have_tg_attrs = have.targets, have.attributes
+            if hc := _hc_changes(spec, have.tg):
+                ops.append(Op("elbv2", "modify_target_group", {"TargetGroupArn": tg_arn, **hc}))
+        if attrs := {k: v for k, v in spec.attributes.items()
+                     if have_tg_attrs.get(k, _TG_ATTRIBUTE_DEFAULTS.get(k)) != v}:
+            ops.append(Op("elbv2", "modify_target_group_attributes", {
+                "TargetGroupArn": tg_arn, "Attributes": [{"Key": k, "Value": v} for k, v in sorted(attrs.items())]}))
+        want_targets = {(i, spec.node_port) for i in desired.instance_ids}
+        if register := sorted(want_targets - have_targets):
+            for chunk in _chunks(register, 100):
+                ops.append(Op("elbv2", "register_targets", {
+                    "TargetGroupArn": tg_arn, "Targets": [{"Id": i, "Port": p} for i, p in chunk]}))
+        if deregister := sorted(have_targets - want_targets):
+            for chunk in _chunks(deregister, 100):
+                ops.append(Op("elbv2", "deregister_targets", {
+                    "TargetGroupArn": tg_arn, "Targets": [{"Id": i, "Port": p} for i, p in chunk]}))
+        want = _listener_params(desired, spec, tg_arn)
+        current = listeners.get(spec.port)
+        if current is None:
+            ops.append(Op("elbv2", "create_listener", {"LoadBalancerArn": lb_arn, "Port": spec.port, **want,
+                                                        "Tags": tag_list(desired.tags)}))
+        elif _listener_differs(want, current):
+            ops.append(Op("elbv2", "modify_listener", {"ListenerArn": current["ListenerArn"], **want}))
+    wanted_ports = {spec.port for spec in desired.target_groups}
+    for port, lst in sorted(listeners.items()):
+        if port not in wanted_ports:
+            ops.append(Op("elbv2", "delete_listener", {"ListenerArn": lst["ListenerArn"]},
+                          ignore_codes=frozenset({"ListenerNotFound"})))
+    wanted_tgs = {spec.name for spec in desired.target_groups}
+    for tg_name, have in sorted(observed.target_groups.items()):
+        if tg_name not in wanted_tgs:
+            ops.append(Op("elbv2", "delete_target_group", {"TargetGroupArn": have.tg["TargetGroupArn"]},
+                          ignore_codes=frozenset({"TargetGroupNotFound"})))
+    ops += _node_rule_ops(name, desired.node_rules, observed.groups)
+    return ops, warnings
+
+
+def _owned_rule(name: str) -> Any:
+    marks = (NLB_CLIENT_RULE_MARK + name, NLB_HEALTH_RULE_MARK + name, NLB_MTU_RULE_MARK + name)
+    return lambda r: r.description in marks
+
+
+def _node_rule_ops(name: str, want: Mapping[str, frozenset[Rule]],
+                   groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Op]:
+    ops: list[Op] = []
+    for gid in sorted(set(groups) | set(want)):
+        ops += plan_rules(gid, want.get(gid, frozenset()), observed_rules(groups.get(gid, ())),
+                          owned=_owned_rule(name))
+    return ops
+
+
+def plan_nlb_delete(name: str, observed: NlbObserved) -> list[Op]:
+    """The NLB (its listeners go with it), then our target groups, then our node rules."""
+    ops: list[Op] = []
+    if observed.lb is not None:
+        ops.append(Op("elbv2", "delete_load_balancer", {"LoadBalancerArn": observed.lb["LoadBalancerArn"]},
+                      ignore_codes=frozenset({"LoadBalancerNotFound"})))
+    for _, have in sorted(observed.target_groups.items()):
+        ops.append(Op("elbv2", "delete_target_group", {"TargetGroupArn": have.tg["TargetGroupArn"]},
+                      ignore_codes=frozenset({"TargetGroupNotFound"})))
+    ops += _node_rule_ops(name, {}, observed.groups)
+    return ops

@@ -1,0 +1,187 @@
+"""What a load balancer is built from in EC2: instances behind it, subnets, node security groups.
+
+Read-only: the describe calls and pure selection rules (subnet choice, node group choice)
+that both the Classic ELB and the NLB flows share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from providers.aws.clients import Clients
+from providers.aws.names import ROLE_ELB_TAG, ROLE_INTERNAL_ELB_TAG, cluster_tag, tag_dict
+from providers.base import Node, UserError
+
+log = logging.getLogger(__name__)
+
+CLUSTER_TAG_VALUES = ("owned", "shared")
+
+
+@dataclasses.dataclass(frozen=True)
+class Instance:
+    id: str
+    vpc_id: str
+    zone: str
+    security_groups: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Subnet:
+    id: str
+    zone: str
+    cidr: str
+    vpc_id: str
+    tags: Mapping[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    instances: tuple[Instance, ...]
+    subnets: tuple[Subnet, ...]
+    #: node security group id -> its IpPermissions (the groups that get rules)
+    node_groups: Mapping[str, Sequence[Mapping[str, Any]]]
+    #: every cluster-tagged group's IpPermissions, to find stale rules on groups no longer used
+    cluster_groups: Mapping[str, Sequence[Mapping[str, Any]]]
+
+    @property
+    def all_groups(self) -> dict[str, Sequence[Mapping[str, Any]]]:
+        return {**self.cluster_groups, **self.node_groups}
+
+    @property
+    def instance_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(i.id for i in self.instances))
+
+
+def instance_id(provider_id: str) -> str | None:
+    """``aws:///us-east-1a/i-0abc`` (or ``aws:///i-0abc``) -> ``i-0abc``; None when not an AWS id."""
+    if not provider_id.startswith("aws://"):
+        return None
+    last = provider_id.rstrip("/").rsplit("/", 1)[-1]
+    return last if last.startswith("i-") else None
+
+
+def node_matches(node: Node, labels: Mapping[str, str]) -> bool:
+    """target-node-labels: every pair must match; a key with an empty value only has to exist."""
+    return all(k in node.labels and (v == "" or node.labels[k] == v) for k, v in labels.items())
+
+
+def target_instance_ids(nodes: Iterable[Node], labels: Mapping[str, str]) -> list[str]:
+    ids = {instance_id(n.provider_id) for n in nodes if node_matches(n, labels)}
+    return sorted(i for i in ids if i)
+
+
+def choose_subnets(subnets: Iterable[Subnet], cluster: str, internal: bool) -> list[Subnet]:
+    """Upstream's choice: role-tagged, ours or unclaimed by any cluster, one per zone.
+
+    Tie-break within a zone: the cluster tag, then the lowest id (deterministic on every call).
+    """
+    role = ROLE_INTERNAL_ELB_TAG if internal else ROLE_ELB_TAG
+    mine = cluster_tag(cluster)
+    best: dict[str, Subnet] = {}
+    for s in subnets:
+        if role not in s.tags:
+            continue
+        claimed = [k for k in s.tags if k.startswith("kubernetes.io/cluster/")]
+        if claimed and mine not in claimed:
+            continue
+        cur = best.get(s.zone)
+        if cur is None or (mine not in s.tags, s.id) < (mine not in cur.tags, cur.id):
+            best[s.zone] = s
+    return [best[z] for z in sorted(best)]
+
+
+def choose_node_groups(instances: Iterable[Instance], group_tags: Mapping[str, Mapping[str, str]],
+                       cluster: str) -> list[str]:
+    """Per instance: its only group, else its cluster-tagged groups (upstream findSecurityGroupForInstance)."""
+    tag = cluster_tag(cluster)
+    out: set[str] = set()
+    for inst in instances:
+        if len(inst.security_groups) == 1:
+            out.add(inst.security_groups[0])
+            continue
+        tagged = [g for g in inst.security_groups if tag in group_tags.get(g, {})]
+        if not tagged:
+            log.warning("instance %s: several security groups and none tagged %s; no rules added", inst.id, tag)
+        out.update(tagged)
+    return sorted(out)
+
+
+def describe_instances(clients: Clients, ids: Sequence[str]) -> list[Instance]:
+    """Running or pending instances among ``ids`` (a filter, so an unknown id is skipped, not fatal)."""
+    if not ids:
+        return []
+    out = []
+    pages = clients.ec2.get_paginator("describe_instances").paginate(Filters=[
+        {"Name": "instance-id", "Values": list(ids)},
+        {"Name": "instance-state-name", "Values": ["pending", "running"]},
+    ])
+    for page in pages:
+        for res in page.get("Reservations", ()):
+            for i in res.get("Instances", ()):
+                out.append(Instance(i["InstanceId"], i.get("VpcId", ""), i.get("Placement", {}).get(
+                    "AvailabilityZone", ""), tuple(g["GroupId"] for g in i.get("SecurityGroups", ()))))
+    return sorted(out, key=lambda i: i.id)
+
+
+def describe_subnets(clients: Clients, cluster: str, vpc_id: str | None, internal: bool) -> list[Subnet]:
+    role = ROLE_INTERNAL_ELB_TAG if internal else ROLE_ELB_TAG
+    filters = [{"Name": "tag-key", "Values": [role]}]
+    if vpc_id:
+        filters.append({"Name": "vpc-id", "Values": [vpc_id]})
+    resp = clients.ec2.describe_subnets(Filters=filters)
+    subnets = [Subnet(s["SubnetId"], s["AvailabilityZone"], s.get("CidrBlock", ""), s.get("VpcId", ""),
+                      tag_dict(s.get("Tags"))) for s in resp.get("Subnets", ())]
+    return choose_subnets(subnets, cluster, internal)
+
+
+def describe_groups(clients: Clients, *, ids: Sequence[str] = (), cluster: str | None = None) -> list[dict[str, Any]]:
+    if cluster is not None:
+        kwargs: dict[str, Any] = {"Filters": [{"Name": "tag-key", "Values": [cluster_tag(cluster)]}]}
+    elif ids:
+        kwargs = {"GroupIds": list(ids)}
+    else:
+        return []
+    return [g for page in clients.ec2.get_paginator("describe_security_groups").paginate(**kwargs)
+            for g in page.get("SecurityGroups", ())]
+
+
+def observe_world(clients: Clients, key: str, cluster: str, nodes: Sequence[Node], *, labels: Mapping[str, str],
+                  internal: bool, vpc_hint: str | None) -> World:
+    ids = target_instance_ids(nodes, labels)
+    instances = describe_instances(clients, ids)
+    if len(instances) < len(ids):
+        missing = sorted(set(ids) - {i.id for i in instances})
+        log.warning("%s: instances not found or not running, not registered: %s", key, ", ".join(missing))
+    vpcs = {i.vpc_id for i in instances if i.vpc_id}
+    vpc_id = vpc_hint or (sorted(vpcs)[0] if vpcs else None)
+    subnets = describe_subnets(clients, cluster, vpc_id, internal)
+    cluster_groups = {g["GroupId"]: g for g in describe_groups(clients, cluster=cluster)}
+    wanted = {g for i in instances for g in i.security_groups}
+    untagged = sorted(wanted - set(cluster_groups))
+    others = {g["GroupId"]: g for g in describe_groups(clients, ids=untagged)} if untagged else {}
+    everything = {**others, **cluster_groups}
+    node_ids = choose_node_groups(instances, {g: tag_dict(v.get("Tags")) for g, v in everything.items()}, cluster)
+    return World(
+        instances=tuple(instances),
+        subnets=tuple(subnets),
+        node_groups={g: everything[g].get("IpPermissions", []) for g in node_ids if g in everything},
+        cluster_groups={g: v.get("IpPermissions", []) for g, v in cluster_groups.items()},
+    )
+
+
+def require_subnets(world: World, key: str, internal: bool) -> None:
+    if not world.subnets:
+        role = ROLE_INTERNAL_ELB_TAG if internal else ROLE_ELB_TAG
+        raise UserError(f"{key}: no subnets tagged {role} for this cluster were found", reason="NoSubnets")
+
+
+def observe_groups(clients: Clients, cluster: str, nodes: Sequence[Node]) -> dict[str, Sequence[Mapping[str, Any]]]:
+    """Every group that may hold our node rules: cluster-tagged ones and the nodes' own (for deletion)."""
+    groups = {g["GroupId"]: g.get("IpPermissions", []) for g in describe_groups(clients, cluster=cluster)}
+    instances = describe_instances(clients, target_instance_ids(nodes, {}))
+    extra = sorted({g for i in instances for g in i.security_groups} - set(groups))
+    groups.update({g["GroupId"]: g.get("IpPermissions", []) for g in describe_groups(clients, ids=extra)})
+    return groups

@@ -1,0 +1,16 @@
+"""In-memory cloud provider: the service controller's test double, also runnable (``--cloud-provider fake``)."""
+
+from __future__ import annotations
+
+from providers.base import ProviderContext
+from providers.fake.cloud import Call, FakeCloud, FakeLoadBalancer, Gate
+
+__all__ = ["Call", "FakeCloud", "FakeLoadBalancer", "Gate", "create"]
+
+
+def create(context: ProviderContext) -> FakeCloud:
+    """Registry factory; option ``annotation-provider`` picks whose annotations are validated."""
+    return FakeCloud(
+        cluster_name=context.cluster_name,
+        annotation_provider=context.options.get("annotation-provider", "fake"),
+    )

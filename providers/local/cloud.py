@@ -1,0 +1,42 @@
+"""The local cloud object: owns the forwarding engine and the load-balancer capability."""
+
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ccm.proxy.engine import ThreadedEngine
+from providers.base import CloudProvider, LoadBalancer, ProviderContext
+from providers.local.loadbalancer import LocalLoadBalancer
+from providers.local.options import LocalOptions, parse_options
+
+
+class LocalCloud(CloudProvider):
+    name: ClassVar[str] = "local"
+    annotation_provider: ClassVar[str] = "local"
+
+    def __init__(self, cluster_name: str, options: LocalOptions) -> None:
+        self.options = options
+        self.engine = ThreadedEngine()
+        self.engine.start()
+        try:
+            self._lb = LocalLoadBalancer(cluster_name, options, self.engine)
+        except BaseException:
+            self.engine.stop()
+            raise
+
+    def load_balancer(self) -> LoadBalancer | None:
+        return self._lb
+
+    @property
+    def lb(self) -> LocalLoadBalancer:
+        return self._lb
+
+    def close(self) -> None:
+        """Stop probing and close every listener; VIP allocations stay for the next start."""
+        self._lb.close()
+        self.engine.stop()
+
+
+def create(context: ProviderContext) -> LocalCloud:
+    return LocalCloud(context.cluster_name, parse_options(context.cluster_name, context.options))

@@ -1,0 +1,82 @@
+"""Settings of the local cloud, read once from ``ProviderContext.options``.
+
+Every value has a default that needs no privileges: VIPs come from a /24 inside
+127.0.0.0/8 (Linux routes the whole block to ``lo``, so any of them can be bound),
+and the state file lives in a temp directory named after the cluster so two
+clusters on one machine do not share VIP bookkeeping by accident.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+DEFAULT_VIP_POOL = "127.0.2.0/24"
+DEFAULT_NODE_HEALTH_PORT = 10256  # kube-proxy's --healthz-bind-address port
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LocalOptions:
+    vip_pool: ipaddress.IPv4Network
+    state_file: Path
+    #: the node proxy's /healthz port, probed for externalTrafficPolicy Cluster
+    node_health_port: int = DEFAULT_NODE_HEALTH_PORT
+    #: seconds between probes of one target (cloud-provider-kind's Envoy uses 2 s)
+    health_interval: float = 1.0
+    health_timeout: float = 1.0
+    #: consecutive failures that take a healthy node out (Envoy: unhealthy_threshold 2)
+    unhealthy_threshold: int = 2
+    #: consecutive passes that bring a node (back) in
+    healthy_threshold: int = 1
+    #: "false" turns probing off: every node is a backend (for clouds without node proxies)
+    health_checks: bool = True
+
+
+def _safe_name(cluster_name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", cluster_name) or "kubernetes"
+
+
+def default_state_file(cluster_name: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"ccm-local-{_safe_name(cluster_name)}" / "state.json"
+
+
+def _positive(options: Mapping[str, str], key: str, default: float) -> float:
+    raw = options.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"local provider option {key}={raw!r}: not a number") from None
+    if value <= 0:
+        raise ValueError(f"local provider option {key}={raw!r}: must be > 0")
+    return value
+
+
+def parse_options(cluster_name: str, options: Mapping[str, str]) -> LocalOptions:
+    """Validate the options; a bad value stops start-up with a message naming the option."""
+    raw_pool = options.get("vip-pool") or DEFAULT_VIP_POOL
+    try:
+        pool = ipaddress.ip_network(raw_pool, strict=False)
+    except ValueError as e:
+        raise ValueError(f"local provider option vip-pool={raw_pool!r}: {e}") from None
+    if not isinstance(pool, ipaddress.IPv4Network) or pool.num_addresses < 1:
+        raise ValueError(f"local provider option vip-pool={raw_pool!r}: an IPv4 CIDR is required")
+    port = int(_positive(options, "node-health-port", DEFAULT_NODE_HEALTH_PORT))
+    if port > 65535:
+        raise ValueError(f"local provider option node-health-port={port}: not a port")
+    health_checks = options.get("health-checks", "true").strip().lower() not in ("false", "0", "no", "off")
+    return LocalOptions(
+        vip_pool=pool,
+        state_file=Path(options.get("state-file") or default_state_file(cluster_name)),
+        node_health_port=port,
+        health_interval=_positive(options, "health-interval", 1.0),
+        health_timeout=_positive(options, "health-timeout", 1.0),
+        unhealthy_threshold=int(_positive(options, "unhealthy-threshold", 2)),
+        healthy_threshold=int(_positive(options, "healthy-threshold", 1)),
+        health_checks=health_checks,
+    )

@@ -1,0 +1,128 @@
+"""The local cloud's only durable state: which VIP belongs to which Service.
+
+Allocations carry their owner (cluster, Service uid, ``namespace/name``) so a
+restarted controller re-adopts each Service at the same VIP, and a VIP held by
+another cluster sharing the file is never handed out or released. The file is
+rewritten atomically (temp file + ``os.replace``) on every change, so a crash
+leaves either the old or the new allocation table, never half of one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Owner:
+    cluster: str
+    uid: str
+    key: str  # namespace/name, for messages only: the uid decides ownership
+
+
+class VipTable:
+    """VIP -> owner, persisted in a JSON file; thread-safe."""
+
+    def __init__(self, pool: ipaddress.IPv4Network, state_file: Path) -> None:
+        self.pool = pool
+        self.state_file = state_file
+        self._lock = threading.Lock()
+        self._owners: dict[str, Owner] = self._load()
+
+    def _load(self) -> dict[str, Owner]:
+        try:
+            text = self.state_file.read_text()
+        except FileNotFoundError:
+            return {}
+        try:
+            data = json.loads(text)
+            return {
+                str(ipaddress.IPv4Address(ip)): Owner(str(o["cluster"]), str(o["uid"]), str(o["key"]))
+                for ip, o in data.get("allocations", {}).items()
+            }
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise ValueError(
+                f"local provider state file {self.state_file} is unreadable ({e}); "
+                "fix or remove it (removing forgets which Service holds which VIP)"
+            ) from None
+
+    def _save(self) -> None:
+        data = {
+            "version": STATE_VERSION,
+            "pool": str(self.pool),
+            "allocations": {ip: dataclasses.asdict(o) for ip, o in sorted(self._owners.items())},
+        }
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.state_file.parent)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=2)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.state_file)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    def owner_of(self, ip: str) -> Owner | None:
+        with self._lock:
+            return self._owners.get(ip)
+
+    def ip_of(self, cluster: str, uid: str) -> str | None:
+        with self._lock:
+            return next((ip for ip, o in self._owners.items() if o.cluster == cluster and o.uid == uid), None)
+
+    def in_pool(self, ip: str) -> bool:
+        try:
+            return ipaddress.ip_address(ip) in self.pool
+        except ValueError:
+            return False
+
+    def _candidates(self) -> Iterator[str]:
+        hosts = self.pool.hosts() if self.pool.prefixlen < 31 else iter(self.pool)
+        for addr in hosts:
+            yield str(addr)
+
+    def first_free(self, skip: frozenset[str] = frozenset()) -> str | None:
+        with self._lock:
+            return next((ip for ip in self._candidates() if ip not in self._owners and ip not in skip), None)
+
+    def assign(self, ip: str, owner: Owner) -> bool:
+        """Record ``ip`` for ``owner``; False (nothing written) when it is already so."""
+        with self._lock:
+            current = self._owners.get(ip)
+            if current == owner:
+                return False
+            if current is not None and (current.cluster, current.uid) != (owner.cluster, owner.uid):
+                raise ValueError(f"{ip} is held by {current.key} of cluster {current.cluster}")
+            self._owners[ip] = owner
+            self._save()
+            return True
+
+    def release(self, ip: str, cluster: str, uid: str) -> bool:
+        """Forget ``ip`` if this owner holds it; False when there was nothing to release."""
+        with self._lock:
+            current = self._owners.get(ip)
+            if current is None or (current.cluster, current.uid) != (cluster, uid):
+                return False
+            del self._owners[ip]
+            self._save()
+            return True
+
+    def allocations(self) -> dict[str, Owner]:
+        with self._lock:
+            return dict(self._owners)

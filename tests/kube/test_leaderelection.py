@@ -1,0 +1,198 @@
+"""Leader election: one leader at a time, takeover after expiry, release on stop.
+
+Each scenario runs against an in-memory Lease API with resourceVersion conflicts and against
+the embedded API server through RawClient. Durations are short (a lease of 0.8 s) and
+every wait is a condition with a deadline.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from ccm.kube.leaderelection import LeaderElector, default_identity
+from ccm.kube.resources import LEASES
+from tests.kube.fakes import FakeObjectAPI, Partitionable
+from tests.util import wait_for
+
+LEASE = 0.8
+RENEW = 0.5
+RETRY = 0.1
+
+
+class Timeline:
+    """Start/stop callbacks of every elector, checked for overlapping leadership."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: list[tuple[float, str, str]] = []
+        self.leading: set[str] = set()
+        self.overlaps: list[tuple[str, set[str]]] = []
+
+    def started(self, who: str) -> None:
+        with self.lock:
+            if self.leading:
+                self.overlaps.append((who, set(self.leading)))
+            self.leading.add(who)
+            self.entries.append((time.monotonic(), "start", who))
+
+    def stopped(self, who: str) -> None:
+        with self.lock:
+            self.leading.discard(who)
+            self.entries.append((time.monotonic(), "stop", who))
+
+    def when(self, kind: str, who: str) -> float | None:
+        with self.lock:
+            return next((t for t, k, w in self.entries if k == kind and w == who), None)
+
+
+@pytest.fixture(params=["fake", "apiserver"])
+def lease_client(request) -> Any:
+    if request.param == "fake":
+        return FakeObjectAPI()
+    from ccm.kube.client import RawClient
+
+    api_client = request.getfixturevalue("api_client")
+    return RawClient(api_client, timeout=5.0)
+
+
+@pytest.fixture
+def make(lease_client) -> Iterator[Callable[..., tuple[LeaderElector, Partitionable]]]:
+    timeline = Timeline()
+    electors: list[LeaderElector] = []
+
+    def make(who: str, **kwargs: Any) -> tuple[LeaderElector, Partitionable]:
+        client = Partitionable(lease_client)
+        elector = LeaderElector(
+            client, "kube-system", "ccm", who, lease_duration=LEASE, renew_deadline=RENEW,
+            retry_period=RETRY, on_started_leading=lambda stop: timeline.started(who),
+            on_stopped_leading=lambda: timeline.stopped(who), **kwargs)
+        electors.append(elector)
+        return elector, client
+
+    make.timeline = timeline  # type: ignore[attr-defined]
+    yield make
+    for elector in electors:
+        elector.stop(release=False)
+    assert timeline.overlaps == [], f"two leaders at once: {timeline.overlaps}"
+
+
+def lease(client: Any) -> dict[str, Any]:
+    return client.get(LEASES.item_path("kube-system", "ccm"))
+
+
+def test_first_candidate_creates_the_lease_and_leads(make, lease_client):
+    leaders: list[str] = []
+    a, _ = make("a", on_new_leader=leaders.append)
+    a.start()
+    wait_for(a.is_leader, timeout=5)
+    spec = lease(lease_client)["spec"]
+    assert spec["holderIdentity"] == "a"
+    assert spec["leaseDurationSeconds"] == 1
+    assert spec["leaseTransitions"] == 0
+    assert spec["renewTime"].endswith("Z") and "." in spec["renewTime"]
+    assert leaders == ["a"]
+    first_renew = spec["renewTime"]
+    wait_for(lambda: lease(lease_client)["spec"]["renewTime"] != first_renew, timeout=5)
+    assert lease(lease_client)["spec"]["acquireTime"] == spec["acquireTime"]
+
+
+def test_second_candidate_waits_while_the_leader_renews(make):
+    a, _ = make("a")
+    a.start()
+    wait_for(a.is_leader, timeout=5)
+    leaders: list[str] = []
+    b, _ = make("b", on_new_leader=leaders.append)
+    b.start()
+    wait_for(lambda: leaders == ["a"], timeout=5)
+    # Well past a lease duration, b still follows because a keeps renewing.
+    deadline = time.monotonic() + 3 * LEASE
+    wait_for(lambda: time.monotonic() > deadline or b.is_leader(), timeout=5)
+    assert not b.is_leader() and a.is_leader()
+
+
+def test_takeover_after_the_leader_stops_renewing(make, lease_client):
+    a, _ = make("a")
+    a.start()
+    wait_for(a.is_leader, timeout=5)
+    b, _ = make("b")
+    b.start()
+    wait_for(lambda: b.get_leader() == "a", timeout=5)
+    a.stop(release=False)  # a crash: the lease is left to expire
+    stopped = time.monotonic()
+    assert not a.is_leader()
+    wait_for(b.is_leader, timeout=5)
+    assert time.monotonic() - stopped <= LEASE + 3 * RETRY + 0.5
+    spec = lease(lease_client)["spec"]
+    assert spec["holderIdentity"] == "b" and spec["leaseTransitions"] == 1
+
+
+def test_partitioned_leader_steps_down_before_the_other_takes_over(make):
+    a, a_net = make("a")
+    a.start()
+    wait_for(a.is_leader, timeout=5)
+    b, _ = make("b")
+    b.start()
+    wait_for(lambda: b.get_leader() == "a", timeout=5)
+    a_net.partitioned = True
+    wait_for(b.is_leader, timeout=5)
+    timeline = make.timeline
+    a_stop, b_start = timeline.when("stop", "a"), timeline.when("start", "b")
+    assert a_stop is not None and b_start is not None and a_stop < b_start
+    assert not a.is_leader()
+
+
+def test_release_on_stop_hands_over_at_once(make, lease_client):
+    a, _ = make("a")
+    a.start()
+    wait_for(a.is_leader, timeout=5)
+    b, _ = make("b")
+    b.start()
+    wait_for(lambda: b.get_leader() == "a", timeout=5)
+    a.stop()  # release_on_cancel=True by default
+    spec = lease(lease_client)["spec"]
+    assert spec["holderIdentity"] in ("", "b")
+    released = time.monotonic()
+    wait_for(b.is_leader, timeout=5)
+    assert time.monotonic() - released < LEASE  # no waiting for expiry
+    assert lease(lease_client)["spec"]["leaseTransitions"] == 1
+
+
+def test_lost_update_race_yields_one_leader(make):
+    electors = [make(name)[0] for name in "abcd"]
+    for elector in electors:
+        elector.start()
+    wait_for(lambda: any(e.is_leader() for e in electors), timeout=5)
+    deadline = time.monotonic() + 2 * LEASE
+    wait_for(lambda: time.monotonic() > deadline, timeout=5)
+    assert sum(e.is_leader() for e in electors) == 1
+
+
+def test_leading_callback_gets_an_event_set_on_loss():
+    api = FakeObjectAPI()
+    got: list[threading.Event] = []
+    stopped = threading.Event()
+    elector = LeaderElector(api, "ns", "l", "me", lease_duration=LEASE, renew_deadline=RENEW,
+                            retry_period=RETRY, on_started_leading=got.append,
+                            on_stopped_leading=stopped.set)
+    elector.start()
+    wait_for(lambda: got, timeout=5)
+    assert not got[0].is_set()
+    elector.stop()
+    assert got[0].is_set() and stopped.is_set()
+    assert api.get(LEASES.item_path("ns", "l"))["spec"]["holderIdentity"] == ""
+
+
+def test_validation_and_identity():
+    with pytest.raises(ValueError):
+        LeaderElector(FakeObjectAPI(), "ns", "l", "me", lease_duration=10, renew_deadline=10,
+                      on_started_leading=lambda e: None, on_stopped_leading=lambda: None)
+    with pytest.raises(ValueError):
+        LeaderElector(FakeObjectAPI(), "ns", "l", "", on_started_leading=lambda e: None,
+                      on_stopped_leading=lambda: None)
+    first, second = default_identity(), default_identity()
+    assert first != second and first.split("_")[0] == second.split("_")[0]

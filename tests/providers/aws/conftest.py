@@ -1,0 +1,54 @@
+"""Fixtures: one moto server per session (reset per test), the AWS world, a fresh provider."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from providers.base import ProviderContext
+from tests.providers.aws.harness import CLUSTER, REGION, AwsWorld, MotoServer, build_world
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer()
+    server.client("ec2").describe_vpcs()  # warm the lazily loaded EC2 backend once (2-3 s)
+    server.client("elbv2").describe_load_balancers()
+    server.client("elb").describe_load_balancers()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto(moto_server: MotoServer) -> MotoServer:
+    moto_server.reset()
+    return moto_server
+
+
+@pytest.fixture
+def world(moto: MotoServer) -> AwsWorld:
+    return build_world(moto)
+
+
+def make_cloud(server: MotoServer, **options: str) -> Any:
+    from providers.aws import create
+
+    return create(ProviderContext(cluster_name=CLUSTER, options={
+        "aws-endpoint-url": server.url, "aws-region": REGION, "aws-max-attempts": "3", **options}))
+
+
+@pytest.fixture
+def cloud(moto: MotoServer, world: AwsWorld) -> Iterator[Any]:
+    c = make_cloud(moto)
+    try:
+        yield c
+    finally:
+        c.close()

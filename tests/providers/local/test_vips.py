@@ -1,0 +1,74 @@
+"""VIP allocation table: ownership, persistence across restarts, atomic writes."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+
+import pytest
+
+from providers.local.options import DEFAULT_VIP_POOL, parse_options
+from providers.local.vips import Owner, VipTable
+
+POOL = ipaddress.IPv4Network("127.0.2.0/30")  # two usable hosts: .1 and .2
+
+
+def test_first_free_skips_network_and_held(tmp_path: Path) -> None:
+    table = VipTable(POOL, tmp_path / "s.json")
+    assert table.first_free() == "127.0.2.1"
+    table.assign("127.0.2.1", Owner("c", "u1", "ns/a"))
+    assert table.first_free() == "127.0.2.2"
+    table.assign("127.0.2.2", Owner("c", "u2", "ns/b"))
+    assert table.first_free() is None
+
+
+def test_assign_is_idempotent_and_refuses_foreign(tmp_path: Path) -> None:
+    table = VipTable(POOL, tmp_path / "s.json")
+    assert table.assign("127.0.2.1", Owner("c", "u1", "ns/a")) is True
+    assert table.assign("127.0.2.1", Owner("c", "u1", "ns/a")) is False
+    with pytest.raises(ValueError, match="held by ns/a of cluster c"):
+        table.assign("127.0.2.1", Owner("other", "u9", "ns/z"))
+
+
+def test_release_only_by_owner(tmp_path: Path) -> None:
+    table = VipTable(POOL, tmp_path / "s.json")
+    table.assign("127.0.2.1", Owner("c", "u1", "ns/a"))
+    assert table.release("127.0.2.1", "c", "someone-else") is False
+    assert table.owner_of("127.0.2.1") == Owner("c", "u1", "ns/a")
+    assert table.release("127.0.2.1", "c", "u1") is True
+    assert table.release("127.0.2.1", "c", "u1") is False
+    assert table.owner_of("127.0.2.1") is None
+
+
+def test_allocations_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "dir" / "s.json"
+    VipTable(POOL, path).assign("127.0.2.2", Owner("c", "u2", "ns/b"))
+    again = VipTable(POOL, path)
+    assert again.ip_of("c", "u2") == "127.0.2.2"
+    assert again.ip_of("other-cluster", "u2") is None
+    data = json.loads(path.read_text())
+    assert data["allocations"] == {"127.0.2.2": {"cluster": "c", "uid": "u2", "key": "ns/b"}}
+    assert [p.name for p in path.parent.iterdir()] == ["s.json"]  # no temp file left behind
+
+
+def test_corrupt_state_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match=r"s\.json is unreadable"):
+        VipTable(POOL, path)
+
+
+def test_options_defaults_and_errors() -> None:
+    opts = parse_options("my cluster", {})
+    assert str(opts.vip_pool) == DEFAULT_VIP_POOL
+    assert opts.vip_pool.subnet_of(ipaddress.IPv4Network("127.0.0.0/8"))
+    assert opts.state_file.parent.name == "ccm-local-my_cluster"
+    assert opts.node_health_port == 10256
+    with pytest.raises(ValueError, match="vip-pool"):
+        parse_options("c", {"vip-pool": "not-a-cidr"})
+    with pytest.raises(ValueError, match="IPv4"):
+        parse_options("c", {"vip-pool": "fd00::/64"})
+    with pytest.raises(ValueError, match="health-interval"):
+        parse_options("c", {"health-interval": "-1"})
+    assert parse_options("c", {"health-checks": "false"}).health_checks is False

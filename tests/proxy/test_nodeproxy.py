@@ -1,0 +1,279 @@
+"""The node proxy end to end: the embedded API server, the official client, real traffic."""
+
+from __future__ import annotations
+
+import collections
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ccm.annotations import aws as aws_ann
+from ccm.proxy.engine import ThreadedEngine
+from ccm.proxy.engine.proxyproto import build_v1, build_v2
+from ccm.proxy.nodeproxy import NodeProxy
+from tests.proxy import objects
+from tests.proxy.helpers import Peers, closed_by_peer, connect, echo, read_line, udp_ask, who
+from tests.util import wait_for
+
+N1, N2 = "127.0.1.1", "127.0.1.2"
+
+
+@pytest.fixture
+def api() -> Iterator[Any]:
+    testing = pytest.importorskip("ccm.apiserver.testing")
+    with testing.embedded_apiserver(allow_loopback_endpoints=True) as server:
+        client = server.api_client()
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+@pytest.fixture
+def shared_engine() -> Iterator[ThreadedEngine]:
+    with ThreadedEngine() as e:
+        yield e
+
+
+class Cluster:
+    """Create and change objects with the official client."""
+
+    def __init__(self, api_client: Any) -> None:
+        import kubernetes.client as k
+
+        self.core = k.CoreV1Api(api_client)
+        self.discovery = k.DiscoveryV1Api(api_client)
+        self.events_api = k.CoreV1Api(api_client)
+
+    def node(self, name: str, ip: str, **kw: Any) -> None:
+        self.core.create_node(objects.node(name, [ip], **kw))
+
+    def service(self, name: str, ports: list[dict[str, Any]], **kw: Any) -> Any:
+        body = objects.service(name, ports, **kw)
+        for p in body["spec"]["ports"]:
+            if not p["nodePort"]:
+                del p["nodePort"]
+        if kw.get("hc_port") == 0:
+            body["spec"].pop("healthCheckNodePort", None)
+        return self.core.create_namespaced_service("default", body)
+
+    def node_ports(self, name: str) -> dict[str, int]:
+        svc = self.core.read_namespaced_service(name, "default")
+        return {p.name or "": p.node_port for p in svc.spec.ports}
+
+    def slice(self, service: str, endpoints: list[dict[str, Any]], ports: list[tuple[str, int, str]],
+              name: str | None = None) -> None:
+        body = objects.endpoint_slice(service, endpoints, ports, name=name)
+        name = body["metadata"]["name"]
+        try:
+            old = self.discovery.read_namespaced_endpoint_slice(name, "default")
+            body["metadata"]["resourceVersion"] = old.metadata.resource_version
+            self.discovery.replace_namespaced_endpoint_slice(name, "default", body)
+        except Exception as e:
+            if getattr(e, "status", None) != 404:
+                raise
+            self.discovery.create_namespaced_endpoint_slice("default", body)
+
+    def warnings(self, name: str) -> list[tuple[str, str]]:
+        items = self.core.list_namespaced_event("default").items
+        return [(e.reason, e.message) for e in items
+                if e.involved_object.name == name and e.type == "Warning"]
+
+
+def start(api: Any, name: str, engine: ThreadedEngine, **kw: Any) -> NodeProxy:
+    kw.setdefault("healthz_bind", "127.0.0.1:0")
+    proxy = NodeProxy(api, name, engine=engine, **kw)
+    proxy.start()
+    assert proxy.wait_ready(10)
+    return proxy
+
+
+def listening(engine: ThreadedEngine, ip: str, port: int, protocol: str = "TCP") -> bool:
+    return (ip, port, protocol) in engine.listeners()
+
+
+def test_nodeport_round_robin_and_endpoint_changes(api: Any, shared_engine: ThreadedEngine,
+                                                   backends: Peers) -> None:
+    c = Cluster(api)
+    c.node("n1", N1)
+    a, b = backends.tcp("a"), backends.tcp("b")
+    ua = backends.udp("ua")
+    c.service("web", [objects.port(0, name="http", target="http"),
+                      objects.port(0, name="dns", protocol="UDP", port=53, target=53)])
+    ports = c.node_ports("web")
+    c.slice("web", [objects.endpoint(a[0], "n1"), objects.endpoint("127.0.0.1", "n1")],
+            [("http", a[1], "TCP"), ("dns", ua[1], "UDP")], name="web-a")
+    c.slice("web", [objects.endpoint("127.0.0.2", "n1")], [("http", b[1], "TCP")], name="web-b")
+    # the second endpoint of web-a is the same ip:port as the first (deduplicated)
+    proxy = start(api, "n1", shared_engine)
+    try:
+        # b listens on 127.0.0.1 only: 127.0.0.2:b_port is dead and is skipped on dial
+        wait_for(lambda: listening(shared_engine, N1, ports["http"]), message="nodePort listening")
+        c.slice("web", [objects.endpoint(b[0], "n1")], [("http", b[1], "TCP")], name="web-b")
+        wait_for(lambda: {who((N1, ports["http"])) for _ in range(4)} == {"a", "b"},
+                 message="both endpoints served")
+        names = [who((N1, ports["http"])) for _ in range(10)]
+        assert collections.Counter(names) == {"a": 5, "b": 5}
+        assert udp_ask((N1, ports["dns"])) == "ua"
+        # hold a connection to a, drop b: a's connection survives, new ones all go to a
+        held = connect((N1, ports["http"]))
+        while read_line(held) != b"a\n":
+            held.close()
+            held = connect((N1, ports["http"]))
+        c.slice("web", [], [("http", b[1], "TCP")], name="web-b")
+        wait_for(lambda: {who((N1, ports["http"])) for _ in range(4)} == {"a"}, message="b removed")
+        assert echo(held, b"still") == b"still"
+        held.close()
+        # removing the UDP port from the Service stops its listener, TCP stays
+        c.core.patch_namespaced_service("web", "default", {"spec": {"ports": [
+            {"name": "http", "protocol": "TCP", "port": 80, "targetPort": "http", "nodePort": ports["http"]}]}})
+        wait_for(lambda: not listening(shared_engine, N1, ports["dns"], "UDP"), message="UDP closed")
+        assert listening(shared_engine, N1, ports["http"])
+    finally:
+        proxy.stop()
+    assert not listening(shared_engine, N1, ports["http"])
+
+
+def test_local_policy_health_check_and_terminating_fallback(api: Any, shared_engine: ThreadedEngine,
+                                                            backends: Peers) -> None:
+    c = Cluster(api)
+    c.node("n1", N1)
+    c.node("n2", N2)
+    a, b = backends.tcp("a"), backends.tcp("b", ip="127.0.0.2")
+    c.service("lb", [objects.port(0)], type="LoadBalancer", etp="Local")
+    svc = c.core.read_namespaced_service("lb", "default")
+    hc_port = svc.spec.health_check_node_port
+    assert hc_port, "the API server allocates healthCheckNodePort for ETP=Local LoadBalancers"
+    node_port = c.node_ports("lb")[""]
+    c.slice("lb", [objects.endpoint(a[0], "n1")], [("", a[1], "TCP")], name="lb-a")
+    c.slice("lb", [objects.endpoint(b[0], "n2", ready=False, serving=True, terminating=True)],
+            [("", b[1], "TCP")], name="lb-b")
+    p1 = start(api, "n1", shared_engine)
+    p2 = start(api, "n2", shared_engine)
+    try:
+        wait_for(lambda: listening(shared_engine, N2, node_port))
+        # n1 serves only its local endpoint
+        assert {who((N1, node_port)) for _ in range(4)} == {"a"}
+        with socket.create_connection((N1, hc_port), timeout=5) as s:
+            s.sendall(b"GET /anything HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            reply = b""
+            while chunk := s.recv(4096):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                b"X-Content-Type-Options: nosniff\r\nConnection: close\r\nDate: ")
+        assert reply.endswith(b'\r\n\r\n{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "lb"\n\t},\n'
+                              b'\t"localEndpoints": 1,\n\t"serviceProxyHealthy": true\n}')
+        # n2 has only a terminating endpoint: traffic still goes there, the health check says 503
+        wait_for(lambda: who((N2, node_port)) == "b", message="n2 falls back to its terminating endpoint")
+        with socket.create_connection((N2, hc_port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            reply = s.recv(4096)
+        assert reply.startswith(b"HTTP/1.0 503 Service Unavailable\r\n")
+        assert b'"localEndpoints": 0' in reply
+    finally:
+        p1.stop()
+        p2.stop()
+
+
+def test_bind_failure_is_a_warning_event_and_is_retried(api: Any, shared_engine: ThreadedEngine,
+                                                        backends: Peers) -> None:
+    c = Cluster(api)
+    c.node("n1", N1)
+    a = backends.tcp("a")
+    c.service("web", [objects.port(0)])
+    node_port = c.node_ports("web")[""]
+    c.slice("web", [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind((N1, node_port))
+    blocker.listen()
+    proxy = start(api, "n1", shared_engine, retry_interval=0.2)
+    try:
+        events = wait_for(lambda: c.warnings("web"), message="Warning event on the Service")
+        reason, message = events[0]
+        assert reason == "FailedToStartNodePort"
+        assert message.startswith(f"node n1 failed to start nodePort 'default/web' on {N1}:{node_port}/tcp: ")
+        assert "in use" in message
+        blocker.close()
+        wait_for(lambda: listening(shared_engine, N1, node_port), message="retried after the port freed")
+        assert who((N1, node_port)) == "a"
+    finally:
+        blocker.close()
+        proxy.stop()
+
+
+def test_healthz_follows_node_eligibility(api: Any, shared_engine: ThreadedEngine) -> None:
+    c = Cluster(api)
+    c.node("n1", N1)
+    proxy = start(api, "n1", shared_engine)
+    try:
+        port = proxy.healthz_port
+        assert port
+
+        def healthz() -> bytes:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+                return s.recv(4096)
+
+        assert healthz().startswith(b"HTTP/1.0 200 OK")
+        c.core.patch_node("n1", {"spec": {"taints": [{"key": "ToBeDeletedByClusterAutoscaler",
+                                                       "effect": "NoSchedule"}]}})
+        reply = wait_for(lambda: (r := healthz()).startswith(b"HTTP/1.0 503") and r,
+                         message="healthz 503 for a node being scaled down")
+        assert reply.endswith(b'"nodeEligible": false}')
+    finally:
+        proxy.stop()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_proxy_protocol_affinity_and_source_ranges(api: Any, shared_engine: ThreadedEngine,
+                                                   backends: Peers, version: int) -> None:
+    c = Cluster(api)
+    c.node("n1", N1)
+    names = "abc"
+    addrs = [backends.tcp(n) for n in names]
+    c.service("pp", [objects.port(0)], type="LoadBalancer", affinity=300, ranges=["10.1.0.0/16"],
+              annotations={aws_ann.PROXY_PROTOCOL.key: "*"})
+    node_port = c.node_ports("pp")[""]
+    for n, addr in zip(names, addrs, strict=True):
+        c.slice("pp", [objects.endpoint(addr[0])], [("", addr[1], "TCP")], name=f"pp-{n}")
+    build = build_v1 if version == 1 else build_v2
+    proxy = start(api, "n1", shared_engine)
+    try:
+        wait_for(lambda: listening(shared_engine, N1, node_port))
+        header_of = {ip: build((ip, 1234), (N1, node_port)) for ip in ("10.1.0.1", "10.1.0.2", "10.1.0.3")}
+        wait_for(lambda: len({who((N1, node_port), preamble=h) for h in header_of.values()}) == 3,
+                 message="three carried clients spread over three backends")
+        first = {ip: who((N1, node_port), preamble=h) for ip, h in header_of.items()}
+        for _ in range(2):
+            assert {ip: who((N1, node_port), preamble=h) for ip, h in header_of.items()} == first
+        with connect((N1, node_port)) as s:
+            s.sendall(build(("10.2.0.1", 1), (N1, node_port)))
+            assert closed_by_peer(s)
+        with connect((N1, node_port)) as s:  # no header at all: refused too
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert closed_by_peer(s)
+    finally:
+        proxy.stop()
+
+
+def test_invalid_annotation_warns_and_keeps_listeners(api: Any, shared_engine: ThreadedEngine,
+                                                      backends: Peers) -> None:
+    c = Cluster(api)
+    c.node("n1", N1)
+    a = backends.tcp("a")
+    c.service("web", [objects.port(0)], type="LoadBalancer")
+    node_port = c.node_ports("web")[""]
+    c.slice("web", [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    proxy = start(api, "n1", shared_engine)
+    try:
+        wait_for(lambda: listening(shared_engine, N1, node_port))
+        c.core.patch_namespaced_service("web", "default", {"metadata": {"annotations": {
+            aws_ann.PROXY_PROTOCOL.key: "true"}}})
+        events = wait_for(lambda: c.warnings("web"), message="Warning for the bad annotation")
+        assert events[0][0] == "InvalidServiceConfiguration" and aws_ann.PROXY_PROTOCOL.key in events[0][1]
+        assert who((N1, node_port)) == "a"  # still served with the previous configuration
+    finally:
+        proxy.stop()
