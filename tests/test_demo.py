@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 URL = re.compile(r"Load balancer: (http://([\d.]+):(\d+)/)")
+REPLY = re.compile(r"hello from (backend-\d) on (node-\d) \(.*?\), forwarded by (node-\d)")
 KUBECONFIG = re.compile(r"export KUBECONFIG=(\S+)")
 
 
@@ -67,12 +68,15 @@ def ccm_command() -> list[str]:
 
 
 @pytest.mark.slow
-def test_demo_prints_a_url_that_answers_and_stops_cleanly_on_sigint() -> None:
+@pytest.mark.parametrize("stop_signal", [pytest.param(signal.SIGINT, id="SIGINT"),
+                                         pytest.param(signal.SIGTERM, id="SIGTERM")])
+def test_demo_prints_a_url_that_answers_and_stops_cleanly(stop_signal: signal.Signals) -> None:
     prefix = f"127.{random.randint(100, 250)}"
     port = random.randint(40000, 49999)
+    health_port = random.randint(20000, 29999)
     proc = subprocess.Popen(
         [*ccm_command(), "demo", "--prefix", prefix, "--port-base", str(port),
-         "--node-health-port", str(random.randint(20000, 29999)), "--no-color"],
+         "--node-health-port", str(health_port), "--no-color"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )
     out = Output(proc.stdout)
@@ -87,11 +91,13 @@ def test_demo_prints_a_url_that_answers_and_stops_cleanly_on_sigint() -> None:
         for _ in range(9):
             with urllib.request.urlopen(url, timeout=5) as r:
                 body = r.read().decode()
-            found = re.search(r"hello from (backend-\d) on (node-\d)", body)
+            found = REPLY.search(body)
             assert found, body
-            seen.add(found.group(1))
+            backend, node, via = found.groups()
+            assert node == via, f"externalTrafficPolicy Local: the backend's own node forwarded ({body})"
+            seen.add(backend)
         assert len(seen) >= 2, f"the load balancer spread requests over backends: {seen}"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_signal)
         assert proc.wait(timeout=30) == 0
     finally:
         if proc.poll() is None:
@@ -101,5 +107,6 @@ def test_demo_prints_a_url_that_answers_and_stops_cleanly_on_sigint() -> None:
     assert "[demo] stopping" in text and "[demo] stopped" in text
     assert "Traceback" not in text
     assert not kubeconfig.parent.exists(), "the temp dir with the kubeconfig is removed"
-    with pytest.raises(OSError):
-        socket.create_connection((vip, port), timeout=2).close()
+    for address in ((vip, port), (f"{prefix}.1.1", health_port), (f"{prefix}.3.1", port)):
+        with pytest.raises(OSError):  # load balancer, node proxy and backend all gone
+            socket.create_connection(address, timeout=2).close()

@@ -283,8 +283,8 @@ class JsonObject(Parser):
     def __call__(self, raw: str) -> Mapping[str, Any]:
         try:
             value = json.loads(raw)
-        except ValueError as exc:
-            return _fail(f"must be a JSON object ({exc.msg} at character {exc.pos})")  # type: ignore[attr-defined]
+        except json.JSONDecodeError as exc:
+            return _fail(f"must be a JSON object ({exc.msg} at character {exc.pos})")
         if not isinstance(value, dict):
             return _fail("must be a JSON object ({...})")
         return MappingProxyType(value)

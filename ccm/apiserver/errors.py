@@ -72,10 +72,7 @@ def conflict(plural: str, name: str, group: str = "", why: str = "") -> APIError
 
 def invalid(kind: str, name: str, errs: Sequence[FieldError], group: str = "") -> APIError:
     """422 with one cause per field error (apierrors.NewInvalid)."""
-    if len(errs) == 1:
-        summary = str(errs[0])
-    else:
-        summary = "[" + ", ".join(str(e) for e in errs) + "]"
+    summary = str(errs[0]) if len(errs) == 1 else "[" + ", ".join(str(e) for e in errs) + "]"
     qual = f"{kind}.{group}" if group else kind
     details: dict[str, Any] = {"name": name}
     if group:

@@ -109,11 +109,12 @@ def _remove(doc: Any, path: str) -> Any:
     return doc
 
 
-def json_patch(doc: Any, ops: Any) -> Any:
-    """Apply an RFC 6902 operation list to a copy of ``doc``."""
+def json_patch(doc: Any, ops: Any, *, in_place: bool = False) -> Any:
+    """Apply an RFC 6902 operation list to ``doc`` (to a copy unless ``in_place``)."""
     if not isinstance(ops, list):
         raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-    doc = copy.deepcopy(doc)
+    if not in_place:
+        doc = copy.deepcopy(doc)
     for op in ops:
         if not isinstance(op, dict) or "op" not in op:
             raise bad_request("Unexpected kind: missing op")
@@ -142,11 +143,16 @@ def json_patch(doc: Any, ops: Any) -> Any:
 # ------------------------------------------------------------------ strategic merge patch
 
 
-def strategic_merge_patch(original: Mapping[str, Any], patch: Any, schema: Schema) -> dict[str, Any]:
-    """Apply a strategic merge patch with the directives client-go and kubectl send."""
+def strategic_merge_patch(original: Mapping[str, Any], patch: Any, schema: Schema, *,
+                          in_place: bool = False) -> dict[str, Any]:
+    """Apply a strategic merge patch with the directives client-go and kubectl send.
+
+    ``original`` is left alone unless ``in_place`` (the caller owns a fresh copy).
+    """
     if not isinstance(patch, dict):
         raise bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}")
-    merged = _merge_map(copy.deepcopy(dict(original)), patch, "", schema)
+    target = dict(original) if in_place else copy.deepcopy(dict(original))
+    merged = _merge_map(target, patch, "", schema)
     return merged if merged is not None else {}
 
 

@@ -274,7 +274,7 @@ class Registry:
         txn = Transaction()
         strategy.begin_create(obj, txn)
         try:
-            errs = validate_object_meta(m, strategy.namespaced, strategy.name_validator) + strategy.validate(obj)
+            errs = validate_object_meta(m, strategy.namespaced, strategy.name_errors) + strategy.validate(obj)
             if errs:
                 raise self._invalid(strategy, obj, errs)
             key = _key(strategy, namespace, m["name"])
@@ -345,7 +345,7 @@ class Registry:
         if subresource != "status":
             strategy.begin_update(obj, old, txn)
         try:
-            errs = validate_object_meta(m, strategy.namespaced, strategy.name_validator)
+            errs = validate_object_meta(m, strategy.namespaced, strategy.name_errors)
             errs += validate_object_meta_update(m, om)
             errs += (strategy.validate_status_update(obj, old) if subresource == "status"
                      else strategy.validate_update(obj, old))
@@ -380,9 +380,9 @@ class Registry:
                 raise errors.bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}")
             patched = merge_patch(current, body)
         elif content_type == JSON_PATCH:
-            patched = json_patch(current, body)
+            patched = json_patch(current, body, in_place=True)
         elif content_type == STRATEGIC_PATCH:
-            patched = strategic_merge_patch(current, body, strategy.schema)
+            patched = strategic_merge_patch(current, body, strategy.schema, in_place=True)
         else:
             raise errors.unsupported_media_type(content_type)
         if not isinstance(patched, dict):

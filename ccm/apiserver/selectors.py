@@ -214,6 +214,7 @@ def parse_field_selector(text: str | None, supported: Collection[str],
         for op, negate in (("!=", True), ("==", False), ("=", False)):
             if op in part:
                 field, _, value = part.partition(op)
+                reqs_negate = negate
                 break
         else:
             raise bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
@@ -221,5 +222,5 @@ def parse_field_selector(text: str | None, supported: Collection[str],
         field = (aliases or {}).get(field, field)
         if field not in supported:
             raise bad_request(f"field label not supported: {field}")
-        reqs.append(FieldRequirement(field, _unescape(value), negate))
+        reqs.append(FieldRequirement(field, _unescape(value), reqs_negate))
     return FieldSelector(tuple(reqs))

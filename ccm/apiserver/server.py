@@ -8,15 +8,16 @@ into a stream of newline-delimited JSON events over chunked transfer encoding.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from aiohttp import web
 
-from ccm.apiserver import discovery, errors
+from ccm.apiserver import discovery, errors, tables
 from ccm.apiserver.errors import APIError
 from ccm.apiserver.registry import MERGE_PATCH, Registry, Selection
 from ccm.apiserver.store import Entry, Store, Watcher, dumps
@@ -27,6 +28,14 @@ log = logging.getLogger(__name__)
 JSON = "application/json"
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NOT_FOUND = APIError(404, "the server could not find the requested resource", "NotFound", {})
+
+
+class Route(NamedTuple):
+    strategy: Strategy
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    legacy_watch: bool
 
 
 class APIServer:
@@ -53,12 +62,12 @@ class APIServer:
         }
         for gv, strategies in self._by_gv.items():
             prefix = "/api/" if gv == "v1" else "/apis/"
-            self._static[prefix + gv] = lambda gv=gv, st=strategies: discovery.resource_list(gv, st)
-            self._static["/openapi/v3" + prefix + gv] = \
-                lambda gv=gv, st=strategies: discovery.openapi_v3_group_version(gv, st)
+            self._static[prefix + gv] = functools.partial(discovery.resource_list, gv, strategies)
+            self._static["/openapi/v3" + prefix + gv] = functools.partial(
+                discovery.openapi_v3_group_version, gv, strategies)
         for s in self.strategies:
             if s.group:
-                self._static[f"/apis/{s.group}"] = lambda g=s.group: discovery.group(self.strategies, g)
+                self._static[f"/apis/{s.group}"] = functools.partial(discovery.group, self.strategies, s.group)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=16 * 1024 * 1024)
@@ -101,10 +110,9 @@ class APIServer:
         route = self._route(path)
         if route is None:
             raise _NOT_FOUND
-        strategy, namespace, name, sub, watch_prefix = route
-        return await self._serve(request, strategy, namespace, name, sub, watch_prefix)
+        return await self._serve(request, route)
 
-    def _route(self, path: str) -> tuple[Strategy, str | None, str | None, str | None, bool] | None:
+    def _route(self, path: str) -> Route | None:
         """Split a resource path into (strategy, namespace, name, subresource, legacy-watch)."""
         parts = path.strip("/").split("/")
         if parts[0] == "api" and len(parts) >= 3:
@@ -132,12 +140,12 @@ class APIServer:
             return None
         if strategy.namespaced and namespace is None and name is not None:
             return None
-        return strategy, namespace, name, sub, watch
+        return Route(strategy, namespace, name, sub, watch)
 
     # ------------------------------------------------------------------ verbs
 
-    async def _serve(self, request: web.Request, strategy: Strategy, namespace: str | None, name: str | None,
-                     sub: str | None, watch_prefix: bool) -> web.StreamResponse:
+    async def _serve(self, request: web.Request, route: Route) -> web.StreamResponse:
+        strategy, namespace, name, sub, watch_prefix = route
         q = request.query
         method = request.method
         dry_run = self._dry_run(q)
@@ -147,6 +155,12 @@ class APIServer:
                 if watch_prefix or q.get("watch") in ("true", "1"):
                     return await self._watch(request, strategy, namespace)
                 limit = self._int_param(q, "limit")
+                if tables.wants_table(request.headers.get("Accept", "")):
+                    return self._table(strategy, reg.list(
+                        strategy, namespace, label_selector=q.get("labelSelector"),
+                        field_selector=q.get("fieldSelector"), limit=limit, continue_token=q.get("continue"),
+                        resource_version=q.get("resourceVersion"),
+                        resource_version_match=q.get("resourceVersionMatch")), is_list=True)
                 body = reg.list(strategy, namespace, label_selector=q.get("labelSelector"),
                                 field_selector=q.get("fieldSelector"), limit=limit,
                                 continue_token=q.get("continue"), resource_version=q.get("resourceVersion"),
@@ -158,6 +172,8 @@ class APIServer:
         if watch_prefix:
             raise _NOT_FOUND
         if method == "GET":
+            if sub is None and tables.wants_table(request.headers.get("Accept", "")):
+                return self._table(strategy, reg.get(strategy, namespace, name), is_list=False)
             return self._ok(reg.get(strategy, namespace, name))
         if method == "PUT":
             status, body = reg.update(strategy, namespace, name, await self._body(request), subresource=sub,
@@ -176,6 +192,12 @@ class APIServer:
                                                    else {})
             return self._ok(reg.delete(strategy, namespace, name, options, dry_run))
         raise errors.method_not_supported(strategy.plural, method.lower(), strategy.group)
+
+    def _table(self, strategy: Strategy, body: bytes, *, is_list: bool) -> web.Response:
+        doc = json.loads(body)
+        objects = doc["items"] if is_list else [doc]
+        meta = doc["metadata"] if is_list else {"resourceVersion": doc["metadata"].get("resourceVersion", "")}
+        return self._ok(dumps(tables.table(strategy.plural, objects, meta)))
 
     @staticmethod
     def _ok(body: bytes, status: int = 200) -> web.Response:

@@ -58,8 +58,10 @@ class EmbeddedAPIServer:
         return self
 
     async def _start(self) -> int:
+        # handler_cancellation: a client that goes away cancels its watch at once, so its
+        # watcher is unregistered instead of lingering until the next event fails to send
         self._runner = web.AppRunner(self.server.app(), access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0)
+                                     shutdown_timeout=1.0, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port, reuse_address=True, backlog=1024)
         await site.start()

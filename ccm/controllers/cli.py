@@ -64,6 +64,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="leave Services without a loadBalancerClass to another controller")
     p.add_argument("--resync-period", type=parse_duration, default=None,
                    help="re-ensure every owned Service this often (repairs out-of-band cloud changes)")
+    p.add_argument("--node-sync-period", type=parse_duration, default=None,
+                   help="deprecated upstream and ignored: node sync is event-driven")
     p.add_argument("--aws-endpoint-url", default=None, help="AWS API endpoint (e.g. an emulator)")
     p.add_argument("--provider-option", action="append", type=_key_value, default=[], metavar="K=V")
     p.add_argument("--log-format", choices=("text", "json"), default="text")

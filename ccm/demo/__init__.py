@@ -22,11 +22,15 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
-from ccm.demo.cluster import Layout, LocalCluster, load_example
+from ccm.demo.cluster import Layout, LocalCluster, StartError, load_example
 
 log = logging.getLogger(__name__)
 
 SERVICE_FILE = "hello-service.yaml"
+SVC_COLUMNS = ("NAME:.metadata.name,VIP:.status.loadBalancer.ingress[0].ip,"
+               "MODE:.status.loadBalancer.ingress[0].ipMode,PORTS:.status.loadBalancer.ingress[0].ports[*].port")
+SLICE_COLUMNS = ("BACKEND:.endpoints[*].targetRef.name,NODE:.endpoints[*].nodeName,"
+                 "READY:.endpoints[*].conditions.ready")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -89,8 +93,8 @@ def _instructions(p: _Printer, *, url: str, vip: str, port: int, kubeconfig: Pat
         f"    echo hi | nc -u -w1 {vip} {port}     # the same Service port over UDP",
         "",
         f"    export KUBECONFIG={kubeconfig}",
-        "    kubectl get svc hello -o wide -w",
-        "    kubectl get nodes,endpointslices",
+        f"    kubectl get svc hello -w -o custom-columns={SVC_COLUMNS}",
+        f"    kubectl get endpointslice {slice_name} -o custom-columns={SLICE_COLUMNS}",
         "",
         "  Take backend-1 out of service: its node then fails the Service's health check",
         "  (externalTrafficPolicy Local) and the load balancer stops sending there:",
@@ -146,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
         p.step("stopping")
     except Exception as e:
         log.debug("demo failed", exc_info=True)
-        print(f"ccm demo: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        text = str(e) if isinstance(e, StartError) else f"{type(e).__name__}: {e}"
+        print(f"ccm demo: {text}", file=sys.stderr, flush=True)
         code = 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import kubernetes.client
 import yaml
 
 from ccm.demo.backends import Backend, BackendSpec
@@ -105,6 +107,21 @@ def load_example(name: str) -> dict[str, Any]:
     return data
 
 
+class StartError(RuntimeError):
+    """A part could not bind its address; the message names the part, the address and a way out."""
+
+    def __init__(self, what: str, address: str, error: OSError) -> None:
+        if error.errno == errno.EADDRNOTAVAIL:
+            hint = ("this system does not route all of 127.0.0.0/8 to loopback (macOS: add aliases with "
+                    "`sudo ifconfig lo0 alias <address> up`)")
+        elif error.errno == errno.EADDRINUSE:
+            hint = ("another ccm demo running? Pick other addresses with --prefix 127.N "
+                    "(or --port-base / --node-health-port)")
+        else:
+            hint = "try other addresses with --prefix 127.N or --port-base"
+        super().__init__(f"{what} cannot listen on {address}: {error.strerror or error}\n  {hint}")
+
+
 class LocalCluster:
     """Starts parts in dependency order and stops everything it started, in reverse."""
 
@@ -120,9 +137,11 @@ class LocalCluster:
         self.state_file = workdir / "local-cloud-state.json"
         self._stack = contextlib.ExitStack()
         self.apiserver: Any = None
-        self.api_client: Any = None
+        self.api_client: kubernetes.client.ApiClient | None = None
         self.client: RawClient | None = None
         self.proxies: dict[str, Any] = {}
+        #: node address -> node name, for backends to say which node forwarded a request
+        self.node_ips: dict[str, str] = {}
         self.backends: list[Backend] = []
         self.cloud: CloudProvider | None = None
         self.manager: Any = None
@@ -140,22 +159,39 @@ class LocalCluster:
 
         self.progress("starting the embedded Kubernetes API server")
         self.apiserver = self._stack.enter_context(embedded_apiserver(allow_loopback_endpoints=True))
-        self.api_client = self.apiserver.api_client()
-        self._stack.callback(self.api_client.close)
+        self.api_client = self.new_api_client()
         self.client = RawClient(self.api_client)
         self.apiserver.write_kubeconfig(str(self.kubeconfig))
         self.progress(f"API server up at {self.apiserver.url}")
+
+    def new_api_client(self) -> kubernetes.client.ApiClient:
+        """One official client per component, as separate processes would have.
+
+        Its pool holds a connection per informer watch plus requests, more than the default 4.
+        """
+        template = self.apiserver.api_client()
+        config = template.configuration
+        template.close()
+        config.connection_pool_maxsize = 32
+        client = kubernetes.client.ApiClient(config)
+        self._stack.callback(client.close)
+        return client
 
     def add_node(self, i: int) -> str:
         """Register node-i (Ready, InternalIP on its loopback address) and start its node proxy."""
         from ccm.proxy.nodeproxy import NodeProxy
 
         name, ip = f"node-{i}", self.layout.node_ip(i)
+        self.node_ips[ip] = name
         self.raw.create(NODES.collection_path(), node_object(name))
         self.raw.patch(NODES.item_path(None, name, "status"), node_status(name, ip), "merge")
-        proxy = NodeProxy(self.api_client, name, healthz_bind=f"{ip}:{self.layout.node_health_port}")
-        proxy.start()
+        healthz = f"{ip}:{self.layout.node_health_port}"
+        proxy = NodeProxy(self.new_api_client(), name, healthz_bind=healthz)
         self._stack.callback(proxy.stop)
+        try:
+            proxy.start()
+        except OSError as e:
+            raise StartError(f"{name}: its node proxy's /healthz", healthz, e) from e
         self.proxies[name] = proxy
         if not proxy.wait_ready(30):
             raise RuntimeError(f"{name}: node proxy not synced after 30 s")
@@ -172,7 +208,7 @@ class LocalCluster:
             "health-interval": str(self.health_interval),
         }))
         try:
-            self.manager = ControllerManager(self.api_client, self.cloud,
+            self.manager = ControllerManager(self.new_api_client(), self.cloud,
                                              ControllerOptions(cluster_name=self.cluster_name))
             self.manager.start()
         except BaseException:
@@ -195,7 +231,10 @@ class LocalCluster:
         specs = [BackendSpec(f"backend-{i}", nodes[(i - 1) % len(nodes)], self.layout.backend_ip(i), port)
                  for i in range(1, count + 1)]
         for spec in specs:
-            backend = Backend(spec).start()
+            try:
+                backend = Backend(spec, self.node_ips).start()
+            except OSError as e:
+                raise StartError(spec.name, f"{spec.ip}:{spec.port}", e) from e
             self._stack.callback(backend.stop)
             self.backends.append(backend)
             self.progress(f"{spec.name} serving on {spec.ip}:{spec.port} (pod on {spec.node})")

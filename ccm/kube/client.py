@@ -88,16 +88,22 @@ def load_api_client(kubeconfig: str | None, context: str | None = None) -> kuber
 class WatchStream:
     """The events of one watch request, parsed one JSON line at a time.
 
-    ``close`` may be called from another thread: it shuts the socket down so a blocked read
-    returns at once (this is how informers stop promptly).
+    ``close`` may be called from another thread while a reader is blocked: it only shuts the
+    socket's read side down (the blocked read returns) and the reading thread releases the
+    connection itself, because closing a response under a concurrent read is not safe.
     """
 
     def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
         self._response = response
         self._closed = False
+        self._reading = False
         self._lock = threading.Lock()
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            if self._closed or self._reading:
+                return
+            self._reading = True
         response = self._response
         buffer = b""
         try:
@@ -115,25 +121,36 @@ class WatchStream:
                         yield json.loads(line)
             if buffer.strip() and not self._closed:
                 yield json.loads(buffer)
-        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            if not self._closed:
+        except Exception as exc:
+            if self._closed:
+                return  # closed under us on purpose
+            if isinstance(exc, (urllib3.exceptions.HTTPError, OSError, ValueError)):
                 raise ApiError(0, "WatchDropped", str(exc)) from exc
+            raise
         finally:
-            self.close()
+            with self._lock:
+                self._closed = True
+                self._reading = False
+            _close_quietly(response)
 
     def close(self) -> None:
         with self._lock:
-            if self._closed:
-                return
             self._closed = True
-        try:
-            self._response.shutdown()
-        except Exception:
-            pass
-        try:
-            self._response.close()
-        except Exception:
-            pass
+            reading = self._reading
+        if reading:
+            try:
+                self._response.shutdown()
+            except Exception:  # already released or never connected: nothing is blocked
+                pass
+        else:
+            _close_quietly(self._response)
+
+
+def _close_quietly(response: urllib3.BaseHTTPResponse) -> None:
+    try:
+        response.close()
+    except Exception:
+        log.debug("closing a watch response failed", exc_info=True)
 
 
 class RawClient:

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from ccm.kube.client import ApiError
+from ccm.kube.client import ApiError, RawClient
 from ccm.kube.clock import REAL_CLOCK, Clock
 from ccm.kube.resources import LEASES
 
@@ -77,6 +77,9 @@ class LeaderElector:
             raise ValueError("renew_deadline must be greater than retry_period*1.2")
         if not identity:
             raise ValueError("leader election requires a non-empty identity")
+        if isinstance(client, RawClient):
+            # A request must not outlive the renew deadline (client-go cancels it with a context).
+            client = RawClient(client.api_client, timeout=min(client.timeout, max(1.0, renew_deadline / 2)))
         self.client = client
         self.namespace = namespace
         self.name = name

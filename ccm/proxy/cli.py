@@ -30,19 +30,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ccm.kube.client import load_api_client
     from ccm.proxy.engine import ThreadedEngine
-    from ccm.proxy.nodeproxy import NodeProxy
+    from ccm.proxy.model import validate_nodeport_addresses
+    from ccm.proxy.nodeproxy import NodeProxy, parse_bind
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     addresses = [a.strip() for a in args.nodeport_addresses.split(",") if a.strip()]
-    engine = ThreadedEngine(splice=False if args.no_splice else None, use_uvloop=args.uvloop)
     try:
-        proxy = NodeProxy(load_api_client(args.kubeconfig), args.node_name, nodeport_addresses=addresses,
-                          healthz_bind=args.healthz_bind_address or None, engine=engine,
-                          udp_idle_timeout=args.udp_timeout, sync_period=args.sync_period)
+        validate_nodeport_addresses(addresses)
+        if args.healthz_bind_address:
+            parse_bind(args.healthz_bind_address)
     except ValueError as e:
         log.error("%s", e)
         return 2
+    try:
+        api_client = load_api_client(args.kubeconfig)
+    except Exception as e:  # the kubernetes config loader raises its own exception types
+        log.error("%s: cannot load the kubeconfig %s: %s", args.node_name, args.kubeconfig, e)
+        return 1
+    engine = ThreadedEngine(splice=False if args.no_splice else None, use_uvloop=args.uvloop)
+    proxy = NodeProxy(api_client, args.node_name, nodeport_addresses=addresses,
+                      healthz_bind=args.healthz_bind_address or None, engine=engine,
+                      udp_idle_timeout=args.udp_timeout, sync_period=args.sync_period)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())

@@ -163,31 +163,42 @@ def local_ready_ips(endpoints: Iterable[Endpoint], node_name: str) -> int:
     return len({e.ip for e in endpoints if e.node == node_name and e.ready and not e.terminating})
 
 
-def source_ranges(svc: Obj, node_ips: Iterable[str]) -> tuple[str, ...]:
+def source_ranges(svc: Obj) -> tuple[str, ...]:
     """``spec.loadBalancerSourceRanges``, else the legacy annotation; () = allow all.
 
-    As kube-proxy's KUBE-FW chain: when a range contains one of the node's IPs, the
-    Service's load-balancer ingress IPs are allowed too (hairpin through a local VIP).
-    Raises ``ValueError`` for an entry that is not a CIDR.
+    The Service's own load balancer (its ``status.loadBalancer.ingress`` IPs) is always
+    allowed: it enforces the ranges on the real client itself, and when it sends a PROXY
+    header the carried client is what is checked here. (kube-proxy does not filter nodePort
+    traffic at all; its KUBE-FW chain guards only the LB IP.)
+    Raises ``ValueError`` naming the bad entry.
     """
     spec = svc.get("spec", {})
     ranges = tuple(spec.get("loadBalancerSourceRanges") or ())
     if not ranges:
         raw = (svc["metadata"].get("annotations") or {}).get(common_ann.LOAD_BALANCER_SOURCE_RANGES.key)
         if raw is not None:
-            ranges = tuple(common_ann.LOAD_BALANCER_SOURCE_RANGES.parse(raw))
+            ranges = tuple(_parse_annotation(common_ann.LOAD_BALANCER_SOURCE_RANGES, raw))
     if not ranges:
         return ()
-    matcher = SourceRanges(ranges)  # validates
-    if any(matcher.allows(ip) for ip in node_ips):
-        ingress = (svc.get("status", {}).get("loadBalancer", {}) or {}).get("ingress") or ()
-        ranges += tuple(f"{i['ip']}/{32 if ':' not in i['ip'] else 128}" for i in ingress if i.get("ip"))
-    return ranges
+    try:
+        SourceRanges(ranges)
+    except ValueError as e:
+        raise ValueError(f"spec.loadBalancerSourceRanges: {e}") from None
+    ingress = (svc.get("status", {}).get("loadBalancer", {}) or {}).get("ingress") or ()
+    return ranges + tuple(f"{i['ip']}/{128 if ':' in i['ip'] else 32}" for i in ingress if i.get("ip"))
 
 
 def proxy_protocol(svc: Obj) -> bool:
     raw = (svc["metadata"].get("annotations") or {}).get(aws_ann.PROXY_PROTOCOL.key)
-    return raw is not None and aws_ann.PROXY_PROTOCOL.parse(raw) == "*"
+    return raw is not None and _parse_annotation(aws_ann.PROXY_PROTOCOL, raw) == "*"
+
+
+def _parse_annotation(decl: Any, raw: str) -> Any:
+    """The registry's typed value; a ValueError names the annotation and the value."""
+    try:
+        return decl.parse(raw)
+    except ValueError as e:
+        raise ValueError(f"annotation {decl.key}={raw!r}: {e}") from None
 
 
 def plan_node(services: Iterable[Obj], slices_of: Mapping[str, list[Obj]], node_name: str,
@@ -202,7 +213,7 @@ def plan_node(services: Iterable[Obj], slices_of: Mapping[str, list[Obj]], node_
         is_lb = spec.get("type") == "LoadBalancer"
         local = spec.get("externalTrafficPolicy") == "Local"
         try:
-            ranges = source_ranges(svc, addresses) if is_lb else ()
+            ranges = source_ranges(svc) if is_lb else ()
             accept_pp = proxy_protocol(svc)
         except ValueError as e:
             plan.errors[key] = str(e)

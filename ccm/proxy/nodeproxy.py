@@ -212,7 +212,8 @@ class NodeProxy:
         for svc_key, message in plan.errors.items():
             # a bad annotation leaves the Service's listeners exactly as they were
             self._report(services[svc_key], "InvalidServiceConfiguration",
-                         f"node proxy on {self.node_name} keeps the previous configuration: {message}")
+                         f"node proxy on {self.node_name} keeps the previous configuration: {message}",
+                         once=True)
             for key, owner in self._owned.items():
                 if owner == svc_key:
                     current = engine.config_of(*key)
@@ -229,8 +230,10 @@ class NodeProxy:
         for key, (svc_key, config) in desired.items():
             failures += not self._ensure_listener(engine, key, svc_key, config, services.get(svc_key))
         failures += self._sync_health_checks(plan, services, addresses)
-        for svc_key, _reason in [k for k in self._reported if k[0] not in services]:
-            self._reported.pop((svc_key, _reason), None)
+        for svc_key, reason in list(self._reported):
+            if svc_key not in services or (reason == "InvalidServiceConfiguration"
+                                           and svc_key not in plan.errors):
+                del self._reported[(svc_key, reason)]
         return failures
 
     def _ensure_listener(self, engine: Any, key: ListenerKey, svc_key: str, config: ListenerConfig,
@@ -292,9 +295,15 @@ class NodeProxy:
                      want.local_endpoints)
         return failures
 
-    def _report(self, svc: Mapping[str, Any], reason: str, message: str) -> None:
-        """A Warning event on the Service plus a log line (events aggregate repeats into count)."""
+    def _report(self, svc: Mapping[str, Any], reason: str, message: str, once: bool = False) -> None:
+        """A Warning event on the Service plus a log line (events aggregate repeats into count).
+
+        ``once``: only when the message differs from the last one reported (input errors do
+        not change by retrying; bind failures are re-reported on each retry, as kube-proxy does).
+        """
         key = model.service_key(svc)
+        if once and self._reported.get((key, reason)) == message:
+            return
         log.warning("%s: %s: %s", key, reason, message)
         if "kind" not in svc:
             svc = {**svc, "kind": "Service", "apiVersion": "v1"}

@@ -396,17 +396,25 @@ def plan_nlb(desired: NlbDesired, observed: NlbObserved) -> tuple[list[Op], list
     return ops, warnings
 
 
-def _owned_rule(name: str) -> Any:
-    marks = (NLB_CLIENT_RULE_MARK + name, NLB_HEALTH_RULE_MARK + name, NLB_MTU_RULE_MARK + name)
-    return lambda r: r.description in marks
-
-
 def _node_rule_ops(name: str, want: Mapping[str, frozenset[Rule]],
                    groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Op]:
+    """Our client and health rules are ours alone; an MTU rule is shared by every NLB whose clients
+    come from that CIDR (AWS keeps one rule per source), so it goes when no NLB's client rule needs it."""
+    mine = (NLB_CLIENT_RULE_MARK + name, NLB_HEALTH_RULE_MARK + name)
     ops: list[Op] = []
     for gid in sorted(set(groups) | set(want)):
-        ops += plan_rules(gid, want.get(gid, frozenset()), observed_rules(groups.get(gid, ())),
-                          owned=_owned_rule(name))
+        observed = observed_rules(groups.get(gid, ()))
+        desired = want.get(gid, frozenset())
+        needed = {r.source for r in observed
+                  if r.description.startswith(NLB_CLIENT_RULE_MARK) and r.description not in mine}
+        needed |= {r.source for r in desired if r.description.startswith(NLB_CLIENT_RULE_MARK)}
+
+        def owned(r: Rule, needed: set[str] = needed) -> bool:
+            if r.description.startswith(NLB_MTU_RULE_MARK):
+                return r.source not in needed
+            return r.description in mine
+
+        ops += plan_rules(gid, desired, observed, owned=owned)
     return ops
 
 

@@ -240,15 +240,14 @@ class FakeLoadBalancer(LoadBalancer):
     def update(self, request: LoadBalancerRequest) -> tuple[ProviderWarning, ...]:
         self._enter("update", request)
         self.counter.record(request.key, "describe", mutating=False)
+        nodes = _spec_of(request).nodes
         with self._lock:
             current = self._lbs.get(request.uid)
-            if current is None:
-                return self._warnings_for("update")
-            nodes = _spec_of(request).nodes
-            if current.spec.nodes == nodes:
-                return tuple(self._warnings.get("update", ()))
-            current.spec = dataclasses.replace(current.spec, nodes=nodes)
-        self.counter.record(request.key, "register-targets", mutating=True)
+            changed = current is not None and current.spec.nodes != nodes
+            if current is not None and changed:
+                current.spec = dataclasses.replace(current.spec, nodes=nodes)
+        if changed:  # nothing to do when the load balancer is gone or the hosts are the same
+            self.counter.record(request.key, "register-targets", mutating=True)
         return self._warnings_for("update")
 
     def delete(self, request: LoadBalancerRequest) -> None:

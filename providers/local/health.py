@@ -148,7 +148,7 @@ class HealthMonitor:
             state.passes, state.failures = state.passes + 1, 0
             if not state.healthy and state.passes >= self.healthy_threshold:
                 state.healthy = True
-                log.info("health check %s passes: node back in service", target)
+                log.info("health check %s passes: node in service", target)
                 return True
         else:
             state.passes, state.failures = 0, state.failures + 1

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 #: upstream DefaultClientIPServiceAffinitySeconds, used when the Service gives no timeout
 DEFAULT_AFFINITY_SECONDS = 10800
 FORWARDED_PROTOCOLS = ("TCP", "UDP")
+#: fresh VIPs tried when ports on one are taken by another process, before reporting PortInUse
+MAX_FRESH_VIP_TRIES = 8
 
 ListenerKey = tuple[int, str]  # (port, protocol) on the VIP
 
@@ -79,6 +81,8 @@ class LocalLoadBalancer(LoadBalancer):
         self.counter = ApiCallCounter("local")
         self._lock = threading.RLock()
         self._balancers: dict[str, _Balancer] = {}
+        #: VIPs found bound by another process; never handed out fresh again by this one
+        self._busy: set[str] = set()
         self.health = HealthMonitor(
             self._on_health_change,
             interval=options.health_interval,
@@ -108,24 +112,43 @@ class LocalLoadBalancer(LoadBalancer):
 
     def ensure(self, request: LoadBalancerRequest) -> EnsureResult:
         with self._lock:
-            b = self._balancers.get(request.uid)
-            held = b.vip if b is not None else self.vips.ip_of(self.cluster_name, request.uid)
-            vip = self._choose_vip(request, held)
-            if self.vips.assign(vip, Owner(self.cluster_name, request.uid, request.key)):
-                self.counter.record("vips", "assign", mutating=True)
-                log.info("%s: allocated VIP %s", request.key, vip)
-            if held is not None and held != vip:
-                log.info("%s: moving from VIP %s to %s", request.key, held, vip)
-                if b is not None:
-                    self._teardown(b)
-                    b = None
-                self._release(request, held)
-            if b is None:
-                b = _Balancer(request.uid, request.key, vip, request)
-                self._balancers[request.uid] = b
-            b.request = request
-            warnings = self._reconcile(b)
-            return EnsureResult(self._status(b), warnings)
+            for attempt in range(1, MAX_FRESH_VIP_TRIES + 1):
+                result = self._ensure(request, last_try=attempt == MAX_FRESH_VIP_TRIES)
+                if result is not None:
+                    return result
+            raise AssertionError("unreachable: the last try always returns")
+
+    def _ensure(self, request: LoadBalancerRequest, last_try: bool = False) -> EnsureResult | None:
+        """One attempt; None when a fresh VIP turned out to be taken by another process."""
+        b = self._balancers.get(request.uid)
+        held = b.vip if b is not None else self.vips.ip_of(self.cluster_name, request.uid)
+        vip = self._choose_vip(request, held)
+        fresh = held is None and vip != request.requested_ip and vip not in request.current_ips
+        if self.vips.assign(vip, Owner(self.cluster_name, request.uid, request.key)):
+            self.counter.record("vips", "assign", mutating=True)
+            log.info("%s: allocated VIP %s", request.key, vip)
+        if held is not None and held != vip:
+            log.info("%s: moving from VIP %s to %s", request.key, held, vip)
+            if b is not None:
+                self._teardown(b)
+                b = None
+            self._release(request, held)
+        if b is None:
+            b = _Balancer(request.uid, request.key, vip, request)
+            self._balancers[request.uid] = b
+        b.request = request
+        warnings = self._reconcile(b)
+        if fresh and not last_try and "PortInUse" in b.port_errors.values():
+            # Another process (say a second cluster's controller with its own state file)
+            # serves on this address: a new Service should not start life half-bound.
+            log.warning("%s: a port on VIP %s is taken by another process; trying the next VIP",
+                        request.key, vip)
+            self._balancers.pop(request.uid, None)
+            self._teardown(b)
+            self._release(request, vip)
+            self._busy.add(vip)
+            return None
+        return EnsureResult(self._status(b), warnings)
 
     def update(self, request: LoadBalancerRequest) -> tuple[ProviderWarning, ...]:
         with self._lock:
@@ -153,6 +176,12 @@ class LocalLoadBalancer(LoadBalancer):
 
     def _choose_vip(self, request: LoadBalancerRequest, held: str | None) -> str:
         """Requested IP if valid, else the VIP we hold, else the status' IP, else the first free one."""
+        if "IPv4" not in request.ip_families:
+            raise UserError(
+                f"spec.ipFamilies {list(request.ip_families)}: the local load balancer hands out IPv4 VIPs "
+                f"only (pool {self.options.vip_pool}); add IPv4 to ipFamilies",
+                reason="UnsupportedIPFamily",
+            )
         if request.requested_ip:
             return self._check_requested(request, request.requested_ip)
         if held is not None:
@@ -160,7 +189,7 @@ class LocalLoadBalancer(LoadBalancer):
         for ip in request.current_ips:
             if self.vips.in_pool(ip) and self.vips.owner_of(ip) is None:
                 return ip
-        free = self.vips.first_free()
+        free = self.vips.first_free(skip=frozenset(self._busy))
         if free is None:
             raise UserError(
                 f"the local VIP pool {self.options.vip_pool} is exhausted: every address is held by "

@@ -28,19 +28,20 @@ class Kube:
             body["spec"]["providerID"] = provider_id
         if taints:
             body["spec"]["taints"] = taints
-        return self.core.create_node(body)
+        return self.core.create_node(body)  # type: ignore[arg-type]  # the client accepts dicts
 
     def service(self, name: str, namespace: str = "default", annotations: dict[str, str] | None = None,
                 port: int = 80, **spec: Any) -> Any:
-        body = {"metadata": {"name": name, "annotations": annotations or {}},
+        body: dict[str, Any] = {"metadata": {"name": name, "annotations": annotations or {}},
                 "spec": {"type": "LoadBalancer", "selector": {"app": name},
-                         "ports": [{"name": "http", "port": port, "protocol": "TCP", "targetPort": 8080}], **spec}}
-        return self.core.create_namespaced_service(namespace, body)
+                         "ports": [{"name": "http", "port": port, "protocol": "TCP", "targetPort": 8080}]}}
+        body["spec"].update(spec)
+        return self.core.create_namespaced_service(namespace, body)  # type: ignore[arg-type]
 
     def get(self, name: str, namespace: str = "default") -> Any:
         return self.core.read_namespaced_service(name, namespace)
 
-    def patch(self, name: str, body: dict[str, Any], namespace: str = "default") -> Any:
+    def patch(self, name: str, body: Any, namespace: str = "default") -> Any:
         return self.core.patch_namespaced_service(name, namespace, body)
 
     def delete(self, name: str, namespace: str = "default") -> None:
@@ -66,11 +67,18 @@ class Kube:
         return [f"{e.type} {e.reason} {e.message}" for e in items]
 
     def wait_event(self, name: str, text: str, timeout: float = 10.0) -> list[str]:
-        return wait_for(lambda: (evs := self.events(name)) and any(text in e for e in evs) and evs,
-                        timeout, message=lambda: f"event {text!r} on {name}: {self.events(name)}")
+        def found() -> list[str] | None:
+            evs = self.events(name)
+            return evs if any(text in e for e in evs) else None
+
+        result = wait_for(found, timeout, message=lambda: f"event {text!r} on {name}: {self.events(name)}")
+        assert result is not None
+        return result
 
     def wait_ip(self, name: str, timeout: float = 10.0) -> str:
-        return wait_for(lambda: self.ingress_ip(name), timeout, message=f"{name} to get an ingress ip")
+        ip = wait_for(lambda: self.ingress_ip(name), timeout, message=f"{name} to get an ingress ip")
+        assert ip is not None
+        return ip
 
 
 @pytest.fixture

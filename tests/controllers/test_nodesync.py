@@ -7,7 +7,7 @@ import threading
 from ccm.controllers.service import metrics
 from ccm.controllers.service.nodesync import NodeSyncer
 from ccm.controllers.service.predicates import ClassFilter
-from providers.base import ImplementedElsewhere
+from providers.base import ImplementedElsewhere, ProviderWarning
 from tests.controllers.test_sync import RecordingPatcher, make, svc
 
 
@@ -91,3 +91,23 @@ def test_slow_node_sync_never_pushes_stale_hosts():
     b_calls = [c for c in lb.calls if c.key == "default/b" and c.operation in ("ensure", "update")]
     assert b_calls[-1].node_names == {"n1", "n2", "n3"}
     assert lb.stored("uid-b").nodes[-1].name == "n3"
+
+
+def test_provider_warnings_from_update_become_events():
+    nodes, lb, rec, ns = setup()
+    lb.warn("update", ProviderWarning("TargetLimit", "only 1 of 2 targets registered"))
+    nodes.append(node("n2"))
+    assert ns.sync_nodes() == set()
+    assert rec.events == ["Normal UpdatedLoadBalancer Updated load balancer with new hosts",
+                          "Warning TargetLimit only 1 of 2 targets registered"]
+
+
+def test_invalid_annotations_skip_host_update():
+    nodes, lb, rec, ns = setup()
+    ns.syncer.annotation_provider = "aws"
+    cached = ns.cache.get("default/a")
+    bad = {**cached, "metadata": {**cached["metadata"], "annotations": {
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-interval": "3"}}}
+    ns.cache.set("default/a", bad)
+    nodes.append(node("n2"))
+    assert ns.sync_nodes() == set() and lb.calls_of("update") == [] and rec.events == []

@@ -12,7 +12,7 @@ from ccm.controllers.service import predicates as pr
 
 
 def svc(**spec):
-    base = {
+    base: dict = {
         "metadata": {"name": "s", "namespace": "default", "uid": "u1"},
         "spec": {"type": "LoadBalancer", "ports": [{"name": "http", "port": 80, "protocol": "TCP",
                                                     "nodePort": 30080, "targetPort": 8080}]},

@@ -155,7 +155,8 @@ def test_retry_error_detectable_through_wrapping():
     lb.fail("ensure", RetryError("wait", 7))
     with pytest.raises(Exception) as info:
         s.process_service_create_or_update(svc(), "default/web")
-    assert find_retry(info.value).retry_after == 7
+    retry = find_retry(info.value)
+    assert retry is not None and retry.retry_after == 7
 
 
 def test_implemented_elsewhere_keeps_finalizer_skips_status():

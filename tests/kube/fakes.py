@@ -51,6 +51,7 @@ class FakeSource:
         self.list_calls: list[dict[str, Any]] = []
         self.watches: list[FakeStream] = []
         self.watch_errors: list[ApiError] = []
+        self.expire_continue = 0  # how many continued list calls answer 410
         self.lock = threading.Lock()
 
     def obj(self, name: str, namespace: str = "default", **extra: Any) -> dict[str, Any]:
@@ -72,6 +73,9 @@ class FakeSource:
     def list(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         params = dict(params or {})
         self.list_calls.append(params)
+        if params.get("continue") and self.expire_continue:
+            self.expire_continue -= 1
+            raise ApiError(410, "Expired", "The provided continue parameter is too old")
         with self.lock:
             keys = sorted(self.objects)
             start = int(params.get("continue") or 0)

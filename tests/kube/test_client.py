@@ -90,9 +90,8 @@ def test_unreachable_server_is_an_api_error_with_status_0():
     config = kubernetes.client.Configuration()
     config.host = "http://127.0.0.1:9"  # discard port: nothing listens
     config.retries = False
-    with kubernetes.client.ApiClient(config) as api:
-        with pytest.raises(ApiError) as err:
-            RawClient(api, timeout=2.0).get("/api/v1/nodes")
+    with kubernetes.client.ApiClient(config) as api, pytest.raises(ApiError) as err:
+        RawClient(api, timeout=2.0).get("/api/v1/nodes")
     assert err.value.status == 0
 
 
@@ -121,10 +120,38 @@ def test_watch_streams_events_and_closes_promptly_from_another_thread(client: Ra
     assert not reader.is_alive() and time.monotonic() - began < 2
 
 
-def test_watch_from_expired_version_is_gone(apiserver, client: RawClient):
-    path = SERVICES.collection_path("default")
-    with pytest.raises(ApiError) as err:
-        stream = client.watch(path, {"resourceVersion": "1"}, timeout_seconds=5)
-        for _ in stream:  # some servers send the 410 as an ERROR event instead
-            break
-    assert err.value.is_gone
+def test_watch_from_expired_version_is_gone():
+    from ccm.apiserver.testing import embedded_apiserver
+
+    with embedded_apiserver(watch_history=3) as server, server.api_client() as api:
+        client = RawClient(api, timeout=10.0)
+        path = SERVICES.collection_path("default")
+        first = client.create(path, service("s0"))["metadata"]["resourceVersion"]
+        for i in range(1, 6):
+            client.create(path, service(f"s{i}"))
+        events = list(client.watch(path, {"resourceVersion": first}, timeout_seconds=5))
+    assert [e["type"] for e in events] == ["ERROR"]
+    assert events[0]["object"]["code"] == 410 and events[0]["object"]["reason"] == "Expired"
+
+
+def test_kubeconfig_with_bearer_token(tmp_path):
+    from ccm.apiserver.testing import embedded_apiserver
+
+    with embedded_apiserver(token="s3cret") as server:
+        path = server.write_kubeconfig(tmp_path / "kubeconfig")
+        with load_api_client(path) as api:
+            nodes = RawClient(api).list("/api/v1/nodes")
+        assert nodes["items"] == []
+        with pytest.raises(ApiError) as err, server.api_client() as anonymous:
+            anonymous.configuration.api_key = {}
+            RawClient(anonymous).list("/api/v1/nodes")
+        assert err.value.status == 401
+
+
+def test_in_cluster_config_needs_the_service_account(monkeypatch):
+    import kubernetes.config
+
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(kubernetes.config.ConfigException):
+        load_api_client(None)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from ccm.kube.client import ApiError
+from ccm.kube.client import ApiError, RawClient
 from ccm.kube.clock import FakeClock
 from ccm.kube.informer import Informer
 from ccm.kube.resources import SERVICES, object_key
 from ccm.kube.store import namespace_index
-from tests.kube.fakes import FakeSource, FakeStream
+from tests.kube.fakes import FakeSource, FakeStream, Partitionable
 from tests.util import wait_for
 
 
@@ -91,6 +92,21 @@ def test_initial_list_is_paginated_delivered_as_adds_and_typed(source: FakeSourc
         assert params["resourceVersion"] == "105"
         assert params["allowWatchBookmarks"] == "true"
         assert 300 <= params["timeoutSeconds"] < 600
+    finally:
+        inf.stop()
+
+
+def test_expired_continue_token_falls_back_to_one_full_list(source: FakeSource):
+    for i in range(5):
+        source.obj(f"s{i}")
+    source.expire_continue = 1
+    inf = Informer(source, SERVICES, page_size=2)
+    inf.start()
+    try:
+        assert inf.wait_for_sync(5)
+        assert [(c.get("limit"), c.get("continue")) for c in source.list_calls] == [
+            (2, None), (2, "2"), (None, None)]
+        assert len(inf.store) == 5
     finally:
         inf.stop()
 
@@ -237,3 +253,150 @@ def test_stop_is_prompt_and_closes_the_watch(source, running):
     inf.stop()
     assert stream.closed.is_set()
     assert not any(t.is_alive() for t in threading.enumerate() if t.name.startswith("informer-services"))
+
+
+# ------------------------------------------------------------------ against the embedded API server
+
+
+def make_service(name: str, namespace: str = "default", **labels: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {"ports": [{"port": 80, "protocol": "TCP"}]}}
+
+
+def server_state(client: RawClient) -> dict[str, str]:
+    items = client.list(SERVICES.collection_path())["items"]
+    return {object_key(i): i["metadata"]["resourceVersion"] for i in items}
+
+
+def cache_state(inf: Informer) -> dict[str, str]:
+    return {object_key(o): o["metadata"]["resourceVersion"] for o in inf.store.list()}
+
+
+@pytest.fixture
+def raw(api_client) -> RawClient:
+    return RawClient(api_client, timeout=10.0)
+
+
+def test_real_list_watch_and_selectors(raw: RawClient):
+    path = SERVICES.collection_path("default")
+    raw.create(path, make_service("a", app="x"))
+    raw.create(path, make_service("b", app="y"))
+    inf = Informer(raw, SERVICES, label_selector="app=x", page_size=1)
+    rec = Recorder()
+    rec.attach(inf)
+    inf.start()
+    try:
+        assert inf.wait_for_sync(5)
+        assert inf.store.keys() == ["default/a"]
+        raw.create(path, make_service("c", app="x"))
+        raw.patch(SERVICES.item_path("default", "a"), {"metadata": {"annotations": {"k": "v"}}}, "merge")
+        raw.delete(SERVICES.item_path("default", "c"))
+        raw.create(path, make_service("d", app="y"))  # not selected
+        wait_for(lambda: len(rec.calls) == 4, message=lambda: repr(rec.calls))
+        assert [(k, key) for k, key, _ in rec.calls] == [
+            ("add", "default/a"), ("add", "default/c"), ("update", "default/a"), ("delete", "default/c")]
+        a = inf.store.get("default/a")
+        assert a is not None and a["metadata"]["annotations"] == {"k": "v"}
+    finally:
+        inf.stop()
+
+
+def test_real_watch_drops_mid_run_lose_nothing_and_add_nothing_twice(apiserver, raw: RawClient):
+    path = SERVICES.collection_path("default")
+    for i in range(20):
+        raw.create(path, make_service(f"s{i}"))
+    inf = Informer(raw, SERVICES)
+    rec = Recorder()
+    rec.attach(inf)
+    inf.start()
+    try:
+        assert inf.wait_for_sync(5)
+        for round_ in range(5):
+            for i in range(5, 20):
+                raw.patch(SERVICES.item_path("default", f"s{i}"),
+                          {"metadata": {"labels": {"round": str(round_)}}}, "merge")
+                if i % 7 == 0:
+                    apiserver.drop_watches()
+            raw.create(path, make_service(f"new{round_}"))
+            raw.delete(SERVICES.item_path("default", f"s{round_}"))
+        expected = server_state(raw)
+        wait_for(lambda: cache_state(inf) == expected, timeout=10,
+                 message=lambda: f"cache {len(cache_state(inf))} vs server {len(expected)}")
+        assert inf.relists == 1  # every drop resumed the watch, none relisted
+        assert inf.watches > 5
+        adds = rec.kinds("add")
+        assert sorted(adds) == sorted({*(f"default/s{i}" for i in range(20)),
+                                       *(f"default/new{r}" for r in range(5))})
+        assert sorted(rec.kinds("delete")) == [f"default/s{r}" for r in range(5)]
+    finally:
+        inf.stop()
+
+
+def test_real_410_relists_and_delivers_deletes_missed_while_away():
+    from ccm.apiserver.testing import embedded_apiserver
+
+    with embedded_apiserver(watch_history=5) as server, server.api_client() as api:
+        raw = RawClient(api, timeout=10.0)
+        net = Partitionable(raw)
+        path = SERVICES.collection_path("default")
+        for name in ("keep", "change", "gone"):
+            raw.create(path, make_service(name))
+        inf = Informer(net, SERVICES, backoff_initial=0.02, backoff_max=0.05)
+        rec = Recorder()
+        rec.attach(inf)
+        inf.start()
+        try:
+            assert inf.wait_for_sync(5)
+            # The watch must be open on the server before the partition, or it would start late
+            # and simply see every change live.
+            wait_for(lambda: server.call(lambda: len(server.server.store.watchers())) == 1)
+            watches_before = inf.watches
+            net.partitioned = True
+            server.drop_watches()
+            raw.delete(SERVICES.item_path("default", "gone"))
+            raw.patch(SERVICES.item_path("default", "change"), {"metadata": {"labels": {"v": "2"}}}, "merge")
+            for i in range(10):  # push the informer's resume point out of the 5-event history
+                raw.create(path, make_service(f"n{i}"))
+            net.partitioned = False
+            wait_for(lambda: inf.relists == 2, timeout=10)
+            expected = server_state(raw)
+            wait_for(lambda: cache_state(inf) == expected, timeout=10)
+            assert inf.watches > watches_before
+            assert rec.kinds("delete") == ["default/gone"]
+            assert rec.kinds("update") == ["default/change"]
+            assert sorted(rec.kinds("add")) == sorted(["default/keep", "default/change", "default/gone",
+                                                       *(f"default/n{i}" for i in range(10))])
+        finally:
+            inf.stop()
+
+
+def test_real_bookmarks_advance_the_resume_point():
+    from ccm.apiserver.testing import embedded_apiserver
+
+    with embedded_apiserver(bookmark_interval=0.05) as server, server.api_client() as api:
+        raw = RawClient(api, timeout=10.0)
+        inf = Informer(raw, SERVICES)
+        inf.start()
+        try:
+            assert inf.wait_for_sync(5)
+            listed = int(inf.last_sync_resource_version)
+            node = raw.create("/api/v1/nodes", {"apiVersion": "v1", "kind": "Node",
+                                                "metadata": {"name": "n1"}})
+            node_rv = int(node["metadata"]["resourceVersion"])
+            assert node_rv > listed
+            wait_for(lambda: int(inf.last_sync_resource_version) >= node_rv, timeout=5)
+            assert inf.store.list() == []
+        finally:
+            inf.stop()
+
+
+def test_real_stop_is_prompt(raw: RawClient):
+    inf = Informer(raw, SERVICES)
+    inf.start()
+    assert inf.wait_for_sync(5)
+    wait_for(lambda: inf.watches == 1)
+    began = time.monotonic()
+    inf.stop()
+    assert time.monotonic() - began < 2
+    assert not any(t.is_alive() for t in threading.enumerate() if t.name == "informer-services")

@@ -35,6 +35,7 @@ def test_ensure_is_steady_and_counts_mutations():
     lb = FakeCloud().lb
     first = lb.ensure(req())
     ip = first.status.ingress[0].ip
+    assert ip is not None
     assert ip.startswith("192.0.2.") and first.status.ingress[0].ports[0].port == 80
     assert lb.counter.totals()[0] == 1
     again = lb.ensure(req(current_ips=(ip,), nodes=("n1",)))
@@ -51,7 +52,9 @@ def test_update_and_delete():
     assert lb.update(req(nodes=("n1",))) == ()
     assert lb.counter.totals()[0] == 1
     lb.update(req(nodes=("n1", "n2")))
-    assert lb.counter.totals()[0] == 2 and lb.stored("uid-1").nodes == (Node("n1"), Node("n2"))
+    stored = lb.stored("uid-1")
+    assert stored is not None
+    assert lb.counter.totals()[0] == 2 and stored.nodes == (Node("n1"), Node("n2"))
     assert lb.get(req()) is not None
     lb.delete(req())
     lb.delete(req())  # idempotent
@@ -62,7 +65,8 @@ def test_addresses_distinct_and_deterministic():
     a, b = FakeCloud().lb, FakeCloud().lb
     ips = {a.ensure(req(uid=f"u{i}")).status.ingress[0].ip for i in range(50)}
     assert len(ips) == 50
-    assert b.ensure(req(uid="u7")).status.ingress[0].ip == a.get(req(uid="u7")).ingress[0].ip
+    st = a.get(req(uid="u7"))
+    assert st is not None and b.ensure(req(uid="u7")).status.ingress[0].ip == st.ingress[0].ip
 
 
 def test_fail_once_always_and_callable():
@@ -89,7 +93,11 @@ def test_warnings_and_gate():
     assert lb.ensure(req()).warnings == (ProviderWarning("CreateOnly", "x"),)
     gate = lb.hold("update", key="ns/s-uid-1")
     done = threading.Event()
-    t = threading.Thread(target=lambda: (lb.update(req(nodes=("n9",))), done.set()))
+    def call() -> None:
+        lb.update(req(nodes=("n9",)))
+        done.set()
+
+    t = threading.Thread(target=call)
     t.start()
     assert gate.entered.wait(5)
     assert not done.is_set()
@@ -100,3 +108,10 @@ def test_warnings_and_gate():
 
 def test_no_load_balancer_capability():
     assert FakeCloud(has_load_balancer=False).load_balancer() is None
+
+
+def test_update_of_missing_load_balancer_is_a_no_op():
+    lb = FakeCloud().lb
+    lb.warn("update", ProviderWarning("W", "w"))
+    assert lb.update(req()) == (ProviderWarning("W", "w"),)
+    assert lb.counter.totals()[0] == 0 and lb.get(req()) is None

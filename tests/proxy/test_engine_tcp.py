@@ -254,3 +254,49 @@ def test_runs_on_uvloop(backends: Peers) -> None:
         with connect((LB, port)) as s:
             read_line(s)
             assert echo(s, b"y" * 300_000) == b"y" * 300_000
+
+
+def test_unanswered_dial_times_out_and_moves_on(engine: ThreadedEngine, backends: Peers) -> None:
+    """A backend whose accept queue is full drops SYNs: the 250 ms dial timeout moves on."""
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(0)
+    fillers = []
+    try:
+        for _ in range(4):  # fill the accept queue; later SYNs are dropped
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(blackhole.getsockname())
+            fillers.append(f)
+        alive = backends.tcp("alive")
+        port = free_port()
+        engine.listen(LB, port, tcp(blackhole.getsockname(), alive, connect_attempts=2))
+        assert [who((LB, port)) for _ in range(2)] == ["alive", "alive"]
+        # depending on the shuffle the hole comes first for one or both connections; each
+        # dial to it times out after 250 ms and the next endpoint answers
+        assert engine.stats()["connect_failures"] in (1, 2)
+    finally:
+        for f in fillers:
+            f.close()
+        blackhole.close()
+
+
+@pytest.mark.parametrize("protocol", ["TCP", "UDP"])
+def test_backend_sees_the_listener_address_as_source(engine: ThreadedEngine, protocol: str) -> None:
+    kind = socket.SOCK_STREAM if protocol == "TCP" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as backend:
+        backend.bind(("127.0.0.1", 0))
+        backend.settimeout(5)
+        port = free_port("127.0.0.9", kind)
+        engine.listen("127.0.0.9", port, ListenerConfig(protocol, (Backend(*backend.getsockname()),)))  # type: ignore[arg-type]
+        with socket.socket(socket.AF_INET, kind) as client:
+            client.settimeout(5)
+            if protocol == "TCP":
+                backend.listen()
+                client.connect(("127.0.0.9", port))
+                conn, peer = backend.accept()
+                conn.close()
+            else:
+                client.sendto(b"x", ("127.0.0.9", port))
+                _, peer = backend.recvfrom(10)
+        assert peer[0] == "127.0.0.9"

@@ -83,15 +83,15 @@ def test_affinity_timeout_and_default() -> None:
     assert p.listeners[(ADDR[0], 30081, "TCP")][1].affinity_timeout == model.DEFAULT_AFFINITY_SECONDS
 
 
-def test_source_ranges_spec_then_annotation_and_hairpin() -> None:
+def test_source_ranges_spec_then_annotation_and_own_load_balancer() -> None:
     ann = {common_ann.LOAD_BALANCER_SOURCE_RANGES.key: "10.0.0.0/8, 192.168.0.0/16"}
     spec_wins = service("a", [port(30080)], type="LoadBalancer", ranges=["1.2.3.0/24"], annotations=ann)
     legacy = service("b", [port(30081)], type="LoadBalancer", annotations=ann)
-    hairpin = service("c", [port(30082)], type="LoadBalancer", ranges=["127.0.0.0/8"], ingress=["192.0.2.9"])
+    hairpin = service("c", [port(30082)], type="LoadBalancer", ranges=["10.0.0.0/8"], ingress=["192.0.2.9"])
     p = plan([spec_wins, legacy, hairpin], [])
     assert p.listeners[(ADDR[0], 30080, "TCP")][1].source_ranges == ("1.2.3.0/24",)
     assert p.listeners[(ADDR[0], 30081, "TCP")][1].source_ranges == ("10.0.0.0/8", "192.168.0.0/16")
-    assert p.listeners[(ADDR[0], 30082, "TCP")][1].source_ranges == ("127.0.0.0/8", "192.0.2.9/32")
+    assert p.listeners[(ADDR[0], 30082, "TCP")][1].source_ranges == ("10.0.0.0/8", "192.0.2.9/32")
 
 
 @pytest.mark.parametrize("annotations", [

@@ -125,11 +125,11 @@ def test_nodeport_round_robin_and_endpoint_changes(api: Any, shared_engine: Thre
         c.slice("web", [], [("http", b[1], "TCP")], name="web-b")
         wait_for(lambda: {who((N1, ports["http"])) for _ in range(4)} == {"a"}, message="b removed")
         assert echo(held, b"still") == b"still"
-        held.close()
-        # removing the UDP port from the Service stops its listener, TCP stays
-        c.core.patch_namespaced_service("web", "default", {"spec": {"ports": [
-            {"name": "http", "protocol": "TCP", "port": 80, "targetPort": "http", "nodePort": ports["http"]}]}})
+        # removing the UDP port from the Service stops its listener; TCP and its connection stay
+        c.core.patch_namespaced_service("web", "default", [{"op": "remove", "path": "/spec/ports/1"}])
         wait_for(lambda: not listening(shared_engine, N1, ports["dns"], "UDP"), message="UDP closed")
+        assert echo(held, b"and still") == b"and still"
+        held.close()
         assert listening(shared_engine, N1, ports["http"])
     finally:
         proxy.stop()
@@ -204,6 +204,33 @@ def test_bind_failure_is_a_warning_event_and_is_retried(api: Any, shared_engine:
         proxy.stop()
 
 
+def test_health_check_bind_failure_is_a_warning_event(api: Any, shared_engine: ThreadedEngine) -> None:
+    c = Cluster(api)
+    c.node("n1", N1)
+    c.service("lb", [objects.port(0)], type="LoadBalancer", etp="Local")
+    hc_port = c.core.read_namespaced_service("lb", "default").spec.health_check_node_port
+    with socket.socket() as blocker:
+        blocker.bind((N1, hc_port))
+        blocker.listen()
+        proxy = start(api, "n1", shared_engine, retry_interval=0.2)
+        try:
+            events = wait_for(lambda: c.warnings("lb"), message="Warning event on the Service")
+            assert events[0][0] == "FailedToStartServiceHealthcheck"
+            assert events[0][1].startswith(f"node n1 failed to start healthcheck 'default/lb' on port {hc_port}: ")
+        finally:
+            blocker.close()
+        # retried once the port is free
+        def answers() -> bool:
+            with socket.create_connection((N1, hc_port), timeout=2) as s:
+                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                return s.recv(100).startswith(b"HTTP/1.0 503")  # no local endpoints
+
+        try:
+            wait_for(answers, message="health check server after retry")
+        finally:
+            proxy.stop()
+
+
 def test_healthz_follows_node_eligibility(api: Any, shared_engine: ThreadedEngine) -> None:
     c = Cluster(api)
     c.node("n1", N1)
@@ -275,5 +302,42 @@ def test_invalid_annotation_warns_and_keeps_listeners(api: Any, shared_engine: T
         events = wait_for(lambda: c.warnings("web"), message="Warning for the bad annotation")
         assert events[0][0] == "InvalidServiceConfiguration" and aws_ann.PROXY_PROTOCOL.key in events[0][1]
         assert who((N1, node_port)) == "a"  # still served with the previous configuration
+    finally:
+        proxy.stop()
+
+
+def test_source_ranges_on_node_ports_admit_the_services_load_balancer(api: Any, shared_engine: ThreadedEngine,
+                                                                      backends: Peers) -> None:
+    """Direct clients outside the ranges are refused; the Service's own LB (its VIP) is let in."""
+    from ccm.proxy.engine import Backend, ListenerConfig
+    from tests.proxy.helpers import free_port
+
+    c = Cluster(api)
+    c.node("n1", N1)
+    a = backends.tcp("a")
+    vip = "127.0.2.5"
+    c.service("lb", [objects.port(0)], type="LoadBalancer", ranges=["10.0.0.0/8"])
+    c.core.patch_namespaced_service_status("lb", "default", {"status": {"loadBalancer": {"ingress": [
+        {"ip": vip, "ipMode": "Proxy"}]}}})
+    node_port = c.node_ports("lb")[""]
+    c.slice("lb", [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    proxy = start(api, "n1", shared_engine)
+    try:
+        wait_for(lambda: listening(shared_engine, N1, node_port))
+
+        def lb_allowed() -> bool:
+            cfg = shared_engine.config_of(N1, node_port, "TCP")
+            return cfg is not None and f"{vip}/32" in cfg.source_ranges
+
+        wait_for(lb_allowed, message="the LB ingress IP joins the allowed ranges")
+        with connect((N1, node_port), source="127.0.0.3") as s:
+            assert closed_by_peer(s)
+        # a load balancer on the VIP (as the local provider runs it) forwards to the nodePort
+        lb_port = free_port(vip)
+        shared_engine.listen(vip, lb_port, ListenerConfig("TCP", (Backend(N1, node_port),)))
+        try:
+            assert who((vip, lb_port)) == "a"
+        finally:
+            shared_engine.close_listener(vip, lb_port, "TCP")
     finally:
         proxy.stop()

@@ -16,9 +16,22 @@ from typing import Any, ClassVar
 from ccm.apiserver.allocators import Transaction
 from ccm.apiserver.fielderrors import FieldError
 from ccm.apiserver.patch import Schema
-from ccm.apiserver.validation import NameValidator, name_is_dns_subdomain
+from ccm.apiserver.validation import (
+    NameValidator,
+    name_any,
+    name_is_dns1035_label,
+    name_is_dns_label,
+    name_is_dns_subdomain,
+)
 
 Obj = dict[str, Any]
+
+NAME_RULES: dict[str, NameValidator] = {
+    "subdomain": name_is_dns_subdomain,
+    "label": name_is_dns_label,
+    "dns1035": name_is_dns1035_label,
+    "any": name_any,
+}
 
 
 @dataclasses.dataclass
@@ -64,7 +77,8 @@ class Strategy:
     return_deleted_object: ClassVar[bool] = False
     #: whether metadata.generation is maintained (only some resources do)
     tracks_generation: ClassVar[bool] = False
-    name_validator: ClassVar[NameValidator] = staticmethod(name_is_dns_subdomain)
+    #: metadata.name rule (NameIsDNSSubdomain unless the resource says otherwise)
+    name_rule: ClassVar[str] = "subdomain"
     #: field selectors beyond metadata.name/metadata.namespace
     field_labels: ClassVar[tuple[str, ...]] = ()
     #: field-selector spellings mapped to the stored field (events.k8s.io)
@@ -75,6 +89,9 @@ class Strategy:
 
     def __init__(self, options: Options) -> None:
         self.options = options
+
+    def name_errors(self, name: str, prefix: bool) -> list[str]:
+        return NAME_RULES[self.name_rule](name, prefix)
 
     @property
     def bucket(self) -> str:

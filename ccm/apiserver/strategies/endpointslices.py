@@ -96,6 +96,8 @@ class EndpointSliceStrategy(Strategy):
         return errs
 
     def _validate_address(self, address_type: Any, address: Any, path: str) -> list[FieldError]:
+        if address_type not in ADDRESS_TYPES:
+            return []  # reported once, on addressType
         if address_type == "FQDN":
             return [fe.invalid(path, address, m) for m in is_dns1123_subdomain(str(address))]
         ip = parse_ip(address)

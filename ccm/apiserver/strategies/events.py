@@ -12,9 +12,10 @@ import copy
 from typing import Any
 
 from ccm.apiserver import fielderrors as fe
+from ccm.apiserver import timefmt
 from ccm.apiserver.fielderrors import FieldError
 from ccm.apiserver.strategies.base import Obj, Strategy, dig, str_field
-from ccm.apiserver.validation import is_dns1123_subdomain, is_qualified_name, name_any, name_is_dns_subdomain
+from ccm.apiserver.validation import is_dns1123_subdomain, is_qualified_name
 
 NOTE_LIMIT = 1024
 REASON_LIMIT = 128
@@ -81,9 +82,8 @@ class CoreEventStrategy(Strategy):
     short_names = ("ev",)
     storage = "events"
     allow_create_on_update = True
-    name_validator = staticmethod(name_any)
-    field_labels = tuple(f"involvedObject.{f}" for f in _INVOLVED) + ("reason", "reportingComponent",
-                                                                      "source", "type")
+    name_rule = "any"
+    field_labels = (*(f"involvedObject.{f}" for f in _INVOLVED), "reason", "reportingComponent", "source", "type")
 
     def default(self, obj: Obj) -> None:
         obj.setdefault("involvedObject", {})
@@ -92,6 +92,10 @@ class CoreEventStrategy(Strategy):
             obj.setdefault(f, None)
         obj.setdefault("reportingComponent", "")
         obj.setdefault("reportingInstance", "")
+        timefmt.normalize(obj, "firstTimestamp")
+        timefmt.normalize(obj, "lastTimestamp")
+        timefmt.normalize(obj, "eventTime", micro=True)
+        timefmt.normalize(obj.get("series"), "lastObservedTime", micro=True)
 
     def extra_fields(self, obj: Obj) -> dict[str, str]:
         out = {f"involvedObject.{f}": str_field(obj, "involvedObject", f) for f in _INVOLVED}
@@ -110,7 +114,7 @@ class EventV1Strategy(CoreEventStrategy):
 
     group = "events.k8s.io"
     short_names = ("ev",)
-    name_validator = staticmethod(name_is_dns_subdomain)
+    name_rule = "subdomain"
     field_aliases = {**{f"regarding.{f}": f"involvedObject.{f}" for f in _INVOLVED},
                      "reportingController": "reportingComponent", "deprecatedSource": "source"}
 
@@ -123,8 +127,6 @@ class EventV1Strategy(CoreEventStrategy):
         for k, v in obj.items():
             if k in ("kind", "apiVersion"):
                 continue
-            if k == "series" and isinstance(v, dict):
-                v = {"count": v.get("count"), "lastObservedTime": v.get("lastObservedTime")}
             out[_CORE_TO_V1.get(k, k)] = v
         for k in ("deprecatedFirstTimestamp", "deprecatedLastTimestamp", "eventTime"):
             out.setdefault(k, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ccm.apiserver import fielderrors as fe
+from ccm.apiserver import timefmt
 from ccm.apiserver.fielderrors import FieldError
 from ccm.apiserver.strategies.base import Obj, Strategy, dig
 
@@ -13,6 +14,10 @@ class LeaseStrategy(Strategy):
     singular = "lease"
     kind = "Lease"
     allow_create_on_update = True
+
+    def default(self, obj: Obj) -> None:
+        for key in ("acquireTime", "renewTime"):
+            timefmt.normalize(obj.get("spec"), key, micro=True)
 
     def validate(self, obj: Obj) -> list[FieldError]:
         errs: list[FieldError] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ccm.apiserver.strategies.base import Obj, Strategy, spec, str_field
-from ccm.apiserver.validation import name_is_dns_label
 
 
 class NamespaceStrategy(Strategy):
@@ -13,7 +12,7 @@ class NamespaceStrategy(Strategy):
     namespaced = False
     short_names = ("ns",)
     has_status = True
-    name_validator = staticmethod(name_is_dns_label)
+    name_rule = "label"
     field_labels = ("status.phase",)
 
     def default(self, obj: Obj) -> None:

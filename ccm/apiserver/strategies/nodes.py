@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ccm.apiserver import fielderrors as fe
+from ccm.apiserver import timefmt
 from ccm.apiserver.fielderrors import FieldError
 from ccm.apiserver.strategies.base import Obj, Strategy, dig
 from ccm.apiserver.validation import is_label_value, is_qualified_name, parse_cidr
@@ -27,6 +28,9 @@ class NodeStrategy(Strategy):
         "status.conditions": ("merge", "type"),
         "status.images": ("merge", None),
     }
+
+    def default(self, obj: Obj) -> None:
+        timefmt.normalize_conditions(dig(obj, "status", "conditions"), "lastHeartbeatTime", "lastTransitionTime")
 
     def prepare_for_create(self, obj: Obj) -> None:
         """Nodes may carry status on create (the kubelet registers itself that way)."""

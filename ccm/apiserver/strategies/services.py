@@ -8,10 +8,11 @@ BeginCreate/BeginUpdate hooks, and is undone when the request fails or is a dry 
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from typing import Any
 
-from ccm.apiserver import errors
+from ccm.apiserver import errors, timefmt
 from ccm.apiserver import fielderrors as fe
 from ccm.apiserver.allocators import AllocationError, IPAllocator, PortAllocator, Transaction
 from ccm.apiserver.fielderrors import FieldError
@@ -23,7 +24,6 @@ from ccm.apiserver.validation import (
     is_qualified_name,
     is_valid_port_name,
     is_valid_port_num,
-    name_is_dns1035_label,
     parse_cidr,
     parse_ip,
 )
@@ -84,7 +84,7 @@ class ServiceStrategy(Strategy):
     has_status = True
     allow_create_on_update = True
     return_deleted_object = True
-    name_validator = staticmethod(name_is_dns1035_label)
+    name_rule = "dns1035"
     field_labels = ("spec.clusterIP", "spec.type")
     schema = {
         "spec.ports": ("merge", "port"),
@@ -122,6 +122,7 @@ class ServiceStrategy(Strategy):
             s["internalTrafficPolicy"] = "Cluster"
         if s["type"] == "LoadBalancer" and s.get("allocateLoadBalancerNodePorts") is None:
             s["allocateLoadBalancerNodePorts"] = True
+        timefmt.normalize_conditions(dig(obj, "status", "conditions"), "lastTransitionTime")
         for ing in dig(obj, "status", "loadBalancer", "ingress") or []:
             if isinstance(ing, dict) and ing.get("ip") and ing.get("ipMode") is None:
                 ing["ipMode"] = "VIP"
@@ -130,7 +131,8 @@ class ServiceStrategy(Strategy):
         obj["status"] = {"loadBalancer": {}}
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
-        new["status"] = copy.deepcopy(old.get("status") or {"loadBalancer": {}})
+        # a shallow copy is enough: only top-level status keys are ever replaced below
+        new["status"] = dict(old.get("status") or {"loadBalancer": {}})
         self._drop_type_dependent_fields(new, old)
 
     @staticmethod
@@ -165,7 +167,8 @@ class ServiceStrategy(Strategy):
             new.setdefault("status", {})["loadBalancer"] = {}
 
     def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
-        new["spec"] = copy.deepcopy(old.get("spec") or {})
+        # shared with the stored version on purpose: nothing mutates spec after this point
+        new["spec"] = old.get("spec") or {}
 
     # ------------------------------------------------------------------ allocation
 
@@ -197,7 +200,7 @@ class ServiceStrategy(Strategy):
             except AllocationError as exc:
                 raise errors.APIError(500, f"Internal error occurred: failed to allocate a serviceIP: {exc}",
                                       "InternalError") from None
-            txn.took(lambda ip=ip: self.ips.release(ip))
+            txn.took(functools.partial(self.ips.release, ip))
             s["clusterIP"], s["clusterIPs"] = ip, [ip]
             return
         if parse_ip(ip) is None:
@@ -246,7 +249,7 @@ class ServiceStrategy(Strategy):
                     except AllocationError as exc:
                         raise errors.APIError(500, f"Internal error occurred: failed to allocate a nodePort: "
                                                    f"{exc}", "InternalError") from None
-                    txn.took(lambda np=requested: self.node_ports.release(np))
+                    txn.took(functools.partial(self.node_ports.release, requested))
                     taken.add(requested)
                     p["nodePort"] = requested
                 if isinstance(number, int):
@@ -317,7 +320,7 @@ class ServiceStrategy(Strategy):
         old_ports = _node_ports(old)
         self._alloc_node_ports(new, txn, old_ports)
         for gone in old_ports - _node_ports(new):
-            txn.release_on_commit(lambda np=gone: self.node_ports.release(np))
+            txn.release_on_commit(functools.partial(self.node_ports.release, gone))
         old_hc = os_.get("healthCheckNodePort") or 0
         if needs_hc_node_port(new):
             self._alloc_hc_node_port(new, txn, old_hc if needs_hc_node_port(old) else 0)

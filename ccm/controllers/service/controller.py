@@ -19,8 +19,9 @@ from ccm.controllers.service.errors import find_retry
 from ccm.controllers.service.nodesync import NodeSyncer
 from ccm.controllers.service.patching import ServicePatcher
 from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
-from ccm.controllers.service.sync import Recorder, ServiceSyncer
+from ccm.controllers.service.sync import ServiceSyncer
 from ccm.kube.client import RawClient
+from ccm.kube.events import Recorder
 from ccm.kube.resources import object_key, split_key
 from ccm.kube.workqueue import RateLimitingQueue
 from providers.base import CloudProvider, InstrumentedLoadBalancer
@@ -117,9 +118,19 @@ class ServiceController:
             self._spawn(self._resync_loop, "service-resync")
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
-        t = threading.Thread(target=target, name=name, daemon=True)
+        t = threading.Thread(target=self._supervise, args=(target, name), name=name, daemon=True)
         t.start()
         self._threads.append(t)
+
+    def _supervise(self, target: Callable[[], None], name: str) -> None:
+        """Restart a loop that died of an unexpected error after 1 s (upstream wait.Until)."""
+        while not self._stop.is_set():
+            try:
+                target()
+                return
+            except Exception:
+                log.exception("%s crashed; restarting in 1s", name)
+                self._stop.wait(1.0)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

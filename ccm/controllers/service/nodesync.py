@@ -25,7 +25,8 @@ from ccm.controllers.service.predicates import (
 )
 from ccm.controllers.service.request import node_from_api
 from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
-from ccm.controllers.service.sync import Recorder, ServiceSyncer
+from ccm.controllers.service.sync import ServiceSyncer
+from ccm.kube.events import Recorder
 from providers.base import ImplementedElsewhere, LoadBalancer
 
 log = logging.getLogger(__name__)

@@ -37,11 +37,6 @@ def _meta(obj: Obj) -> Mapping[str, Any]:
     return obj.get("metadata") or {}
 
 
-def service_key(svc: Obj) -> str:
-    meta = _meta(svc)
-    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-
-
 # ---- Services ---------------------------------------------------------------------------------
 
 

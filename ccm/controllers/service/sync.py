@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from ccm.annotations import registry
 from ccm.annotations.common import LOAD_BALANCER_SOURCE_RANGES
@@ -23,22 +23,18 @@ from ccm.controllers.service.predicates import (
     ClassFilter,
     eligible_nodes,
     needs_cleanup,
-    service_key,
     wants_load_balancer,
 )
 from ccm.controllers.service.request import InvalidServiceError, build_request, node_from_api
 from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
 from ccm.kube.client import ApiError
+from ccm.kube.events import Recorder
 from providers.base import ImplementedElsewhere, LoadBalancer, LoadBalancerRequest, UserError
 
 log = logging.getLogger(__name__)
 
 Obj = Mapping[str, Any]
 SOURCE_RANGES_KEY = LOAD_BALANCER_SOURCE_RANGES.key
-
-
-class Recorder(Protocol):
-    def event(self, obj: Obj, type: str, reason: str, message: str) -> None: ...
 
 
 class Op(enum.Enum):
@@ -234,7 +230,9 @@ class ServiceSyncer:
             if quiet:  # a resync repaired something: say so like a normal sync would
                 self.recorder.event(svc, ev.NORMAL, ev.ENSURING, ev.MSG_ENSURING)
             self.recorder.event(svc, ev.NORMAL, ev.ENSURED, ev.MSG_ENSURED)
-        log.info("%s: ensured load balancer", key)
+            log.info("%s: ensured load balancer", key)
+        else:
+            log.debug("%s: resync: load balancer unchanged", key)
         return new_status
 
     def _patch_status(
@@ -257,5 +255,3 @@ class ServiceSyncer:
 def _type(svc: Obj) -> str | None:
     return (svc.get("spec") or {}).get("type")
 
-
-__all__ = ["Op", "Recorder", "ServiceSyncer", "service_key"]

@@ -29,7 +29,9 @@ Public API (stable; ``providers.local`` depends on these names)::
     ThreadedEngine(*, splice=None, use_uvloop=False)   # same API, synchronous and thread-safe,
         .start() / .stop()                              # running on its own loop thread
 
-A ForwardingEngine's methods must be called on its loop's thread. TCP uses ``os.splice``
+Connections to backends leave from the listener's address (unless it is a wildcard), so a
+backend sees the VIP or node IP it was reached through. A ForwardingEngine's methods must
+be called on its loop's thread. TCP uses ``os.splice``
 through pooled 1 MiB pipes (``splice=False`` selects the buffered copy); per-connection
 state is two ``__slots__`` objects and no pipe while idle.
 """

@@ -28,10 +28,32 @@ FIRST_DIAL_TIMEOUT = 0.25
 HEADER_TIMEOUT = 5.0
 _NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN)
+#: Linux: pick the source port at connect(), so many dials from one source IP share ports
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
+WILDCARDS = ("0.0.0.0", "::", "")
 
 
 def family_of(ip: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in ip else socket.AF_INET
+
+
+def upstream_socket(source_ip: str | None, backend_ip: str, kind: socket.SocketKind) -> socket.socket:
+    """A socket towards a backend, leaving from the listener's own address when it has one.
+
+    A load balancer's VIP or a node's IP is then the source the backend sees (what lets a
+    node proxy recognise its Service's load balancer), instead of whatever the routing
+    table picks (127.0.0.1 for every loopback address).
+    """
+    sock = socket.socket(family_of(backend_ip), kind)
+    if source_ip is not None and (":" in source_ip) == (":" in backend_ip):
+        try:
+            if kind == socket.SOCK_STREAM and ":" not in source_ip:
+                sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+            sock.bind((source_ip, 0))
+        except OSError:
+            sock.close()
+            sock = socket.socket(family_of(backend_ip), kind)
+    return sock
 
 
 def bind_socket(ip: str, port: int, kind: socket.SocketKind) -> socket.socket:
@@ -55,6 +77,7 @@ class TcpListener:
     def __init__(self, ctx: Context, ip: str, port: int, config: ListenerConfig) -> None:
         self.ctx = ctx
         self.name = f"{ip}:{port}/TCP"
+        self.source_ip = None if ip in WILDCARDS else ip
         self.sock = bind_socket(ip, port, socket.SOCK_STREAM)
         self.fd = self.sock.fileno()
         self.conns: set[TcpConnection] = set()
@@ -95,10 +118,9 @@ class TcpListener:
                 self._paused = ctx.loop.call_later(0.1, self._resume)
                 return
             stats.connections += 1
-            client.setblocking(False)
-            client.setsockopt(*_NODELAY)
-            config = self.config
-            if config.accept_proxy_protocol:
+            if self.config.accept_proxy_protocol:
+                client.setblocking(False)
+                client.setsockopt(*_NODELAY)
                 stats.active += 1
                 conn = TcpConnection(self, client, addr)
                 self.conns.add(conn)
@@ -109,6 +131,8 @@ class TcpListener:
                 stats.refused += 1
                 client.close()
                 continue
+            client.setblocking(False)
+            client.setsockopt(*_NODELAY)
             stats.active += 1
             conn = TcpConnection(self, client, addr)
             self.conns.add(conn)
@@ -134,7 +158,6 @@ class TcpConnection(Owner):
     __slots__ = ("attempts", "backend", "bsock", "client", "client_addr", "closed", "down", "hbuf",
                  "listener", "peer", "state", "timer", "up")
 
-    # state: 0 header, 1 dialling, 2 established
     def __init__(self, listener: TcpListener, client: socket.socket, peer: tuple) -> None:
         self.listener = listener
         self.client = client
@@ -146,7 +169,7 @@ class TcpConnection(Owner):
         self.down: Pump | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.attempts = 0
-        self.state = 1
+        self.state = 1  # 0 reading the PROXY header, 1 dialling, 2 established
         self.closed = False
         self.hbuf = b""
 
@@ -225,7 +248,7 @@ class TcpConnection(Owner):
             self.close()
             return
         self.backend = backend
-        bsock = socket.socket(family_of(backend.ip), socket.SOCK_STREAM)
+        bsock = upstream_socket(listener.source_ip, backend.ip, socket.SOCK_STREAM)
         self.bsock = bsock
         bsock.setblocking(False)
         err = bsock.connect_ex((backend.ip, backend.port))

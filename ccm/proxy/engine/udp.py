@@ -17,7 +17,7 @@ from ccm.proxy.engine.config import Backend, ListenerConfig
 from ccm.proxy.engine.context import Context, RateLimitedLog
 from ccm.proxy.engine.ranges import SourceRanges
 from ccm.proxy.engine.selection import Selector
-from ccm.proxy.engine.tcp import bind_socket, family_of
+from ccm.proxy.engine.tcp import WILDCARDS, bind_socket, upstream_socket
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class UdpListener:
     def __init__(self, ctx: Context, ip: str, port: int, config: ListenerConfig) -> None:
         self.ctx = ctx
         self.name = f"{ip}:{port}/UDP"
+        self.source_ip = None if ip in WILDCARDS else ip
         self.sock = bind_socket(ip, port, socket.SOCK_DGRAM)
         self.fd = self.sock.fileno()
         self.flows: dict[tuple, UdpFlow] = {}
@@ -90,7 +91,7 @@ class UdpListener:
             return None
         if len(self.flows) >= self.config.max_udp_flows:
             self._evict_oldest()
-        sock = socket.socket(family_of(backend.ip), socket.SOCK_DGRAM)
+        sock = upstream_socket(self.source_ip, backend.ip, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
             sock.connect((backend.ip, backend.port))

@@ -52,3 +52,12 @@ def cloud(moto: MotoServer, world: AwsWorld) -> Iterator[Any]:
         yield c
     finally:
         c.close()
+
+
+@pytest.fixture
+def cluster(api_client: Any, moto: MotoServer, world: AwsWorld) -> Iterator[Any]:
+    """The controller (embedded API server + official client) driving the AWS provider against moto."""
+    from tests.providers.aws.cluster import running_cluster
+
+    with running_cluster(api_client, moto, world) as c:
+        yield c

@@ -121,6 +121,7 @@ class AwsWorld:
     node_sg: str
     instances: tuple[str, ...]
     zones: dict[str, str]  # instance -> zone
+    user_sgs: tuple[str, ...]  # groups a user would name in security-groups annotations
 
     def provider_id(self, instance: str) -> str:
         return f"aws:///{self.zones[instance]}/{instance}"
@@ -153,7 +154,9 @@ def build_world(server: MotoServer, instances: int = 3) -> AwsWorld:
                                  SecurityGroupIds=[sg])["Instances"][0]
         ids.append(inst["InstanceId"])
         zones[inst["InstanceId"]] = inst["Placement"]["AvailabilityZone"]
-    return AwsWorld(vpc, tuple(public), tuple(internal), cidrs, sg, tuple(ids), zones)
+    user = tuple(ec2.create_security_group(GroupName=f"user-{n}", Description="user", VpcId=vpc)["GroupId"]
+                 for n in range(2))
+    return AwsWorld(vpc, tuple(public), tuple(internal), cidrs, sg, tuple(ids), zones, user)
 
 
 def add_instance(server: MotoServer, world: AwsWorld) -> str:

@@ -14,6 +14,10 @@ Pinned to moto 5.2.5 (pyproject.toml): each patch reaches into moto internals. T
 6. ``describe_load_balancer_policy_types`` is missing: the adapter never calls it.
 7. EIP ``AllocationId`` ignored: not used.
 8. Health is always healthy: no test asserts health.
+9. (found here) Classic ELB ``DeleteLoadBalancerListeners`` with several ports keeps them all (its
+   loop re-adds every listener not equal to the current port): PATCHED below.
+10. (found here) ELBv2 ``ModifyListener`` rejects the NLB protocols TLS, UDP and TCP_UDP
+   (``UnsupportedProtocol``) and drops TLS certificates: PATCHED below to store them as AWS does.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 import moto
 import moto.elb.models as elb_models
+import moto.elbv2.models as elbv2_models
 
 assert moto.__version__ == "5.2.5", f"moto_patches are written for moto 5.2.5, not {moto.__version__}"
 
@@ -62,3 +67,28 @@ def apply() -> None:
         return lb
 
     elb_models.ELBBackend.create_load_balancer_listeners = patched_create_listeners  # type: ignore[method-assign]
+
+    def patched_delete_listeners(self: Any, name: str, ports: list[str]) -> Any:
+        balancer = self.get_load_balancer(name)
+        if balancer:
+            gone = {int(p) for p in ports}
+            balancer.listeners = [lst for lst in balancer.listeners if int(lst.load_balancer_port) not in gone]
+        return balancer
+
+    elb_models.ELBBackend.delete_load_balancer_listeners = patched_delete_listeners  # type: ignore[method-assign]
+
+    modify_listener = elbv2_models.ELBv2Backend.modify_listener
+
+    def patched_modify_listener(self: Any, arn: str, port: Any = None, protocol: str | None = None,
+                                ssl_policy: str | None = None, certificates: Any = None, actions: Any = None) -> Any:
+        nlb_protocol = protocol in ("TLS", "UDP", "TCP_UDP")
+        listener = modify_listener(self, arn, port, None if nlb_protocol else protocol, ssl_policy,
+                                   certificates, actions)
+        if nlb_protocol:
+            listener.protocol = protocol
+        if protocol == "TLS" and certificates:
+            listener.certificate = certificates[0]["CertificateArn"]
+            listener.certificates = [c["CertificateArn"] for c in certificates]
+        return listener
+
+    elbv2_models.ELBv2Backend.modify_listener = patched_modify_listener  # type: ignore[method-assign]

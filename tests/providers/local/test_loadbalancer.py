@@ -10,6 +10,7 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ from providers.base import (
 from providers.local import create
 from providers.local.cloud import LocalCloud
 from providers.local.loadbalancer import LocalLoadBalancer
-from tests.providers.local.fakenodes import FakeNode, loopback_prefix
+from tests.providers.local.fakenodes import FakeNode, HealthServer, loopback_prefix
 from tests.util import wait_for
 
 NODE_PORT = 31080
@@ -42,7 +43,7 @@ class Env:
         self.prefix = loopback_prefix()
         self.state_file = tmp / "state.json"
         self.nodes = [FakeNode(f"node-{i}", f"{self.prefix}.{i}", NODE_PORT, HEALTH_PORT) for i in (1, 2, 3)]
-        self.local_health = {n.name: FakeNodeHealth(n, HCNP) for n in self.nodes}
+        self.local_health = {n.name: HealthServer(n.ip, HCNP) for n in self.nodes}
         self.clouds: list[LocalCloud] = []
 
     @property
@@ -66,22 +67,9 @@ class Env:
     def stop(self) -> None:
         for c in self.clouds:
             c.close()
-        for n in self.nodes:
-            n.stop()
-        for h in self.local_health.values():
-            h.stop()
-
-
-class FakeNodeHealth:
-    """The Service's healthCheckNodePort server on one node (externalTrafficPolicy Local)."""
-
-    def __init__(self, node: FakeNode, port: int) -> None:
-        from tests.providers.local.fakenodes import HealthServer
-
-        self.server = HealthServer(node.ip, port)
-
-    def stop(self) -> None:
-        self.server.stop()
+        servers = [*self.nodes, *self.local_health.values()]
+        with ThreadPoolExecutor(len(servers)) as pool:  # each waits out its serve loop's poll
+            list(pool.map(lambda s: s.stop(), servers))
 
 
 @pytest.fixture
@@ -173,14 +161,14 @@ def test_failing_node_health_takes_the_node_out_and_back(env: Env) -> None:
 
 
 def test_local_policy_probes_health_check_node_port(env: Env) -> None:
-    env.local_health["node-1"].server.healthy = False
-    env.local_health["node-3"].server.healthy = False
+    env.local_health["node-1"].healthy = False
+    env.local_health["node-3"].healthy = False
     lb = env.cloud().lb
     req = env.request(external_traffic_policy="Local", health_check=HealthCheck("/healthz", HCNP))
     vip = vip_of(lb.ensure(req))
     wait_for(lambda: backends(lb, vip) == 1, timeout=10)
     assert nodes_seen(vip, 8080) == {"node-2"}
-    assert env.local_health["node-2"].server.hits > 0
+    assert env.local_health["node-2"].hits > 0
     assert all(n.health.hits == 0 for n in env.nodes), "the node proxy /healthz is not used for Local"
 
 
@@ -213,6 +201,32 @@ def test_requested_ip_honoured_else_clear_user_error(env: Env) -> None:
         lb.ensure(env.request(name="other", uid="uid-other", requested_ip="127.0.0.99"))
     assert outside.value.reason == "InvalidLoadBalancerIP"
     assert lb.get(env.request(name="other", uid="uid-other")) is None, "nothing half-made"
+
+
+def test_ipv6_only_service_is_a_user_error(env: Env) -> None:
+    lb = env.cloud().lb
+    with pytest.raises(UserError, match="IPv4 VIPs only") as err:
+        lb.ensure(env.request(ip_families=("IPv6",)))
+    assert err.value.reason == "UnsupportedIPFamily"
+    assert lb.engine.listeners() == [] and lb.vips.allocations() == {}
+
+
+def test_fresh_vip_taken_by_another_process_is_skipped(env: Env) -> None:
+    squatter = socket.socket()
+    squatter.bind((f"{env.prefix}.129", 8080))  # e.g. a second cluster's load balancer
+    squatter.listen()
+    try:
+        lb = env.cloud().lb
+        result = lb.ensure(env.request())
+        assert vip_of(result) == f"{env.prefix}.130"
+        assert result.warnings == ()
+        assert lb.vips.owner_of(f"{env.prefix}.129") is None
+        # asked for explicitly, the taken address is kept and the port error reported
+        pinned = lb.ensure(env.request(name="pinned", uid="uid-pinned", requested_ip=f"{env.prefix}.129"))
+        assert [(p.protocol, p.error) for p in pinned.status.ingress[0].ports] == [("TCP", "PortInUse"), ("UDP", None)]
+        assert [w.reason for w in pinned.warnings] == ["PortInUse"]
+    finally:
+        squatter.close()
 
 
 def test_changing_requested_ip_moves_the_vip(env: Env) -> None:

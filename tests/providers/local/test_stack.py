@@ -20,6 +20,7 @@ from typing import Any
 import kubernetes.client
 import pytest
 
+from ccm.annotations.aws import PROXY_PROTOCOL
 from ccm.demo.backends import BackendSpec
 from ccm.demo.cluster import Layout, LocalCluster
 from providers.local.cloud import LocalCloud
@@ -44,10 +45,11 @@ class Stack:
         assert isinstance(self.cluster.cloud, LocalCloud)
         return self.cluster.cloud
 
-    def create(self, name: str, *, backends: list[BackendSpec] | None = None, **spec: Any) -> dict[str, Any]:
+    def create(self, name: str, *, backends: list[BackendSpec] | None = None,
+               annotations: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
             "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": name, "namespace": "default"},
+            "metadata": {"name": name, "namespace": "default", "annotations": annotations or {}},
             "spec": {"type": "LoadBalancer", "ports": [
                 {"name": "http", "protocol": "TCP", "port": PORT, "targetPort": self.backend_port},
                 {"name": "echo", "protocol": "UDP", "port": PORT, "targetPort": self.backend_port},
@@ -78,11 +80,11 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         s.stop()
 
 
-REPLY = re.compile(r"hello from (backend-\d) on (node-\d)")
+REPLY = re.compile(r"hello from (backend-\d) on (node-\d) \(.*?\), forwarded by (node-\d|an unknown peer)")
 
 
-def http_get(vip: str, source: str | None = None) -> tuple[str, str]:
-    """(backend, node) named by one reply through the load balancer."""
+def http_get(vip: str, source: str | None = None) -> tuple[str, ...]:
+    """(backend, its node, the node that forwarded) named by one reply through the load balancer."""
     with socket.create_connection((vip, PORT), timeout=3, source_address=(source, 0) if source else None) as s:
         s.sendall(b"GET / HTTP/1.0\r\n\r\n")
         data = b""
@@ -90,17 +92,17 @@ def http_get(vip: str, source: str | None = None) -> tuple[str, str]:
             data += chunk
     m = REPLY.search(data.decode())
     assert m, data
-    return m.group(1), m.group(2)
+    return m.groups()
 
 
-def udp_ask(vip: str) -> tuple[str, str]:
+def udp_ask(vip: str) -> tuple[str, ...]:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(1)
         s.sendto(b"hi", (vip, PORT))
         data, _ = s.recvfrom(4096)
     m = REPLY.search(data.decode())
     assert m, data
-    return m.group(1), m.group(2)
+    return m.groups()
 
 
 def backends_seen(vip: str, n: int = 12, source: str | None = None) -> set[str]:
@@ -123,6 +125,8 @@ def test_tcp_and_udp_round_robin_across_backends_with_proxy_ip_mode(stack: Stack
     assert vip.startswith(f"{stack.layout.prefix}.2.")
     everyone = {"backend-1", "backend-2", "backend-3"}
     wait_for(lambda: backends_seen(vip) == everyone, timeout=15, message="TCP replies from all backends")
+    wait_for(lambda: {http_get(vip)[2] for _ in range(12)} == {"node-1", "node-2", "node-3"}, timeout=15,
+             message="the load balancer spreading connections over all nodes")
     wait_for(lambda: {udp_ask(vip)[0] for _ in range(15)} == everyone, timeout=15,
              message="UDP replies from all backends")
     (ingress,) = read_ingress(stack, "web")
@@ -137,11 +141,11 @@ def test_local_policy_sends_only_to_nodes_with_ready_endpoints(stack: Stack) -> 
     wait_for(lambda: stack.lb_nodes(vip) == {ips[0], ips[1]}, timeout=15,
              message=lambda: f"LB backends {stack.lb_nodes(vip)} == node-1, node-2")
     replies = {http_get(vip) for _ in range(12)}
-    assert replies == {("backend-1", "node-1"), ("backend-2", "node-2")}
+    assert replies == {("backend-1", "node-1", "node-1"), ("backend-2", "node-2", "node-2")}
     svc = stack.cluster.service("default", "local")
     stack.cluster.put_endpoints(svc, stack.specs[:2], ready={"backend-2": False})
     wait_for(lambda: stack.lb_nodes(vip) == {ips[0]}, timeout=15, message="node-2 leaving after its endpoint")
-    assert {http_get(vip) for _ in range(6)} == {("backend-1", "node-1")}
+    assert {http_get(vip) for _ in range(6)} == {("backend-1", "node-1", "node-1")}
 
 
 def test_node_with_failing_proxy_health_is_skipped(stack: Stack) -> None:
@@ -151,8 +155,23 @@ def test_node_with_failing_proxy_health_is_skipped(stack: Stack) -> None:
     stack.cluster.proxies["node-3"].stop()  # its /healthz stops answering, as does its node port
     wait_for(lambda: stack.layout.node_ip(3) not in stack.lb_nodes(vip), timeout=15,
              message="node-3 leaving the LB after failing its /healthz")
-    # node-3 was a live path to every backend before: now no request may fail
-    assert backends_seen(vip, n=12) == {"backend-1", "backend-2", "backend-3"}
+    # node-3 was a live path to every backend before: now no request may fail or go through it
+    replies = [http_get(vip) for _ in range(12)]
+    assert {r[0] for r in replies} == {"backend-1", "backend-2", "backend-3"}
+    assert {r[2] for r in replies} == {"node-1", "node-2"}
+
+
+def test_node_sync_adds_and_removes_nodes(stack: Stack) -> None:
+    stack.create("web")
+    vip = stack.vip("web")
+    wait_for(lambda: len(stack.lb_nodes(vip)) == 3, timeout=15)
+    stack.cluster.add_node(4)
+    wait_for(lambda: stack.layout.node_ip(4) in stack.lb_nodes(vip), timeout=15,
+             message="node-4 joining the load balancer through node sync and its health check")
+    wait_for(lambda: "node-4" in {http_get(vip)[2] for _ in range(12)}, timeout=15)
+    stack.core.delete_node("node-1")
+    wait_for(lambda: stack.layout.node_ip(1) not in stack.lb_nodes(vip), timeout=15,
+             message="deleted node-1 leaving the load balancer")
 
 
 def test_client_ip_affinity_pins_each_client(stack: Stack) -> None:
@@ -164,16 +183,25 @@ def test_client_ip_affinity_pins_each_client(stack: Stack) -> None:
         assert len({http_get(vip, client) for _ in range(6)}) == 1, client
 
 
-@pytest.mark.xfail(reason="the node proxy applies loadBalancerSourceRanges to node-port traffic, so it refuses "
-                          "the load balancer's own connections (kube-proxy filters only traffic addressed to the "
-                          "LB IP, peers.md 2.6); the LB's own enforcement is tested in test_loadbalancer.py")
 def test_source_ranges_refuse_clients_outside(stack: Stack) -> None:
     allowed = f"{stack.layout.prefix}.9.10"
     stack.create("ranged", loadBalancerSourceRanges=[f"{allowed}/32"])
     vip = stack.vip("ranged")
+    # the node proxies let the LB's VIP through once they see it in the Service status
     wait_for(lambda: http_get(vip, allowed), timeout=15, message="the allowed client being served")
     with pytest.raises(OSError):
         http_get(vip, f"{stack.layout.prefix}.9.11")
+
+
+def test_proxy_protocol_to_nodes_carries_the_client(stack: Stack) -> None:
+    client = f"{stack.layout.prefix}.9.20"
+    stack.create("pp", annotations={PROXY_PROTOCOL.key: "*"}, loadBalancerSourceRanges=[f"{client}/32"])
+    vip = stack.vip("pp")
+    wait_for(lambda: (c := stack.cloud.lb.engine.config_of(vip, PORT, "TCP")) and c.send_proxy_protocol == 2,
+             timeout=15, message="the LB sending PROXY v2")
+    # the node proxies strip the header (else the backend would answer 400) and check the
+    # client it carries against the ranges, not the LB's own address
+    wait_for(lambda: http_get(vip, client), timeout=15, message="HTTP through PROXY protocol")
 
 
 def test_load_balancer_ip_honoured_and_conflict_is_a_warning_event(stack: Stack) -> None:

@@ -1,0 +1,103 @@
+"""Server-side printing (``Accept: application/json;as=Table;g=meta.k8s.io;v=v1``) for ``kubectl get``.
+
+Columns follow kube-apiserver's printers for Services and Nodes; other resources get the
+default Name / Created At table.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ccm.apiserver.strategies.base import Obj, dig
+
+Column = tuple[str, str, str, int]  # name, type, format, priority
+
+
+def wants_table(accept: str) -> bool:
+    return "as=Table" in accept and "g=meta.k8s.io" in accept
+
+
+def human_duration(seconds: float) -> str:
+    """duration.HumanDuration, as kubectl's AGE column shows it."""
+    s = int(seconds)
+    if s < 0:
+        return "<invalid>"
+    if s < 120:
+        return f"{s}s"
+    m = s // 60
+    if m < 10:
+        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
+    if m < 180:
+        return f"{m}m"
+    h = m // 60
+    if h < 8:
+        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
+    if h < 48:
+        return f"{h}h"
+    if h < 24 * 8:
+        return f"{h // 24}d{h % 24}h" if h % 24 else f"{h // 24}d"
+    if h < 24 * 365 * 2:
+        return f"{h // 24}d"
+    return f"{h // (24 * 365)}y{(h // 24) % 365}d"
+
+
+def _age(obj: Obj) -> str:
+    ts = dig(obj, "metadata", "creationTimestamp")
+    if not ts:
+        return "<unknown>"
+    created = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    return human_duration((datetime.datetime.now(datetime.UTC) - created).total_seconds())
+
+
+def _service_row(obj: Obj) -> list[Any]:
+    spec = obj.get("spec") or {}
+    t = spec.get("type", "ClusterIP")
+    if t == "LoadBalancer":
+        ing = dig(obj, "status", "loadBalancer", "ingress") or []
+        external = ",".join(i.get("ip") or i.get("hostname") or "" for i in ing) or "<pending>"
+    elif t == "ExternalName":
+        external = spec.get("externalName", "")
+    else:
+        external = ",".join(spec.get("externalIPs") or []) or "<none>"
+    ports = ",".join(f"{p.get('port')}:{p['nodePort']}/{p.get('protocol', 'TCP')}" if p.get("nodePort")
+                     else f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or []) or "<none>"
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items())) or "<none>"
+    return [dig(obj, "metadata", "name"), t, spec.get("clusterIP") or "<none>", external, ports, _age(obj), selector]
+
+
+def _node_row(obj: Obj) -> list[Any]:
+    ready = next((c.get("status") for c in dig(obj, "status", "conditions") or [] if c.get("type") == "Ready"), None)
+    status = {"True": "Ready", "False": "NotReady"}.get(ready or "", "Unknown")
+    if dig(obj, "spec", "unschedulable"):
+        status += ",SchedulingDisabled"
+    labels = dig(obj, "metadata", "labels") or {}
+    roles = ",".join(sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))) or "<none>"
+    return [dig(obj, "metadata", "name"), status, roles, _age(obj), dig(obj, "status", "nodeInfo", "kubeletVersion") or ""]
+
+
+def _default_row(obj: Obj) -> list[Any]:
+    return [dig(obj, "metadata", "name"), dig(obj, "metadata", "creationTimestamp")]
+
+
+_PRINTERS: dict[str, tuple[Sequence[Column], Callable[[Obj], list[Any]]]] = {
+    "services": ([("Name", "string", "name", 0), ("Type", "string", "", 0), ("Cluster-IP", "string", "", 0),
+                  ("External-IP", "string", "", 0), ("Port(s)", "string", "", 0), ("Age", "string", "", 0),
+                  ("Selector", "string", "", 1)], _service_row),
+    "nodes": ([("Name", "string", "name", 0), ("Status", "string", "", 0), ("Roles", "string", "", 0),
+               ("Age", "string", "", 0), ("Version", "string", "", 0)], _node_row),
+}
+_DEFAULT: tuple[Sequence[Column], Callable[[Obj], list[Any]]] = (
+    [("Name", "string", "name", 0), ("Created At", "date", "", 0)], _default_row)
+
+
+def table(plural: str, objects: Sequence[Obj], list_meta: dict[str, Any]) -> dict[str, Any]:
+    columns, row = _PRINTERS.get(plural, _DEFAULT)
+    return {
+        "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta,
+        "columnDefinitions": [{"name": n, "type": t, "format": f, "description": "", "priority": p}
+                              for n, t, f, p in columns],
+        "rows": [{"cells": row(o), "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                                              "metadata": o.get("metadata") or {}}} for o in objects],
+    }
