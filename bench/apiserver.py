@@ -97,8 +97,8 @@ def main() -> None:
                 drain(c.call_api(*c.param_serialize("GET", "/healthz")[:4]).response)
 
             run_parallel(clients, 200, health)  # warm connections and imports
-            base_s = run_parallel(clients, n, health)
-            baseline = n / base_s
+            # best of three: the box is shared, and a baseline dip would flatter every ratio
+            baseline = max(n / run_parallel(clients, n, health) for _ in range(3))
 
             core: Any = k8s.CoreV1Api(clients[0])
             start_rv = json.loads(drain(core.list_namespaced_service("default", _preload_content=False)))[

@@ -5,7 +5,8 @@
 Prints, each next to a baseline measured in the same run:
 * the embedded API's write ceiling (creates/s with 4 client threads);
 * seconds for N LoadBalancer Services to converge (status written) at 1 and 4 workers, and the
-  ratio of the controller's API write rate to that ceiling;
+  ratio of the controller's API write rate to that ceiling: once with the controller in this
+  process (sharing the GIL with the API server) and once as a ``ccm controller`` subprocess;
 * API writes per converged Service;
 * API writes and cloud calls (mutating) during a steady resync of all N;
 * cloud calls for one Node added with N Services;
@@ -135,6 +136,57 @@ def run_workers(workers: int, n: int, extra: bool) -> dict[str, float]:
     return out
 
 
+class ControllerProcess:
+    """``ccm controller --cloud-provider fake`` in its own process (its own GIL, like a real deployment)."""
+
+    def __init__(self, server: Any, tmp: str, workers: int = 1) -> None:
+        kubeconfig = server.write_kubeconfig(os.path.join(tmp, "kubeconfig"))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ccm", "controller", "--kubeconfig", kubeconfig, "--cloud-provider", "fake",
+             "--concurrent-service-syncs", str(workers), "--port", "0", "-v", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        self.port = int(re.search(r":(\d+)\s*$", line).group(1))  # type: ignore[union-attr]
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as r:
+                return r.status == 200
+        except Exception:
+            return False
+
+    def rss_mib(self) -> float:
+        return psutil.Process(self.proc.pid).memory_info().rss / 2**20
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def converge_out_of_process(workers: int, n: int) -> tuple[float, float]:
+    """(seconds from readiness to all converged, API writes per Service) with the controller in a subprocess."""
+    with embedded_apiserver() as server, tempfile.TemporaryDirectory() as tmp:
+        parallel_create(server, nodes(10))
+        parallel_create(server, [(SERVICES.collection_path("default"), service_body(f"s{i}")) for i in range(n)])
+        client = server.api_client()
+        raw = RawClient(client)
+        writes0 = server.write_count()
+        ctrl = ControllerProcess(server, tmp, workers)
+        try:
+            wait(ctrl.ready, 120, "controller readiness")
+            start = time.monotonic()
+            check = converged(raw, n)
+            wait(check, 600, f"{n} services to converge")
+            elapsed = time.monotonic() - start
+            time.sleep(1.0)  # trailing event writes land (measurement, not synchronisation)
+            per_service = (server.write_count() - writes0) / n
+        finally:
+            ctrl.stop()
+            client.close()
+    return elapsed, per_service
+
+
 def controller_rss(services: int, node_count: int) -> tuple[float, float]:
     """RSS (MiB) of a ``ccm controller`` process: empty cluster, then with the objects cached."""
     results = []
@@ -144,28 +196,13 @@ def controller_rss(services: int, node_count: int) -> tuple[float, float]:
                 parallel_create(server, nodes(node_count))
                 parallel_create(server, [(SERVICES.collection_path("default"), service_body(f"r{i}", lb=False))
                                          for i in range(services)])
-            kubeconfig = server.write_kubeconfig(os.path.join(tmp, "kubeconfig"))
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "ccm", "controller", "--kubeconfig", kubeconfig, "--cloud-provider", "fake",
-                 "--port", "0", "-v", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            ctrl = ControllerProcess(server, tmp)
             try:
-                assert proc.stdout is not None
-                line = proc.stdout.readline()
-                port = int(re.search(r":(\d+)\s*$", line).group(1))  # type: ignore[union-attr]
-
-                def ready(port: int = port) -> bool:
-                    try:
-                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                            return r.status == 200
-                    except Exception:
-                        return False
-
-                wait(ready, 300, "controller readiness")
+                wait(ctrl.ready, 300, "controller readiness")
                 time.sleep(1.0)  # let the allocator settle before sampling (measurement)
-                results.append(psutil.Process(proc.pid).memory_info().rss / 2**20)
+                results.append(ctrl.rss_mib())
             finally:
-                proc.terminate()
-                proc.wait(30)
+                ctrl.stop()
     return results[0], results[1]
 
 
@@ -191,6 +228,12 @@ def main() -> None:
                   f"{r['resync_cloud_calls']:.0f} (mutating {r['resync_mutating']:.0f})")
             print(f"one Node added with {n} Services: cloud calls {r['node_add_cloud_calls']:.0f} "
                   f"(mutating {r['node_add_mutating']:.0f})")
+    for workers in (1, 4):
+        elapsed, per_service = converge_out_of_process(workers, n)
+        rate = per_service * n / elapsed
+        print(f"{workers} worker(s), controller in its own process: {n} Services converged in {elapsed:.2f} s "
+              f"after readiness ({n / elapsed:,.0f} Services/s; API writes {rate:,.0f}/s = {rate / ceiling:.2f}x "
+              f"the ceiling); API writes per converged Service: {per_service:.2f}")
     empty, full = controller_rss(args.rss_services, args.rss_nodes)
     print(f"controller RSS: {full:.0f} MiB with {args.rss_services:,} Services + {args.rss_nodes:,} Nodes cached "
           f"(empty cluster: {empty:.0f} MiB; {full / empty:.2f}x)")

@@ -341,11 +341,20 @@ def udp(port: int, total: int, window: int = 64, cap: float = 30.0) -> tuple[flo
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.connect((HOST, port))
     payload = b"x" * 64
-    # warm-up (creates the flow)
-    s.settimeout(2)
-    for _ in range(100):
-        s.send(payload)
-        s.recv(2048)
+    # readiness + warm-up (creates the flow): a UDP proxy that is not bound yet answers
+    # with ICMP port unreachable (ConnectionRefusedError), so retry until a deadline
+    s.settimeout(0.5)
+    deadline = time.monotonic() + 15
+    answered = 0
+    while answered < 100:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no UDP echo through port {port}")
+        try:
+            s.send(payload)
+            s.recv(2048)
+            answered += 1
+        except (TimeoutError, ConnectionRefusedError):
+            continue
     s.settimeout(0.2)
     sent = received = 0
     start = time.perf_counter()
@@ -357,7 +366,7 @@ def udp(port: int, total: int, window: int = 64, cap: float = 30.0) -> tuple[flo
         try:
             s.recv(2048)
             received += 1
-        except TimeoutError:
+        except (TimeoutError, ConnectionRefusedError):
             received += sent - received  # count the loss as done, move on
     elapsed = time.perf_counter() - start
     s.close()
@@ -369,6 +378,15 @@ def udp(port: int, total: int, window: int = 64, cap: float = 30.0) -> tuple[flo
 # ------------------------------------------------------------------------------------------
 
 Result = dict[str, list[tuple[float, float | None]]]  # variant -> [(value, cpu per unit)]
+
+
+def guarded(notes: list[str], what: str, fn: Callable[[], None]) -> None:
+    """One failed measurement becomes a note, not the end of a 10-minute run."""
+    try:
+        fn()
+    except Exception as e:
+        notes.append(f"{what}: failed: {e!r}")
+        print(f"  {what}: failed: {e!r}", flush=True)
 
 
 def measure(proc: Proc | None, fn: Callable[[], tuple[float, float]], per: float) -> tuple[float, float | None]:
@@ -412,45 +430,68 @@ def run(args: argparse.Namespace) -> int:
                     return lab.ccm(backend)
                 return lab.haproxy(backend, splice=variant == "haproxy-splice")
 
+            def one_bulk(v: str) -> None:
+                port, proc = proxy_for(v, sink_port)
+                try:
+                    results["bulk"].setdefault(v, []).append(
+                        measure(proc, functools.partial(bulk, port, size), 1.0))
+                finally:
+                    if proc:
+                        proc.stop()
+
+            def one_http(kind: str, v: str) -> None:
+                port, proc = proxy_for(v, http_port)
+                try:
+                    wrk(port, 1, kind == "churn")  # warm-up
+                    cpu0 = proc.cpu() if proc else 0.0
+                    rps, total, note = wrk(port, secs, kind == "churn")
+                    cpu = (proc.cpu() - cpu0) * 1e6 / total if proc else None
+                    if note.strip():
+                        notes.append(f"{kind} {v}: {note.strip()}")
+                    if proc and not proc.alive():
+                        notes.append(f"{kind} {v}: proxy died (rc {proc.popen.returncode})")
+                    results[kind].setdefault(v, []).append((rps, cpu))
+                finally:
+                    if proc:
+                        proc.stop()
+
+            def one_idle(v: str) -> None:
+                port, proc = proxy_for(v, echo_port)
+                assert proc is not None
+                try:
+                    cpu0 = proc.cpu()
+                    kib, n = idle(port, idle_n, proc)
+                    results["idle"].setdefault(v, []).append((kib, (proc.cpu() - cpu0) * 1e6 / n))
+                finally:
+                    proc.stop()
+
+            def one_udp(v: str) -> None:
+                proc: Proc | None = None
+                if v == "direct":
+                    port = uecho_port
+                elif v == "ccm":
+                    port, proc = lab.ccm(uecho_port, "UDP")
+                else:
+                    port, proc = lab.nginx_udp(uecho_port)
+                try:
+                    results["udp"].setdefault(v, []).append(
+                        measure(proc, functools.partial(udp, port, dgrams), 1e6))
+                finally:
+                    if proc:
+                        proc.stop()
+
             only = set(args.only.split(","))
             for rep in range(reps):
                 print(f"repetition {rep + 1}/{reps}", flush=True)
                 for v in rotate(tcp_variants, rep) if "bulk" in only else ():
-                    port, proc = proxy_for(v, sink_port)
-                    results["bulk"].setdefault(v, []).append(measure(proc, functools.partial(bulk, port, size), 1.0))
-                    if proc:
-                        proc.stop()
+                    guarded(notes, f"bulk {v}", functools.partial(one_bulk, v))
                 for kind in [k for k in ("keepalive", "churn") if k in only]:
                     for v in rotate(tcp_variants, rep):
-                        port, proc = proxy_for(v, http_port)
-                        wrk(port, 1, kind == "churn")  # warm-up
-                        cpu0 = proc.cpu() if proc else 0.0
-                        rps, total, note = wrk(port, secs, kind == "churn")
-                        cpu = (proc.cpu() - cpu0) * 1e6 / total if proc else None
-                        if note.strip():
-                            notes.append(f"{kind} {v}: {note.strip()}")
-                        if proc and not proc.alive():
-                            notes.append(f"{kind} {v}: proxy died (rc {proc.popen.returncode})")
-                        results[kind].setdefault(v, []).append((rps, cpu))
-                        if proc:
-                            proc.stop()
+                        guarded(notes, f"{kind} {v}", functools.partial(one_http, kind, v))
                 for v in rotate(["ccm", "haproxy"], rep) if "idle" in only else ():
-                    port, proc = proxy_for(v, echo_port)
-                    assert proc is not None
-                    cpu0 = proc.cpu()
-                    kib, n = idle(port, idle_n, proc)
-                    results["idle"].setdefault(v, []).append((kib, (proc.cpu() - cpu0) * 1e6 / n))
-                    proc.stop()
+                    guarded(notes, f"idle {v}", functools.partial(one_idle, v))
                 for v in rotate(["direct", "ccm", "nginx"], rep) if "udp" in only else ():
-                    if v == "direct":
-                        port, proc = uecho_port, None
-                    elif v == "ccm":
-                        port, proc = lab.ccm(uecho_port, "UDP")
-                    else:
-                        port, proc = lab.nginx_udp(uecho_port)
-                    results["udp"].setdefault(v, []).append(measure(proc, functools.partial(udp, port, dgrams), 1e6))
-                    if proc:
-                        proc.stop()
+                    guarded(notes, f"udp {v}", functools.partial(one_udp, v))
         finally:
             lab.close()
     report(results, args, notes, {"size": size, "secs": secs, "idle": idle_n, "dgrams": dgrams})

@@ -23,6 +23,7 @@ from ccm.apiserver import fielderrors as fe
 from ccm.apiserver.allocators import Transaction
 from ccm.apiserver.errors import APIError
 from ccm.apiserver.patch import json_patch, merge_patch, strategic_merge_patch
+from ccm.apiserver.schema import check_fields
 from ccm.apiserver.selectors import LabelSelector, parse_field_selector, parse_label_selector
 from ccm.apiserver.store import Entry, Store, dumps
 from ccm.apiserver.strategies import Strategy
@@ -103,6 +104,8 @@ class Registry:
     def __init__(self, store: Store, strategies: list[Strategy]) -> None:
         self.store = store
         self.strategies = strategies
+        #: Warning headers for the request being served (the loop serves one at a time)
+        self.warnings: list[str] = []
         self._rand = random.Random()
         for ns in DEFAULT_NAMESPACES:
             self.create(self.namespaces, None, {"metadata": {"name": ns}})
@@ -129,7 +132,7 @@ class Registry:
             return dumps({k: v for k, v in _ordered(obj).items() if k not in ("kind", "apiVersion")})
         return entry.item_raw
 
-    def _decode(self, strategy: Strategy, body: Any) -> Obj:
+    def _decode(self, strategy: Strategy, body: Any, field_validation: str | None = None) -> Obj:
         if not isinstance(body, dict):
             raise errors.bad_request("the object provided is unrecognized (must be of type "
                                      f"{strategy.kind}): couldn't get version/kind; json parse error")
@@ -145,6 +148,8 @@ class Registry:
         if not isinstance(body.get("metadata", {}), dict):
             raise errors.bad_request("json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta")
         obj = dict(body, kind=strategy.kind, apiVersion=strategy.api_version)
+        if strategy.model:
+            self.warnings += check_fields(obj, strategy.model, field_validation)
         obj = strategy.from_external(obj)
         obj.setdefault("metadata", {})
         return obj
@@ -253,8 +258,9 @@ class Registry:
 
     # ------------------------------------------------------------------ writes
 
-    def create(self, strategy: Strategy, namespace: str | None, body: Any, dry_run: bool = False) -> bytes:
-        obj = self._decode(strategy, body)
+    def create(self, strategy: Strategy, namespace: str | None, body: Any, dry_run: bool = False,
+               field_validation: str | None = None) -> bytes:
+        obj = self._decode(strategy, body, field_validation)
         self._check_namespace(strategy, obj, namespace)
         m = obj["metadata"]
         if m.get("resourceVersion"):
@@ -293,9 +299,10 @@ class Registry:
         return self.render(strategy, entry)
 
     def update(self, strategy: Strategy, namespace: str | None, name: str, body: Any, *,
-               subresource: str | None = None, dry_run: bool = False) -> tuple[int, bytes]:
+               subresource: str | None = None, dry_run: bool = False,
+               field_validation: str | None = None) -> tuple[int, bytes]:
         """PUT; returns (http status, body) since create-on-update answers 201."""
-        obj = self._decode(strategy, body)
+        obj = self._decode(strategy, body, field_validation)
         m = obj["metadata"]
         if m.get("name") and m["name"] != name:
             raise errors.bad_request(f"the name of the object ({m['name']}) does not match the name on the URL "
@@ -372,7 +379,7 @@ class Registry:
         return self.render(strategy, entry)
 
     def patch(self, strategy: Strategy, namespace: str | None, name: str, content_type: str, body: Any, *,
-              subresource: str | None = None, dry_run: bool = False) -> bytes:
+              subresource: str | None = None, dry_run: bool = False, field_validation: str | None = None) -> bytes:
         existing = self._get_entry(strategy, namespace, name)
         current = json.loads(self.render(strategy, existing))
         if content_type == MERGE_PATCH:
@@ -397,7 +404,7 @@ class Registry:
         if pm.get("name") != name or (strategy.namespaced and pm.get("namespace") != namespace):
             raise self._invalid(strategy, patched, [fe.invalid("metadata.name", pm.get("name"),
                                                                "field is immutable")])
-        obj = self._decode(strategy, patched)
+        obj = self._decode(strategy, patched, field_validation)
         return self._update(strategy, existing, obj, subresource=subresource, dry_run=dry_run)
 
     def delete(self, strategy: Strategy, namespace: str | None, name: str, options: Any = None,

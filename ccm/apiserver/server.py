@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 JSON = "application/json"
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_DRY_RUN = web.RequestKey("dry_run", bool)
 _NOT_FOUND = APIError(404, "the server could not find the requested resource", "NotFound", {})
 
 
@@ -78,6 +79,7 @@ class APIServer:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.request_count += 1
+        self.registry.warnings = []
         try:
             if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
                 raise errors.unauthorized()
@@ -90,8 +92,11 @@ class APIServer:
             log.exception("%s %s: internal error", request.method, request.path)
             err = APIError(500, f"Internal error occurred: {exc}", "InternalError")
             return web.Response(body=err.to_bytes(), status=500, content_type=JSON)
-        if request.method in _MUTATING and response.status < 300 and "dryRun" not in request.query:
+        if request.method in _MUTATING and response.status < 300 and not request.get(_DRY_RUN):
             self.write_count += 1
+        if not response.prepared:
+            for warning in self.registry.warnings:
+                response.headers.add("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
         return response
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -146,9 +151,11 @@ class APIServer:
 
     async def _serve(self, request: web.Request, route: Route) -> web.StreamResponse:
         strategy, namespace, name, sub, watch_prefix = route
+        if strategy.deprecation:
+            self.registry.warnings.append(strategy.deprecation)
         q = request.query
         method = request.method
-        dry_run = self._dry_run(q)
+        dry_run = request[_DRY_RUN] = self._dry_run(q)
         reg = self.registry
         if name is None:
             if method == "GET":
@@ -167,7 +174,8 @@ class APIServer:
                                 resource_version_match=q.get("resourceVersionMatch"))
                 return self._ok(body)
             if method == "POST" and (namespace is not None or not strategy.namespaced):
-                return self._ok(reg.create(strategy, namespace, await self._body(request), dry_run), 201)
+                return self._ok(reg.create(strategy, namespace, await self._body(request), dry_run,
+                                           q.get("fieldValidation")), 201)
             raise errors.method_not_supported(strategy.plural, method.lower(), strategy.group)
         if watch_prefix:
             raise _NOT_FOUND
@@ -177,12 +185,12 @@ class APIServer:
             return self._ok(reg.get(strategy, namespace, name))
         if method == "PUT":
             status, body = reg.update(strategy, namespace, name, await self._body(request), subresource=sub,
-                                      dry_run=dry_run)
+                                      dry_run=dry_run, field_validation=q.get("fieldValidation"))
             return self._ok(body, status)
         if method == "PATCH":
             ctype = request.content_type or MERGE_PATCH
             return self._ok(reg.patch(strategy, namespace, name, ctype, await self._body(request),
-                                      subresource=sub, dry_run=dry_run))
+                                      subresource=sub, dry_run=dry_run, field_validation=q.get("fieldValidation")))
         if method == "DELETE" and sub is None:
             raw = await request.read()
             options = self._parse(raw, request.content_type) if raw else {}
@@ -190,6 +198,7 @@ class APIServer:
                 dry_run = dry_run or self._dry_run({"dryRun": options["dryRun"][0]}
                                                    if isinstance(options["dryRun"], list) and options["dryRun"]
                                                    else {})
+            request[_DRY_RUN] = dry_run
             return self._ok(reg.delete(strategy, namespace, name, options, dry_run))
         raise errors.method_not_supported(strategy.plural, method.lower(), strategy.group)
 

@@ -120,6 +120,9 @@ class Store:
         self._watchers: dict[str, set[Watcher]] = collections.defaultdict(set)
         self._snapshots: collections.OrderedDict[tuple[str, int], list[tuple[str, Entry]]] = \
             collections.OrderedDict()
+        #: per resource: its objects sorted by key, rebuilt on the first read after a write
+        #: (paginated lists of 10,000 objects would otherwise sort once per page)
+        self._sorted: dict[str, list[tuple[str, Entry]]] = {}
 
     # ---------------------------------------------------------------- reads
 
@@ -128,11 +131,13 @@ class Store:
 
     def items(self, resource: str, namespace: str | None = None) -> list[tuple[str, Entry]]:
         """Current objects sorted by key (etcd order), optionally in one namespace."""
-        objs = self._objects[resource]
+        ordered = self._sorted.get(resource)
+        if ordered is None:
+            ordered = self._sorted[resource] = sorted(self._objects[resource].items())
         if namespace is None:
-            return sorted(objs.items())
+            return ordered
         prefix = namespace + "/"
-        return sorted((k, e) for k, e in objs.items() if k.startswith(prefix))
+        return [(k, e) for k, e in ordered if k.startswith(prefix)]
 
     def count(self, resource: str) -> int:
         return len(self._objects[resource])
@@ -176,6 +181,7 @@ class Store:
         return Entry(obj, dumps(obj), self.rv)
 
     def _record(self, resource: str, type_: str, key: str, entry: Entry, prev: Entry | None) -> Entry:
+        self._sorted.pop(resource, None)
         ev = Event(entry.rv, type_, key, entry, prev)
         hist = self._history[resource]
         if len(hist) == hist.maxlen:

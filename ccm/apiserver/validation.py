@@ -130,22 +130,50 @@ def is_valid_port_name(name: str) -> list[str]:
 
 
 def parse_ip(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """Strict IP parsing (no leading zeros, no zone), like netutils.ParseIPSloppy minus the sloppiness."""
-    if not isinstance(value, str):
+    """netutils.ParseIPSloppy: like Go's net.ParseIP, IPv4 octets may carry leading zeros."""
+    if not isinstance(value, str) or "%" in value:
         return None
     try:
         return ipaddress.ip_address(value)
     except ValueError:
+        pass
+    parts = value.split(".")
+    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
         return None
+    return ipaddress.IPv4Address(".".join(str(int(p)) for p in parts))
 
 
 def parse_cidr(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """netutils.ParseCIDRSloppy: a sloppy IP, "/", a decimal prefix length that fits."""
     if not isinstance(value, str) or "/" not in value:
         return None
-    try:
-        return ipaddress.ip_network(value, strict=False)
-    except ValueError:
+    ip_text, _, prefix = value.partition("/")
+    ip = parse_ip(ip_text)
+    if ip is None or not prefix.isdigit() or int(prefix) > ip.max_prefixlen:
         return None
+    return ipaddress.ip_network(f"{ip}/{int(prefix)}", strict=False)
+
+
+IP_MSG = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
+CIDR_MSG = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+
+
+def endpoint_ip_errors(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, address: str,
+                       allow_loopback: bool = False) -> list[str]:
+    """ValidateEndpointIP: unspecified, loopback and link-local addresses make no sense as endpoints."""
+    errs: list[str] = []
+    if ip.is_unspecified:
+        errs.append(f"may not be unspecified ({address})")
+    if ip.is_loopback and not allow_loopback:
+        errs.append("may not be in the loopback range (127.0.0.0/8, ::1/128)")
+    if ip.is_link_local and not ip.is_multicast:
+        errs.append("may not be in the link-local range (169.254.0.0/16, fe80::/10)")
+    if ip in _LINK_LOCAL_MULTICAST_V4 or (ip.version == 6 and (int(ip) >> 112) & 0xFF0F == 0xFF02):
+        errs.append("may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)")
+    return errs
+
+
+_LINK_LOCAL_MULTICAST_V4 = ipaddress.ip_network("224.0.0.0/24")
 
 
 def validate_labels(labels: Any, path: str) -> list[FieldError]:
@@ -195,7 +223,15 @@ def validate_finalizers(finalizers: Any, path: str) -> list[FieldError]:
     if "orphan" in finalizers and "foregroundDeletion" in finalizers:
         errs.append(fe.invalid(path, finalizers,
                                "finalizer orphan and foregroundDeletion cannot be both set"))
+    # built-in kinds (core validation's validateKubeFinalizerName): an unqualified name must be standard
+    for i, f in enumerate(finalizers):
+        if isinstance(f, str) and "/" not in f and f not in STANDARD_FINALIZERS:
+            errs.append(fe.invalid(f"{path}[{i}]", f, "name is neither a standard finalizer name nor is it "
+                                                      "fully qualified"))
     return errs
+
+
+STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
 
 
 def validate_object_meta(meta: Mapping[str, Any], namespaced: bool, name_fn: NameValidator) -> list[FieldError]:
@@ -226,9 +262,9 @@ def validate_object_meta(meta: Mapping[str, Any], namespaced: bool, name_fn: Nam
 def validate_object_meta_update(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
     """ValidateObjectMetaUpdate: identity is immutable; no new finalizers once terminating."""
     errs: list[FieldError] = []
-    for field in ("name", "namespace", "uid"):
-        if (new.get(field) or "") != (old.get(field) or ""):
-            errs.append(fe.invalid(f"metadata.{field}", new.get(field) or "", "field is immutable"))
+    for field in ("name", "namespace", "uid", "deletionTimestamp", "deletionGracePeriodSeconds"):
+        if new.get(field) != old.get(field) and (new.get(field) or old.get(field)):
+            errs.append(fe.invalid(f"metadata.{field}", new.get(field), "field is immutable"))
     if old.get("deletionTimestamp"):
         added = [f for f in new.get("finalizers") or [] if f not in (old.get("finalizers") or [])]
         if added:

@@ -69,10 +69,9 @@ class ControllerManager:
         self._lock = threading.Lock()
         self._controller: ServiceController | None = None
         self._stopping = threading.Event()
-        self._runner: threading.Thread | None = None
         self.elector: LeaderElector | None = None  # the current campaign
         self._electors: list[LeaderElector] = []
-        self._aux: list[threading.Thread] = []
+        self._aux: list[threading.Thread] = []  # start-up runners and re-campaigns, joined on stop
         self._generation = 0
         self.health: HealthServer | None = None
 
@@ -136,7 +135,7 @@ class ControllerManager:
     def _start_runner(self) -> None:
         t = threading.Thread(target=self._run_controller, name="service-controller-start", daemon=True)
         with self._lock:
-            self._runner = t
+            self._aux.append(t)
         t.start()
 
     def _run_controller(self) -> None:
@@ -198,24 +197,24 @@ class ControllerManager:
     def stop(self) -> None:
         """Prompt; joins every thread this manager started."""
         self._stopping.set()
-        with self._lock:
-            aux = list(self._aux)
-        for t in aux:
-            t.join(10)
+        self._join_aux()
         with self._lock:
             electors = list(self._electors)
         for elector in electors:
             elector.stop()
-        with self._lock:
-            runner = self._runner
-        if runner is not None:
-            runner.join(10)
+        self._join_aux()  # a runner an elector started meanwhile returns at once
         self._stop_controller()
         self.services.stop()
         self.nodes.stop()
         self.recorder.stop()
         if self.health is not None:
             self.health.stop()
+
+    def _join_aux(self) -> None:
+        with self._lock:
+            aux = list(self._aux)
+        for t in aux:
+            t.join(10)
 
     # ---- state -------------------------------------------------------------------------------
     @property

@@ -57,6 +57,13 @@ class FakeClock:
         self._wall_start = wall_start or datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
         self._cond = threading.Condition()
         self._subscribers: list[weakref.WeakMethod[Callable[[], None]]] = []
+        self._waiters = 0
+
+    @property
+    def waiters(self) -> int:
+        """Threads blocked in :meth:`wait` (tests step only once the waiter is in place)."""
+        with self._cond:
+            return self._waiters
 
     def now(self) -> float:
         with self._cond:
@@ -85,8 +92,12 @@ class FakeClock:
     def wait(self, event: threading.Event, seconds: float) -> bool:
         with self._cond:
             target = self._now + seconds
-            while not event.is_set() and self._now < target:
-                self._cond.wait(self._POLL)
+            self._waiters += 1
+            try:
+                while not event.is_set() and self._now < target:
+                    self._cond.wait(self._POLL)
+            finally:
+                self._waiters -= 1
         return event.is_set()
 
 

@@ -107,6 +107,7 @@ class EventRecorder:
         self._busy = False  # the writer holds an item taken from _pending
         self._cond = threading.Condition()
         self._stopped = False
+        self._stop_event = threading.Event()  # cuts retry waits short on stop()
         self._seen: collections.OrderedDict[tuple[Any, ...], _Seen] = collections.OrderedDict()
         self.dropped = 0
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"events-{component}")
@@ -146,6 +147,7 @@ class EventRecorder:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
+        self._stop_event.set()
         self._thread.join(timeout)
 
     def _run(self) -> None:
@@ -222,7 +224,7 @@ class EventRecorder:
                 if not retriable or attempt == self._RETRIES - 1 or self._stopped:
                     raise
                 log.debug("%s: event write failed, retrying: %s", ref.key, exc)
-                time.sleep(0.05 * 2**attempt)
+                self._stop_event.wait(0.05 * 2**attempt)
 
 
 class FakeRecorder:

@@ -15,7 +15,9 @@ bookmarks; every event and bookmark moves the resume point. A stream that ends o
 re-opened from the resume point (no relist, so no duplicate adds). ``410 Gone`` (as an HTTP
 status or an ERROR event) means the resume point is too old: relist, and deliver the
 difference between the cache and the new list - including deletes that happened while the
-watch was down. Other failures back off with jitter before trying again.
+watch was down. Unlike upstream, a relist does not re-deliver unchanged objects as updates
+(same resourceVersion, nothing to do); ``resync_period`` is the way to re-reconcile everything.
+Other failures back off with jitter before trying again.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from ccm.kube.client import ApiError
@@ -49,6 +51,8 @@ class WatchSource(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class Handler:
+    """One registration of ``add_handler``; every callback is optional."""
+
     on_add: Callable[[Obj], None] | None = None
     on_update: Callable[[Obj, Obj], None] | None = None
     on_delete: Callable[[Obj], None] | None = None
@@ -181,7 +185,7 @@ class Informer:
             except ApiError as exc:
                 if self._stop.is_set():
                     break
-                if exc.is_gone:
+                if exc.is_gone and not need_list:  # the watch's resume point expired
                     log.info("%s: resourceVersion %s expired, relisting", self._name,
                              self._resource_version)
                     need_list = True
@@ -223,7 +227,7 @@ class Informer:
                     # The snapshot behind the continue token expired: one unpaginated list.
                     log.info("%s: list continuation expired, listing without pages", self._name)
                     params = self._selectors()
-                    items = []
+                    items, resource_version = [], ""
                     continue
                 raise
             meta = page.get("metadata") or {}
@@ -362,9 +366,6 @@ class Informer:
         for handler in self._handlers:
             if handler.on_delete is not None:
                 self._call(handler.on_delete, obj)
-
-    def __iter__(self) -> Iterator[Obj]:
-        return iter(self.store.list())
 
 
 def _resource_version(obj: Mapping[str, Any]) -> str:

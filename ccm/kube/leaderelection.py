@@ -189,7 +189,7 @@ class LeaderElector:
         stamp = _micro_time(now)
         spec: dict[str, Any] = {
             "holderIdentity": self.identity,
-            "leaseDurationSeconds": max(1, round(self.lease_duration)),
+            "leaseDurationSeconds": max(1, int(self.lease_duration)),
             "acquireTime": stamp,
             "renewTime": stamp,
             "leaseTransitions": 0,

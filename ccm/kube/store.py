@@ -74,7 +74,11 @@ class Indexer:
         for name, func in self._indexers.items():
             index = self._indices[name]
             for value in func(obj):
-                index.setdefault(value, set()).add(key)
+                keys = index.get(value)
+                if keys is None:  # not setdefault: that builds a throwaway set per call
+                    index[value] = {key}
+                else:
+                    keys.add(key)
 
     def add(self, obj: Obj) -> Obj | None:
         """Insert or replace ``obj``; returns the object it replaced, if any."""

@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--udp-timeout", type=float, default=30.0, help="idle timeout of UDP flows, seconds")
     parser.add_argument("--sync-period", type=float, default=30.0,
                         help="full resync period; health turns bad after 2x this with an update pending")
-    parser.add_argument("--uvloop", action="store_true",
-                        help="run the data plane on uvloop (off by default: see bench/proxy.py churn soak)")
+    parser.add_argument("--uvloop", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the data plane on uvloop (default; it passed the 10-minute churn soak "
+                             "of bench/proxy.py, see the report there); --no-uvloop for stock asyncio")
     parser.add_argument("--no-splice", action="store_true", help="use buffered copies instead of os.splice")
     parser.add_argument("-v", "--verbose", action="store_true")
 
@@ -48,7 +49,14 @@ def run(args: argparse.Namespace) -> int:
     except Exception as e:  # the kubernetes config loader raises its own exception types
         log.error("%s: cannot load the kubeconfig %s: %s", args.node_name, args.kubeconfig, e)
         return 1
-    engine = ThreadedEngine(splice=False if args.no_splice else None, use_uvloop=args.uvloop)
+    use_uvloop = args.uvloop
+    if use_uvloop:
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            log.warning("%s: uvloop is not installed (pip install ccm[uvloop]); using asyncio", args.node_name)
+            use_uvloop = False
+    engine = ThreadedEngine(splice=False if args.no_splice else None, use_uvloop=use_uvloop)
     proxy = NodeProxy(api_client, args.node_name, nodeport_addresses=addresses,
                       healthz_bind=args.healthz_bind_address or None, engine=engine,
                       udp_idle_timeout=args.udp_timeout, sync_period=args.sync_period)

@@ -263,6 +263,8 @@ class NodeProxy:
                             addresses: tuple[str, ...]) -> int:
         failures = 0
         for svc_key in list(self._health_checks):
+            if svc_key in plan.errors:
+                continue  # kept as it was, like the Service's listeners
             want = plan.health_checks.get(svc_key)
             if want is None or want.port != self._health_checks[svc_key].port:
                 self._health_checks.pop(svc_key).close()

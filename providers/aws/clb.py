@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 
 PROXY_POLICY = "k8s-proxyprotocol-enabled"
 SSL_POLICY_PREFIX = "k8s-SSLNegotiationPolicy-"
-#: stands for the managed group's id in rules planned before the group exists
-PENDING_SG = "sg-pending"
 #: upstream defaults (aws_loadbalancer.go): thresholds 2/6, timeout 5 s, interval 10 s
 HC_DEFAULTS = {"HealthyThreshold": 2, "UnhealthyThreshold": 6, "Timeout": 5, "Interval": 10}
 DEFAULT_IDLE_TIMEOUT = 60
@@ -255,14 +253,31 @@ def _attributes_differ(desired: Mapping[str, Mapping[str, Any]], observed: Mappi
     return False
 
 
-def _node_rule_ops(desired: ClbDesired, groups: Mapping[str, Sequence[Mapping[str, Any]]],
-                   source: str, source_ref: tuple[str, Ref] | None) -> list[Op]:
+def rule_source(desired: ClbDesired, managed_sg: str | None) -> str | None:
+    """The group node rules admit: ours, else the first of the user's (upstream)."""
+    return managed_sg or (desired.other_sgs[0] if desired.other_sgs else None)
+
+
+def plan_node_rules(desired: ClbDesired, groups: Mapping[str, Sequence[Mapping[str, Any]]],
+                    source: str | None) -> list[Op]:
+    """Node groups open to the load balancer's group on the node ports; our old rules revoked."""
     mark = CLB_NODE_RULE_MARK + desired.name
-    want = {Rule("tcp", p, p, source, mark) for p in desired.node_ports}
+    want = {Rule("tcp", p, p, source, mark) for p in desired.node_ports} if source else set()
     ops: list[Op] = []
     for gid in sorted(set(groups) | set(desired.node_groups)):
         ops += plan_rules(gid, want if gid in desired.node_groups else set(), observed_rules(groups.get(gid, ())),
-                          owned=lambda r: r.description == mark, source_ref=source_ref)
+                          owned=lambda r: r.description == mark)
+    return ops
+
+
+def plan_node_rules_delete(name: str, managed_sg: str | None,
+                           groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Op]:
+    """Every rule we marked, and any rule admitting our group (it must go before the group can)."""
+    mark = CLB_NODE_RULE_MARK + name
+    ops: list[Op] = []
+    for gid, perms in sorted(groups.items()):
+        ops += plan_rules(gid, (), observed_rules(perms),
+                          owned=lambda r: r.description == mark or (managed_sg is not None and r.source == managed_sg))
     return ops
 
 
@@ -273,7 +288,6 @@ def plan_clb(desired: ClbDesired, observed: ClbObserved) -> tuple[list[Op], list
     name = desired.name
     # 1. the managed security group and its rules (before the load balancer that uses it)
     sg_id: Any = None
-    source_ref: tuple[str, Ref] | None = None
     if desired.managed_sg:
         if observed.sg is None:
             ops.append(Op("ec2", "create_security_group", {
@@ -281,7 +295,7 @@ def plan_clb(desired: ClbDesired, observed: ClbObserved) -> tuple[list[Op], list
                 "VpcId": desired.vpc_id,
                 "TagSpecifications": [{"ResourceType": "security-group", "Tags": tag_list(desired.tags)}],
             }, produces="sg", result_path=("GroupId",)))
-            sg_id, source_ref = Ref("sg"), (PENDING_SG, Ref("sg"))
+            sg_id = Ref("sg")
             ops += plan_rules(sg_id, desired.sg_rules, ())
         else:
             sg_id = observed.sg["GroupId"]
@@ -328,11 +342,7 @@ def plan_clb(desired: ClbDesired, observed: ClbObserved) -> tuple[list[Op], list
     if lb is None or _attributes_differ(desired.attributes, observed.attributes):
         ops.append(Op("elb", "modify_load_balancer_attributes", {
             "LoadBalancerName": name, "LoadBalancerAttributes": {k: dict(v) for k, v in desired.attributes.items()}}))
-    # 4. node groups open to the load balancer's group on the node ports
-    source = PENDING_SG if isinstance(sg_id, Ref) else (sg_id or (desired.other_sgs[0] if desired.other_sgs else None))
-    if source is not None:
-        ops += _node_rule_ops(desired, observed.groups, source, source_ref)
-    # 5. instances last, so they join a fully configured load balancer
+    # 4. instances last, so they join a fully configured load balancer (node rules: plan_node_rules)
     have_ids = {i["InstanceId"] for i in (lb or {}).get("Instances", ())}
     if register := sorted(set(desired.instance_ids) - have_ids):
         ops.append(Op("elb", "register_instances_with_load_balancer",
@@ -340,9 +350,11 @@ def plan_clb(desired: ClbDesired, observed: ClbObserved) -> tuple[list[Op], list
     if deregister := sorted(have_ids - set(desired.instance_ids)):
         ops.append(Op("elb", "deregister_instances_from_load_balancer",
                       {"LoadBalancerName": name, "Instances": [{"InstanceId": i} for i in deregister]}))
-    # 6. a managed group left over from before security-groups was set
+    # 5. a managed group left over from before security-groups was set
     if not desired.managed_sg and observed.sg is not None:
-        ops += _drop_group_ops(observed.sg["GroupId"], observed.groups)
+        ops += plan_node_rules_delete(name, observed.sg["GroupId"], observed.groups)
+        ops.append(Op("ec2", "delete_security_group", {"GroupId": observed.sg["GroupId"]},
+                      ignore_codes=frozenset({"InvalidGroup.NotFound"})))
     return ops, warnings
 
 
@@ -387,27 +399,12 @@ def _policy_ops(desired: ClbDesired, observed: ClbObserved, new_listeners: set[L
     return ops
 
 
-def _drop_group_ops(sg_id: str, groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Op]:
-    """Revoke every node rule that references our group, then delete it."""
-    ops: list[Op] = []
-    for gid, perms in sorted(groups.items()):
-        ops += plan_rules(gid, (), observed_rules(perms), owned=lambda r: r.source == sg_id)
-    ops.append(Op("ec2", "delete_security_group", {"GroupId": sg_id},
-                  ignore_codes=frozenset({"InvalidGroup.NotFound"})))
-    return ops
-
-
 def plan_clb_delete(name: str, observed: ClbObserved) -> list[Op]:
-    """Node rules, then the load balancer, then its group: each step finds what the previous left."""
-    mark = CLB_NODE_RULE_MARK + name
-    sg_id = observed.sg["GroupId"] if observed.sg is not None else None
+    """The load balancer, then its group (node rules first: ``plan_node_rules_delete``)."""
     ops: list[Op] = []
-    for gid, perms in sorted(observed.groups.items()):
-        ops += plan_rules(gid, (), observed_rules(perms),
-                          owned=lambda r: r.description == mark or (sg_id is not None and r.source == sg_id))
     if observed.lb is not None:
         ops.append(Op("elb", "delete_load_balancer", {"LoadBalancerName": name}))
-    if sg_id is not None:
-        ops.append(Op("ec2", "delete_security_group", {"GroupId": sg_id},
+    if observed.sg is not None:
+        ops.append(Op("ec2", "delete_security_group", {"GroupId": observed.sg["GroupId"]},
                       ignore_codes=frozenset({"InvalidGroup.NotFound"})))
     return ops

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,7 +13,7 @@ from providers.aws.clients import Clients, translated_errors
 from providers.aws.names import is_owned, load_balancer_name
 from providers.aws.ops import Op, Ref, apply
 from providers.aws.settings import CLB, NLB, Settings, settings_from_request
-from providers.aws.world import observe_groups, observe_world, require_subnets
+from providers.aws.world import describe_groups, observe_groups, observe_world, require_subnets
 from providers.base import (
     EnsureResult,
     Ingress,
@@ -52,6 +52,7 @@ class AwsLoadBalancer(LoadBalancer):
         self.vpc_hint = options.get("aws-vpc-id") or None
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._rules_lock = threading.Lock()
 
     @contextmanager
     def _locked(self, request: LoadBalancerRequest) -> Iterator[None]:
@@ -115,16 +116,33 @@ class AwsLoadBalancer(LoadBalancer):
         name = self.name(request)
         with self._locked(request), translated_errors(request.key, "delete"):
             groups = observe_groups(self.clients, request.cluster_name, request.nodes)
-            ops: list[Op] = []
-            lb = self._find(request, CLB, foreign_is_error=False)
-            obs_clb = clb.observe_clb(self.clients, request, name, lb=lb, tags={}, groups=groups, details=False)
-            ops += clb.plan_clb_delete(name, obs_clb)
-            lb = self._find(request, NLB, foreign_is_error=False)
-            obs_nlb = nlb.observe_nlb(self.clients, request, name, lb=lb, tags={}, groups=groups, details=False)
-            ops += nlb.plan_nlb_delete(name, obs_nlb)
+            clb_lb = self._find(request, CLB, foreign_is_error=False)
+            obs_clb = clb.observe_clb(self.clients, request, name, lb=clb_lb, tags={}, groups=groups, details=False)
+            nlb_lb = self._find(request, NLB, foreign_is_error=False)
+            obs_nlb = nlb.observe_nlb(self.clients, request, name, lb=nlb_lb, tags={}, groups=groups,
+                                      details=False, targets=False)
+            managed_sg = obs_clb.sg["GroupId"] if obs_clb.sg is not None else None
+            # node rules first: the managed group cannot go while rules still admit it
+            self._sync_node_rules(request.key, groups, lambda g: [
+                *clb.plan_node_rules_delete(name, managed_sg, g), *nlb.plan_node_rules(name, {}, g)])
+            ops = clb.plan_clb_delete(name, obs_clb) + nlb.plan_nlb_delete(name, obs_nlb)
             if ops:
                 log.info("%s: deleting load balancer %s (%d calls)", request.key, name, len(ops))
             apply(self.clients, ops, request.key)
+
+    def _sync_node_rules(self, key: str, seen: Mapping[str, Sequence[Mapping[str, Any]]],
+                         plan: Callable[[Mapping[str, Sequence[Mapping[str, Any]]]], list[Op]]) -> None:
+        """Change node-group rules from a fresh read under a provider-wide lock.
+
+        Node groups are shared by every Service (an NLB's ICMP rule may serve several), so one
+        Service's read-plan-apply must not interleave with another's. ``seen`` is the earlier,
+        unlocked read: when it shows nothing to do (the steady state) nothing is re-read.
+        """
+        if not seen or not plan(seen):
+            return
+        with self._rules_lock:
+            fresh = {g["GroupId"]: g.get("IpPermissions", []) for g in describe_groups(self.clients, ids=list(seen))}
+            apply(self.clients, plan(fresh), key)
 
     # -- reconcile -----------------------------------------------------------------------------
 
@@ -149,18 +167,21 @@ class AwsLoadBalancer(LoadBalancer):
         tags = lb.get("_tags", {}) if lb is not None else {}
         details = not node_sync
         ops: list[Op]
+        rules: Callable[[Mapping[str, Sequence[Mapping[str, Any]]]], list[Op]]
         if lb_type == CLB:
             desired_c = clb.desired_clb(request, settings, world, name)
             obs_c = clb.observe_clb(self.clients, request, name, lb=lb, tags=tags, groups=world.all_groups,
                                     details=details)
             ops, notes = clb.plan_clb(desired_c, obs_c)
             ports = desired_c.port_status
+            known_sg = obs_c.sg["GroupId"] if obs_c.sg is not None else None
         else:
             desired_n = nlb.desired_nlb(request, settings, world, name)
             obs_n = nlb.observe_nlb(self.clients, request, name, lb=lb, tags=tags, groups=world.all_groups,
                                     details=details)
             ops, notes = nlb.plan_nlb(desired_n, obs_n)
             ports = desired_n.port_status
+            rules = lambda groups: nlb.plan_node_rules(name, desired_n.node_rules, groups)  # noqa: E731
         warnings += [ProviderWarning(CREATE_ONLY, n) for n in notes]
         if node_sync:
             ops = [op for op in ops if op.action in _NODE_SYNC_ACTIONS and not _has_ref(op.params)]
@@ -171,6 +192,10 @@ class AwsLoadBalancer(LoadBalancer):
                      "syncing nodes of" if node_sync else ("updating" if lb else "creating"),
                      lb_type.upper(), name, len(ops))
         refs = apply(self.clients, ops, request.key)
+        if lb_type == CLB:
+            source = clb.rule_source(desired_c, refs.get("sg") or known_sg if desired_c.managed_sg else None)
+            rules = lambda groups: clb.plan_node_rules(desired_c, groups, source)  # noqa: E731
+        self._sync_node_rules(request.key, world.all_groups, rules)
         if lb is None:
             # the create call's response carries the DNS name (NLB: the whole description)
             lb = refs.get("lb") or {"DNSName": refs.get("dns")}
@@ -190,3 +215,4 @@ def _port_status(request: LoadBalancerRequest, lb_type: str) -> tuple[PortStatus
         return tuple(PortStatus(p.port, p.protocol, None if p.protocol == "TCP" else "UnsupportedProtocol")
                      for p in request.ports)
     return tuple(nlb.listener_ports(request, Settings())[1])
+

@@ -241,11 +241,11 @@ def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def observe_target_groups(clients: Clients, request: LoadBalancerRequest, name: str, details: bool
-                          ) -> tuple[dict[str, ObservedTargetGroup], frozenset[str]]:
+def observe_target_groups(clients: Clients, request: LoadBalancerRequest, name: str, details: bool,
+                          targets: bool = True) -> tuple[dict[str, ObservedTargetGroup], frozenset[str]]:
     """Our target groups by name prefix + tags, also those a crash left unattached.
 
-    Targets are always read (node sync needs them); attributes only with ``details``.
+    Attributes are read only with ``details``, targets only with ``targets`` (node sync needs them).
     """
     prefix = target_group_prefix(name)
     candidates = [tg for page in clients.elbv2.get_paginator("describe_target_groups").paginate()
@@ -265,17 +265,20 @@ def observe_target_groups(clients: Clients, request: LoadBalancerRequest, name: 
         if details:
             attrs = {a["Key"]: a["Value"] for a in
                      clients.elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]}
-        targets = frozenset((d["Target"]["Id"], int(d["Target"].get("Port", tg.get("Port", 0)))) for d in
-                            clients.elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"])
-        ours[tg["TargetGroupName"]] = ObservedTargetGroup(tg, attrs, targets)
+        registered: frozenset[tuple[str, int]] = frozenset()
+        if targets:
+            registered = frozenset(
+                (d["Target"]["Id"], int(d["Target"].get("Port", tg.get("Port", 0)))) for d in
+                clients.elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"])
+        ours[tg["TargetGroupName"]] = ObservedTargetGroup(tg, attrs, registered)
     return ours, frozenset(foreign)
 
 
 def observe_nlb(clients: Clients, request: LoadBalancerRequest, name: str, *, lb: Mapping[str, Any] | None,
                 tags: Mapping[str, str], groups: Mapping[str, Sequence[Mapping[str, Any]]],
-                details: bool = True) -> NlbObserved:
+                details: bool = True, targets: bool = True) -> NlbObserved:
     obs = NlbObserved(lb=lb, tags=tags, groups=groups)
-    obs.target_groups, obs.foreign_target_groups = observe_target_groups(clients, request, name, details)
+    obs.target_groups, obs.foreign_target_groups = observe_target_groups(clients, request, name, details, targets)
     if lb is not None:
         arn = lb["LoadBalancerArn"]
         obs.listeners = [lst for page in clients.elbv2.get_paginator("describe_listeners").paginate(
@@ -392,11 +395,10 @@ def plan_nlb(desired: NlbDesired, observed: NlbObserved) -> tuple[list[Op], list
         if tg_name not in wanted_tgs:
             ops.append(Op("elbv2", "delete_target_group", {"TargetGroupArn": have.tg["TargetGroupArn"]},
                           ignore_codes=frozenset({"TargetGroupNotFound"})))
-    ops += _node_rule_ops(name, desired.node_rules, observed.groups)
     return ops, warnings
 
 
-def _node_rule_ops(name: str, want: Mapping[str, frozenset[Rule]],
+def plan_node_rules(name: str, want: Mapping[str, frozenset[Rule]],
                    groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Op]:
     """Our client and health rules are ours alone; an MTU rule is shared by every NLB whose clients
     come from that CIDR (AWS keeps one rule per source), so it goes when no NLB's client rule needs it."""
@@ -419,7 +421,7 @@ def _node_rule_ops(name: str, want: Mapping[str, frozenset[Rule]],
 
 
 def plan_nlb_delete(name: str, observed: NlbObserved) -> list[Op]:
-    """The NLB (its listeners go with it), then our target groups, then our node rules."""
+    """The NLB (its listeners go with it), then our target groups (node rules: ``plan_node_rules``)."""
     ops: list[Op] = []
     if observed.lb is not None:
         ops.append(Op("elbv2", "delete_load_balancer", {"LoadBalancerArn": observed.lb["LoadBalancerArn"]},
@@ -427,5 +429,4 @@ def plan_nlb_delete(name: str, observed: NlbObserved) -> list[Op]:
     for _, have in sorted(observed.target_groups.items()):
         ops.append(Op("elbv2", "delete_target_group", {"TargetGroupArn": have.tg["TargetGroupArn"]},
                       ignore_codes=frozenset({"TargetGroupNotFound"})))
-    ops += _node_rule_ops(name, {}, observed.groups)
     return ops

@@ -83,14 +83,12 @@ def plan_rules(
     desired: Iterable[Rule],
     observed: Iterable[Rule],
     owned: Any = None,
-    source_ref: tuple[str, Ref] | None = None,
 ) -> list[Op]:
     """Authorize the missing rules and revoke the unwanted ones we own.
 
     ``owned(rule) -> bool`` says which observed rules we may revoke (default: all, for a group we
     created). A desired rule already present under any description counts as present, so two
-    owners of one identical rule (an ICMP rule from 0.0.0.0/0) never fight. ``source_ref`` maps a
-    placeholder source id to a Ref for a group that does not exist yet.
+    owners of one identical rule (an ICMP rule from 0.0.0.0/0) never fight.
     """
     observed = set(observed)
     have = {r.key for r in observed}
@@ -105,8 +103,7 @@ def plan_rules(
     if add:
         # one call per group; a Duplicate can only come from a concurrent writer, and the next
         # ensure (which re-reads the group) adds whatever that call then left out
-        perms = [r.permission(source_ref[1] if source_ref and r.source == source_ref[0] else None)
-                 for r in add]
+        perms = [r.permission() for r in add]
         ops.append(Op("ec2", "authorize_security_group_ingress", {"GroupId": group, "IpPermissions": perms},
                       ignore_codes=frozenset({"InvalidPermission.Duplicate"})))
     return ops

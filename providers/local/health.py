@@ -179,4 +179,4 @@ class HealthMonitor:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)  # no probe outlives us (each is bounded by timeout)

@@ -11,6 +11,8 @@ from pathlib import Path
 import kubernetes.client as k8s
 import kubernetes.config
 
+from tests.apiserver.conftest import Api, raw
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,10 +31,10 @@ def test_cli_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert f"export KUBECONFIG={kubeconfig}" in lines, lines
         client = kubernetes.config.new_client_from_config(str(kubeconfig))
         try:
-            api = k8s.DiscoveryV1Api(client)
+            api: Api = k8s.DiscoveryV1Api(client)
             body = {"metadata": {"name": "s"}, "addressType": "IPv4", "endpoints": [{"addresses": ["127.0.0.1"]}]}
-            out = api.create_namespaced_endpoint_slice("default", body)
-            assert out.endpoints[0].addresses == ["127.0.0.1"]  # --allow-loopback-endpoints took effect
+            out = raw(api.create_namespaced_endpoint_slice, "default", body)
+            assert out["endpoints"][0]["addresses"] == ["127.0.0.1"]  # --allow-loopback-endpoints took effect
         finally:
             client.close()
         proc.send_signal(signal.SIGINT)

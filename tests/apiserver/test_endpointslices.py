@@ -113,3 +113,21 @@ def test_endpoints_are_read_write(core: Api) -> None:
     body = {"metadata": {"name": "web"}, "subsets": [{"addresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 80}]}]}
     raw(core.create_namespaced_endpoints, "default", body)
     assert core.read_namespaced_endpoints("web", "default").subsets[0].addresses[0].ip == "10.0.0.1"
+
+
+def test_endpoints_carry_the_deprecation_warning(api_client: k8s.ApiClient) -> None:
+    m, url, headers, _, _ = api_client.param_serialize("GET", "/api/v1/namespaces/default/endpoints",
+                                                       auth_settings=["BearerToken"])
+    resp = api_client.call_api(m, url, header_params=headers)
+    resp.read()
+    assert resp.response.headers.getlist("Warning") == [
+        '299 - "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"']
+
+
+def test_fqdn_addresses_need_two_labels(discovery_api: Api) -> None:
+    assert invalid(discovery_api, slice_body(address_type="FQDN", addresses=["backend"])) == [
+        ("endpoints[0].addresses[0]",
+         'Invalid value: "backend": should be a domain with at least two segments separated by dots')]
+    assert invalid(discovery_api, slice_body(address_type="IPv4", addresses=["not-an-ip"])) == [
+        ("endpoints[0].addresses[0]", 'Invalid value: "not-an-ip": must be a valid IPv4 address'),
+        ("endpoints[0].addresses[0]", 'Invalid value: "not-an-ip": must be a valid IP address')]

@@ -48,3 +48,11 @@ def test_terminating_object_still_accepts_other_updates(core: Api, make_service)
     # an update cannot clear deletionTimestamp
     out = raw(core.patch_namespaced_service, "web", "default", {"metadata": {"deletionTimestamp": None}})
     assert out["metadata"]["deletionTimestamp"]
+
+
+def test_deletion_timestamp_cannot_be_set_by_an_update(core: Api, make_service) -> None:
+    make_service("web")
+    with pytest.raises(k8s.ApiException) as e:
+        core.patch_namespaced_service("web", "default", {"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}})
+    assert e.value.status == 422
+    assert api_error(e.value)["details"]["causes"][0]["field"] == "metadata.deletionTimestamp"

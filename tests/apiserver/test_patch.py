@@ -54,17 +54,30 @@ def test_json_patch_ops_and_failed_test(api_client: k8s.ApiClient, make_service)
 def test_finalizer_added_then_removed_through_status_with_upstream_bytes(api_client: k8s.ApiClient,
                                                                           make_service) -> None:
     make_service("web")
-    status, out = patch(api_client, {"metadata": {"finalizers": ["foo"]}}, MERGE)
-    assert out["metadata"]["finalizers"] == ["foo"]
-    # exactly what k8s.io/cloud-provider's servicehelper sends to add and remove a finalizer
-    status, out = patch(api_client, {"metadata": {"$setElementOrder/finalizers": ["foo", "bar"],
-                                                  "finalizers": ["bar"]}}, SMP, SVC + "/status")
+    foo, bar = "example.com/foo", "example.com/bar"
+    status, out = patch(api_client, {"metadata": {"finalizers": [foo]}}, MERGE)
+    assert out["metadata"]["finalizers"] == [foo]
+    # the shape k8s.io/cloud-provider's servicehelper sends to add and then remove a finalizer
+    status, out = patch(api_client, {"metadata": {"$setElementOrder/finalizers": [foo, bar],
+                                                  "finalizers": [bar]}}, SMP, SVC + "/status")
     assert status == 200, out
-    assert out["metadata"]["finalizers"] == ["foo", "bar"]
-    status, out = patch(api_client, {"metadata": {"$deleteFromPrimitiveList/finalizers": ["bar"]}}, SMP,
+    assert out["metadata"]["finalizers"] == [foo, bar]
+    status, out = patch(api_client, {"metadata": {"$deleteFromPrimitiveList/finalizers": [bar]}}, SMP,
                         SVC + "/status")
     assert status == 200
-    assert out["metadata"]["finalizers"] == ["foo"]
+    assert out["metadata"]["finalizers"] == [foo]
+
+
+def test_upstream_test_bytes_with_unqualified_names_are_rejected_like_kube_apiserver(
+        api_client: k8s.ApiClient, make_service) -> None:
+    """Built-in kinds only take standard ("kubernetes", "orphan", "foregroundDeletion") or qualified names."""
+    make_service("web")
+    status, out = patch(api_client, b'{"metadata":{"$setElementOrder/finalizers":["foo","bar"],"finalizers":["bar"]}}'
+                        .decode(), SMP, SVC + "/status")
+    assert status == 422
+    assert out["details"]["causes"] == [{
+        "reason": "FieldValueInvalid", "field": "metadata.finalizers[0]",
+        "message": 'Invalid value: "bar": name is neither a standard finalizer name nor is it fully qualified'}]
 
 
 def test_ingress_is_atomic_and_conditions_merge_by_type(api_client: k8s.ApiClient, make_service) -> None:

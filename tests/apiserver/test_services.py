@@ -172,7 +172,8 @@ def test_port_names_required_unique_and_port_protocol_pairs_unique(core: Api) ->
     assert causes(err) == [("spec.ports[1].name", 'Duplicate value: "x"')]
     err = create_error(core, service_body("c", ports=[{"name": "x", "port": 80}, {"name": "y", "port": 80}]))
     assert causes(err)[0][0] == "spec.ports[1]" and causes(err)[0][1].startswith("Duplicate value")
-    assert api_error(err)["message"].startswith('Service "c" is invalid: spec.ports[1]: Duplicate value')
+    assert api_error(err)["message"] == ('Service "c" is invalid: spec.ports[1]: Duplicate value: {"Name":"",'
+                                         '"Protocol":"TCP","AppProtocol":null,"Port":80,"TargetPort":0,"NodePort":0}')
 
 
 def test_protocols_and_port_ranges(core: Api) -> None:
@@ -191,8 +192,14 @@ def test_load_balancer_source_ranges_must_be_cidrs(core: Api, make_service) -> N
     ok = make_service("ok", "LoadBalancer", loadBalancerSourceRanges=["10.0.0.0/8", " 192.168.1.0/24"])
     assert ok["spec"]["loadBalancerSourceRanges"] == ["10.0.0.0/8", " 192.168.1.0/24"]
     err = create_error(core, service_body("bad", "LoadBalancer", loadBalancerSourceRanges=["10.0.0.1"]))
-    assert causes(err) == [("spec.loadBalancerSourceRanges[0]", 'Invalid value: "10.0.0.1": must be a list of IP '
-                                                                  "ranges. For example, 10.240.0.0/24,10.250.0.0/24 ")]
+    # upstream's field path is capitalised here
+    assert causes(err) == [("spec.LoadBalancerSourceRanges[0]", 'Invalid value: "10.0.0.1": must be a valid CIDR '
+                                                                  "value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")]
+    err = create_error(core, {"metadata": {"name": "ann", "annotations": {
+        "service.beta.kubernetes.io/load-balancer-source-ranges": "10.0.0.0/8,bogus"}},
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})
+    assert causes(err) == [("metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]",
+                            'Invalid value: "bogus": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)')]
     err = create_error(core, service_body("cip", loadBalancerSourceRanges=["10.0.0.0/8"]))
     assert causes(err)[0][1] == "Forbidden: may only be used when `type` is 'LoadBalancer'"
 
@@ -224,3 +231,35 @@ def test_invalid_request_leaves_nothing_allocated(core: Api, make_service) -> No
                                     clusterIP="10.96.0.99"))
     ok = make_service("good", "NodePort", ports=[{"port": 80, "nodePort": 30099}], clusterIP="10.96.0.99")
     assert ok["spec"]["ports"][0]["nodePort"] == 30099
+
+
+def test_single_stack_cluster_rejects_other_families(core: Api, make_service) -> None:
+    err = create_error(core, service_body("v6", ipFamilies=["IPv6"]))
+    assert causes(err) == [("spec.ipFamilies[0]", 'Invalid value: "IPv6": not configured on this cluster')]
+    err = create_error(core, service_body("ds", ipFamilyPolicy="RequireDualStack"))
+    assert causes(err)[0][0] == "spec.ipFamilyPolicy"
+    prefer = make_service("prefer", ipFamilyPolicy="PreferDualStack")["spec"]
+    assert prefer["ipFamilies"] == ["IPv4"] and len(prefer["clusterIPs"]) == 1
+    headless = raw(core.create_namespaced_service, "default",
+                   {"metadata": {"name": "hl"}, "spec": {"clusterIP": "None", "ports": [{"port": 80}]}})["spec"]
+    assert headless["ipFamilyPolicy"] == "RequireDualStack" and headless["ipFamilies"] == ["IPv4"]
+
+
+def test_status_ingress_forbidden_unless_load_balancer(core: Api, make_service) -> None:
+    make_service("web")
+    with pytest.raises(k8s.ApiException) as e:
+        core.patch_namespaced_service_status("web", "default",
+                                             {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}})
+    assert causes(e.value) == [("status.loadBalancer.ingress",
+                                "Forbidden: may only be used when `spec.type` is 'LoadBalancer'")]
+
+
+def test_external_ips_and_session_affinity_rules(core: Api) -> None:
+    err = create_error(core, service_body("a", externalIPs=["127.0.0.1"]))
+    assert causes(err) == [("spec.externalIPs[0]",
+                            'Invalid value: "127.0.0.1": may not be in the loopback range (127.0.0.0/8, ::1/128)')]
+    err = create_error(core, service_body("b", sessionAffinityConfig={"clientIP": {"timeoutSeconds": 5}}))
+    assert causes(err) == [("spec.sessionAffinityConfig", "Forbidden: must not be set when session affinity is None")]
+    err = create_error(core, service_body("c", sessionAffinity="ClientIP",
+                                          sessionAffinityConfig={"clientIP": {"timeoutSeconds": 90000}}))
+    assert causes(err)[0][1] == "Invalid value: 90000: must be greater than 0 and less than 86400"

@@ -159,3 +159,25 @@ def test_recreated_service_with_new_uid_replaces_the_old_load_balancer(kube, clo
     assert not cloud.lb.exists(old_uid)
     ops = [(c.operation, c.request.uid) for c in cloud.lb.calls]
     assert ops[-2:] == [("delete", old_uid), ("ensure", new_uid)]
+
+
+def test_stop_is_prompt_and_joins_every_thread(apiserver, kube, cloud):
+    import threading
+
+    from ccm.controllers.manager import ControllerManager, ControllerOptions
+
+    kube.node("n1")
+    before = set(threading.enumerate())
+    client = apiserver.api_client()
+    mgr = ControllerManager(client, cloud, ControllerOptions(
+        concurrent_service_syncs=3, resync_period=0.2, leader_elect=True, lease_duration=1.0,
+        renew_deadline=0.6, retry_period=0.2, port=0))
+    mgr.start()
+    wait_for(mgr.is_leader)
+    kube.service("web")
+    kube.wait_ip("web")
+    start = time.monotonic()
+    mgr.stop()
+    assert time.monotonic() - start < 3.0
+    client.close()
+    assert [t.name for t in set(threading.enumerate()) - before if t.is_alive()] == []

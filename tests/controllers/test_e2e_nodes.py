@@ -68,7 +68,7 @@ def test_slow_node_sync_never_pushes_stale_hosts(kube, cloud, start_manager):
     """Upstream TestSlowNodeSync over the wire: a node sync stuck in a's update must not push its
     older view to b after b's own ensure already sent the newer node set."""
     kube.node("n1")
-    start_manager(cloud)
+    mgr = start_manager(cloud)
     kube.service("a")
     kube.service("b")
     kube.wait_ip("a")
@@ -77,6 +77,7 @@ def test_slow_node_sync_never_pushes_stale_hosts(kube, cloud, start_manager):
     kube.node("n2")
     assert gate.entered.wait(10)
     kube.node("n3")
+    wait_for(lambda: mgr.nodes.store.get("n3"), message="the controller's cache to hold n3")
     kube.patch("b", {"metadata": {"annotations": {"bump": "1"}}})
     wait_for(lambda: hosts(cloud, "default/b") == {"n1", "n2", "n3"}, message="b ensured with n3")
     gate.release()

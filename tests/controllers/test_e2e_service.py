@@ -159,3 +159,15 @@ def test_ignore_unclassed(kube, cloud, start_manager):
     kube.service("ours", loadBalancerClass="example.com/ours")
     kube.wait_ip("ours")
     assert not cloud.lb.calls_of("ensure", "default/plain") and not kube.get("plain").metadata.finalizers
+
+
+def test_foreign_finalizers_are_kept_in_order(kube, cloud, start_manager):
+    kube.node("n1")
+    start_manager(cloud)
+    body = {"metadata": {"name": "web", "finalizers": ["example.com/keep"]},
+            "spec": {"type": "LoadBalancer", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}}
+    kube.core.create_namespaced_service("default", body)
+    kube.wait_ip("web")
+    assert kube.get("web").metadata.finalizers == ["example.com/keep", F]
+    kube.patch("web", {"spec": {"type": "ClusterIP"}})
+    wait_for(lambda: kube.get("web").metadata.finalizers == ["example.com/keep"])

@@ -51,6 +51,7 @@ class FakeSource:
         self.list_calls: list[dict[str, Any]] = []
         self.watches: list[FakeStream] = []
         self.watch_errors: list[ApiError] = []
+        self.paths: list[str] = []
         self.expire_continue = 0  # how many continued list calls answer 410
         self.lock = threading.Lock()
 
@@ -73,6 +74,7 @@ class FakeSource:
     def list(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         params = dict(params or {})
         self.list_calls.append(params)
+        self.paths.append(path)
         if params.get("continue") and self.expire_continue:
             self.expire_continue -= 1
             raise ApiError(410, "Expired", "The provided continue parameter is too old")
@@ -90,6 +92,7 @@ class FakeSource:
     def watch(self, path: str, params: Mapping[str, Any] | None, timeout_seconds: int) -> FakeStream:
         if self.watch_errors:
             raise self.watch_errors.pop(0)
+        self.paths.append(path)
         stream = FakeStream({**(params or {}), "timeoutSeconds": timeout_seconds})
         self.watches.append(stream)
         return stream

@@ -155,3 +155,41 @@ def test_in_cluster_config_needs_the_service_account(monkeypatch):
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     with pytest.raises(kubernetes.config.ConfigException):
         load_api_client(None)
+
+
+class ScriptedResponse:
+    """Stands in for urllib3's response under WatchStream: chunks as a server might split them."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.closed = False
+
+    def read1(self, amt: int) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+    def shutdown(self) -> None:
+        self.chunks = []
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_watch_stream_reassembles_lines_across_and_within_chunks():
+    from ccm.kube.client import WatchStream
+
+    lines = [b'{"type":"ADDED","object":{"n":%d}}' % i for i in range(5)]
+    chunks = [lines[0][:10], lines[0][10:] + b"\n" + lines[1] + b"\n" + lines[2] + b"\n\n",
+              lines[3] + b"\n", lines[4]]  # the last line has no newline before EOF
+    response = ScriptedResponse(chunks)
+    events = list(WatchStream(response))  # type: ignore[arg-type]
+    assert [e["object"]["n"] for e in events] == [0, 1, 2, 3, 4]
+    assert response.closed
+
+
+def test_watch_stream_garbage_is_a_dropped_watch():
+    from ccm.kube.client import WatchStream
+
+    stream = WatchStream(ScriptedResponse([b'{"type":"ADDED","object":{}}\n{"type":\n']))  # type: ignore[arg-type]
+    with pytest.raises(ApiError) as err:
+        list(stream)
+    assert err.value.status == 0 and err.value.reason == "WatchDropped"

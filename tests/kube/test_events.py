@@ -129,3 +129,33 @@ def test_fake_recorder_formats_like_client_go():
     assert rec.objects == [("shop/web", "Warning SyncLoadBalancerFailed Error syncing load balancer: x")]
     assert rec.clear() == ["Warning SyncLoadBalancerFailed Error syncing load balancer: x"]
     assert rec.events == []
+
+
+def test_events_on_the_real_api_server_aggregate_into_count(api_client):
+    from ccm.kube.client import RawClient
+    from ccm.kube.resources import SERVICES
+
+    client = RawClient(api_client, timeout=10.0)
+    svc = client.create(SERVICES.collection_path("default"),
+                        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                         "spec": {"ports": [{"port": 80}]}})
+    node = client.create("/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+    rec = EventRecorder(client, "service-controller", host="host-a")
+    for _ in range(3):
+        rec.event(svc, "Warning", "SyncLoadBalancerFailed", "Error syncing load balancer: boom")
+    rec.event(svc, "Normal", "EnsuringLoadBalancer", "Ensuring load balancer")
+    rec.event(node, "Normal", "Seen", "node seen")
+    assert rec.flush(10)
+    rec.stop()
+    events = client.list("/api/v1/namespaces/default/events")["items"]
+    by_reason = {e["reason"]: e for e in events}
+    assert len(events) == 3
+    failed = by_reason["SyncLoadBalancerFailed"]
+    assert failed["count"] == 3 and failed["type"] == "Warning"
+    assert failed["message"] == "Error syncing load balancer: boom"
+    assert failed["involvedObject"]["uid"] == svc["metadata"]["uid"]
+    assert failed["involvedObject"]["kind"] == "Service"
+    assert failed["source"] == {"component": "service-controller", "host": "host-a"}
+    assert by_reason["EnsuringLoadBalancer"]["count"] == 1
+    seen = by_reason["Seen"]
+    assert seen["involvedObject"]["name"] == "n1" and "namespace" not in seen["involvedObject"]

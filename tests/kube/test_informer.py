@@ -111,6 +111,20 @@ def test_expired_continue_token_falls_back_to_one_full_list(source: FakeSource):
         inf.stop()
 
 
+def test_selectors_go_to_list_and_watch(source: FakeSource):
+    inf = Informer(source, SERVICES, namespace="shop", label_selector="app=web",
+                   field_selector="metadata.name=x")
+    inf.start()
+    try:
+        stream = nth_watch(source, 0)
+        for params in (source.list_calls[0], stream.params):
+            assert params["labelSelector"] == "app=web"
+            assert params["fieldSelector"] == "metadata.name=x"
+        assert set(source.paths) == {"/api/v1/namespaces/shop/services"}
+    finally:
+        inf.stop()
+
+
 def test_handlers_not_synced_before_first_list(source: FakeSource):
     inf = Informer(source, SERVICES)
     assert not inf.has_synced()
@@ -236,11 +250,12 @@ def test_resync_delivers_updates_with_same_object_on_the_fake_clock(source: Fake
     inf.start()
     try:
         assert inf.wait_for_sync(5)
-        wait_for(lambda: source.watches)
+        wait_for(lambda: clock.waiters == 1)  # the resync timer is armed
         clock.step(29.0)
         assert updates == []
         clock.step(1.0)
         wait_for(lambda: updates == [("default/a", True)])
+        wait_for(lambda: clock.waiters == 1)
         clock.step(30.0)
         wait_for(lambda: len(updates) == 2)
     finally:

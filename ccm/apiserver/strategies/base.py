@@ -66,6 +66,8 @@ class Strategy:
     singular: ClassVar[str] = ""
     kind: ClassVar[str] = ""
     namespaced: ClassVar[bool] = True
+    #: the official client's model for this kind: its fields are the ones the API knows
+    model: ClassVar[str] = ""
     short_names: ClassVar[tuple[str, ...]] = ()
     categories: ClassVar[tuple[str, ...]] = ()
     #: the store bucket; two API versions of one resource share it (Events)
@@ -84,6 +86,8 @@ class Strategy:
     #: field-selector spellings mapped to the stored field (events.k8s.io)
     field_aliases: ClassVar[dict[str, str]] = {}
     schema: ClassVar[Schema] = {}
+    #: sent as a Warning header on every request for this resource (deprecated APIs)
+    deprecation: ClassVar[str] = ""
     #: fields that are not "spec" for generation purposes
     non_spec_fields: ClassVar[tuple[str, ...]] = ("kind", "apiVersion", "metadata", "status")
 

@@ -9,5 +9,7 @@ class EndpointsStrategy(Strategy):
     plural = "endpoints"
     singular = "endpoints"
     kind = "Endpoints"
+    model = "V1Endpoints"
     short_names = ("ep",)
     allow_create_on_update = True
+    deprecation = "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"

@@ -9,6 +9,7 @@ from ccm.apiserver import fielderrors as fe
 from ccm.apiserver.fielderrors import FieldError
 from ccm.apiserver.strategies.base import Obj, Strategy, meta
 from ccm.apiserver.validation import (
+    endpoint_ip_errors,
     is_dns1123_label,
     is_dns1123_subdomain,
     is_qualified_name,
@@ -28,6 +29,7 @@ class EndpointSliceStrategy(Strategy):
     plural = "endpointslices"
     singular = "endpointslice"
     kind = "EndpointSlice"
+    model = "V1EndpointSlice"
     tracks_generation = True
 
     def spec_changed(self, new: Obj, old: Obj) -> bool:
@@ -99,29 +101,33 @@ class EndpointSliceStrategy(Strategy):
         if address_type not in ADDRESS_TYPES:
             return []  # reported once, on addressType
         if address_type == "FQDN":
-            return [fe.invalid(path, address, m) for m in is_dns1123_subdomain(str(address))]
+            return _fqdn_errors(str(address), path)
         ip = parse_ip(address)
         want = 4 if address_type == "IPv4" else 6
-        if ip is None or ip.version != want:
-            return [fe.invalid(path, address, f"must be a valid IPv{want} address")]
-        return self._validate_endpoint_ip(ip, str(address), path)
+        errs = [] if ip is not None and ip.version == want else \
+            [fe.invalid(path, address, f"must be a valid IPv{want} address")]
+        if ip is None:  # ValidateEndpointIP runs as well, as upstream
+            return [*errs, fe.invalid(path, address, "must be a valid IP address")]
+        return errs + self._validate_endpoint_ip(ip, str(address), path)
 
     def _validate_endpoint_ip(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address, address: str,
                               path: str) -> list[FieldError]:
-        """ValidateEndpointIP: unspecified, loopback and link-local addresses are rejected."""
-        if ip.is_unspecified:
-            return [fe.invalid(path, address, f"may not be unspecified ({address})")]
         # kube-apiserver rejects loopback endpoints. The one-machine demo runs its backends on
         # loopback, so the server option allow_loopback_endpoints (--allow-loopback-endpoints,
         # off by default) lifts exactly this check and nothing else.
-        if ip.is_loopback and not self.options.allow_loopback_endpoints:
-            return [fe.invalid(path, address, "may not be in the loopback range (127.0.0.0/8, ::1/128)")]
-        if ip.is_link_local:
-            return [fe.invalid(path, address, "may not be in the link-local range (169.254.0.0/16, fe80::/10)")]
-        if ip.is_multicast and (ip in ipaddress.ip_network("224.0.0.0/24") or ip in ipaddress.ip_network("ff02::/16")):
-            return [fe.invalid(path, address,
-                               "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)")]
-        return []
+        allow_loopback = self.options.allow_loopback_endpoints
+        return [fe.invalid(path, address, m) for m in endpoint_ip_errors(ip, address, allow_loopback)]
+
+
+def _fqdn_errors(address: str, path: str) -> list[FieldError]:
+    """IsFullyQualifiedDomainName: a DNS subdomain with at least two labels (a trailing dot is fine)."""
+    name = address[:-1] if address.endswith(".") else address
+    if not name:
+        return [fe.required(path)]
+    errs = [fe.invalid(path, address, m) for m in is_dns1123_subdomain(name)]
+    if "." not in name:
+        errs.append(fe.invalid(path, address, "should be a domain with at least two segments separated by dots"))
+    return errs
 
 
 def _validate_ports(obj: Obj) -> list[FieldError]:

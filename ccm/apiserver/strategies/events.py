@@ -79,6 +79,7 @@ class CoreEventStrategy(Strategy):
     plural = "events"
     singular = "event"
     kind = "Event"
+    model = "CoreV1Event"
     short_names = ("ev",)
     storage = "events"
     allow_create_on_update = True
@@ -113,6 +114,7 @@ class EventV1Strategy(CoreEventStrategy):
     """events.k8s.io/v1: the strict API over the same storage."""
 
     group = "events.k8s.io"
+    model = "EventsV1Event"
     short_names = ("ev",)
     name_rule = "subdomain"
     field_aliases = {**{f"regarding.{f}": f"involvedObject.{f}" for f in _INVOLVED},

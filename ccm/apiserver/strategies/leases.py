@@ -13,6 +13,7 @@ class LeaseStrategy(Strategy):
     plural = "leases"
     singular = "lease"
     kind = "Lease"
+    model = "V1Lease"
     allow_create_on_update = True
 
     def default(self, obj: Obj) -> None:

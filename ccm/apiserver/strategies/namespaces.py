@@ -9,6 +9,7 @@ class NamespaceStrategy(Strategy):
     plural = "namespaces"
     singular = "namespace"
     kind = "Namespace"
+    model = "V1Namespace"
     namespaced = False
     short_names = ("ns",)
     has_status = True

@@ -18,6 +18,7 @@ class NodeStrategy(Strategy):
     plural = "nodes"
     singular = "node"
     kind = "Node"
+    model = "V1Node"
     namespaced = False
     short_names = ("no",)
     has_status = True

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import re
 from typing import Any
 
 from ccm.apiserver import errors, timefmt
@@ -17,8 +16,10 @@ from ccm.apiserver import fielderrors as fe
 from ccm.apiserver.allocators import AllocationError, IPAllocator, PortAllocator, Transaction
 from ccm.apiserver.fielderrors import FieldError
 from ccm.apiserver.strategies.base import Obj, Options, Strategy, dig, spec, str_field
-from ccm.apiserver.strategies.conditions import validate_conditions
 from ccm.apiserver.validation import (
+    CIDR_MSG,
+    IP_MSG,
+    endpoint_ip_errors,
     is_dns1123_label,
     is_dns1123_subdomain,
     is_qualified_name,
@@ -26,6 +27,7 @@ from ccm.apiserver.validation import (
     is_valid_port_num,
     parse_cidr,
     parse_ip,
+    validate_labels,
 )
 
 TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
@@ -70,15 +72,17 @@ def _node_ports(obj: Obj) -> set[int]:
     return {p["nodePort"] for p in _ports(obj) if isinstance(p.get("nodePort"), int) and p["nodePort"]}
 
 
-def _go_port(p: dict[str, Any]) -> str:
-    return (f'core.ServicePort{{Name:"", Protocol:"{p.get("protocol", "")}", AppProtocol:(*string)(nil), '
-            f'Port:{p.get("port", 0)}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:""}}, NodePort:0}}')
+def _duplicate_port_key(p: dict[str, Any]) -> dict[str, Any]:
+    """The internal ``core.ServicePort`` key upstream reports (untagged Go fields, in Go order)."""
+    return {"Name": "", "Protocol": p.get("protocol", ""), "AppProtocol": None, "Port": p.get("port", 0),
+            "TargetPort": 0, "NodePort": 0}
 
 
 class ServiceStrategy(Strategy):
     plural = "services"
     singular = "service"
     kind = "Service"
+    model = "V1Service"
     short_names = ("svc",)
     categories = ("all",)
     has_status = True
@@ -116,7 +120,7 @@ class ServiceStrategy(Strategy):
                 p["protocol"] = "TCP"
             if p.get("targetPort") in (None, 0, ""):
                 p["targetPort"] = p.get("port")
-        if s["type"] in ("NodePort", "LoadBalancer") and not s.get("externalTrafficPolicy"):
+        if externally_accessible(obj) and not s.get("externalTrafficPolicy"):
             s["externalTrafficPolicy"] = "Cluster"
         if not s.get("internalTrafficPolicy") and s["type"] in ("ClusterIP", "NodePort", "LoadBalancer"):
             s["internalTrafficPolicy"] = "Cluster"
@@ -176,11 +180,23 @@ class ServiceStrategy(Strategy):
         return errors.invalid("Service", str_field(obj, "metadata", "name"), errs)
 
     def _init_ip_families(self, obj: Obj) -> None:
+        """initIPFamilyFields for a single-stack cluster: only the service CIDR's family exists."""
         s = spec(obj)
         family = self.ips.family
         headless_no_selector = s.get("clusterIP") == "None" and not s.get("selector")
+        if headless_no_selector:
+            s.setdefault("ipFamilyPolicy", "RequireDualStack")
+            s["ipFamilies"] = [f for f in s.get("ipFamilies") or [family] if f == family] or [family]
+            return
+        errs = [fe.invalid(f"spec.ipFamilies[{i}]", f, "not configured on this cluster")
+                for i, f in enumerate(s.get("ipFamilies") or []) if f != family and f in ("IPv4", "IPv6")]
+        if s.get("ipFamilyPolicy") == "RequireDualStack":
+            errs.append(fe.invalid("spec.ipFamilyPolicy", "RequireDualStack",
+                                   "this cluster is not configured for dual-stack services"))
+        if errs:
+            raise self._invalid(obj, errs)
         if not s.get("ipFamilyPolicy"):
-            s["ipFamilyPolicy"] = "RequireDualStack" if headless_no_selector else "SingleStack"
+            s["ipFamilyPolicy"] = "SingleStack"
         if not s.get("ipFamilies"):
             s["ipFamilies"] = [family]
 
@@ -351,17 +367,14 @@ class ServiceStrategy(Strategy):
             errs.append(fe.invalid("spec.clusterIPs[0]", ns.get("clusterIPs"), "may not change once set"))
         if needs_hc_node_port(old) and needs_hc_node_port(new) and \
                 ns.get("healthCheckNodePort") != os_.get("healthCheckNodePort"):
-            errs.append(fe.invalid("spec.healthCheckNodePort", ns.get("healthCheckNodePort"),
-                                   "field is immutable"))
+            errs.append(fe.forbidden("spec.healthCheckNodePort", "field is immutable"))
         if _type(old) == "LoadBalancer" and _type(new) == "LoadBalancer" and \
                 ns.get("loadBalancerClass") != os_.get("loadBalancerClass"):
             errs.append(fe.invalid("spec.loadBalancerClass", ns.get("loadBalancerClass"), "may not change once set"))
         return errs
 
     def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        errs = validate_load_balancer_status(new)
-        errs += validate_conditions(dig(new, "status", "conditions"), "status.conditions")
-        return errs
+        return validate_load_balancer_status(new, old)
 
 
 def _validate_port(p: dict[str, Any], i: int, require_name: bool, names: set[str],
@@ -424,7 +437,7 @@ def validate_service(obj: Obj, old: Obj | None = None) -> list[FieldError]:
         errs += _validate_port(p, i, len(ports) > 1, names, t)
         key = (p.get("port"), p.get("protocol"))
         if key in seen:
-            errs.append(fe.FieldError("Duplicate value", f"spec.ports[{i}]", fe.GoLiteral(_go_port(p))))
+            errs.append(fe.duplicate(f"spec.ports[{i}]", _duplicate_port_key(p)))
         seen.add(key)
         if p.get("nodePort"):
             npk = (p.get("nodePort"), p.get("protocol"))
@@ -433,22 +446,30 @@ def validate_service(obj: Obj, old: Obj | None = None) -> list[FieldError]:
             seen_np.add(npk)
     # cluster IPs
     if t == "ExternalName":
-        if s.get("clusterIP"):
-            errs.append(fe.forbidden("spec.clusterIPs", "may not be set for ExternalName services"))
+        for f in ("clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if s.get(f):
+                errs.append(fe.forbidden(f"spec.{f}", "may not be set for ExternalName services"))
         en = s.get("externalName") or ""
         if not en:
             errs.append(fe.required("spec.externalName"))
         else:
             errs += [fe.invalid("spec.externalName", en, m) for m in is_dns1123_subdomain(en.rstrip("."))]
     else:
-        if ips and s.get("clusterIP") != ips[0]:
-            errs.append(fe.invalid("spec.clusterIPs", ips, "first value must match `clusterIP`"))
+        if s.get("clusterIP"):
+            if not ips:
+                errs.append(fe.required("spec.clusterIPs"))
+            elif s.get("clusterIP") != ips[0]:
+                errs.append(fe.invalid("spec.clusterIPs", ips, "first value must match `clusterIP`"))
+        elif ips:
+            errs.append(fe.invalid("spec.clusterIPs", ips, "must be empty when `clusterIP` is not specified"))
+        old_ips = dig(old, "spec", "clusterIPs") or [] if old else []
         for i, ip in enumerate(ips):
             if i == 0 and ip == "None":
+                if len(ips) > 1:
+                    errs.append(fe.invalid("spec.clusterIPs", ips, "'None' must be the first and only value"))
                 continue
-            if parse_ip(ip) is None:
-                errs.append(fe.invalid(f"spec.clusterIPs[{i}]", ip,
-                                       "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"))
+            if ip not in old_ips and parse_ip(ip) is None:
+                errs.append(fe.invalid(f"spec.clusterIPs[{i}]", ip, IP_MSG))
         if headless and t in ("NodePort", "LoadBalancer"):
             errs.append(fe.invalid("spec.clusterIPs[0]", "None", f"may not be set to 'None' for {t} services"))
         policy = s.get("ipFamilyPolicy")
@@ -468,36 +489,47 @@ def validate_service(obj: Obj, old: Obj | None = None) -> list[FieldError]:
         errs.append(fe.not_supported("spec.sessionAffinity", aff, ["ClientIP", "None"]))
     elif aff == "ClientIP":
         timeout = dig(s, "sessionAffinityConfig", "clientIP", "timeoutSeconds")
-        if not isinstance(timeout, int) or not 0 < timeout <= 86400:
+        detail = "when session affinity type is ClientIP"
+        if timeout is None:
+            errs.append(fe.required("spec.sessionAffinityConfig.clientIP.timeoutSeconds", detail))
+        elif not isinstance(timeout, int) or not 0 < timeout <= 86400:
             errs.append(fe.invalid("spec.sessionAffinityConfig.clientIP.timeoutSeconds", timeout,
                                    "must be greater than 0 and less than 86400"))
     elif s.get("sessionAffinityConfig"):
-        errs.append(fe.invalid("spec.sessionAffinityConfig", s.get("sessionAffinityConfig"),
-                               "must not be set when session affinity is None"))
+        errs.append(fe.forbidden("spec.sessionAffinityConfig", "must not be set when session affinity is None"))
+    old_external = dig(old, "spec", "externalIPs") or [] if old else []
     for i, ip in enumerate(s.get("externalIPs") or []):
-        if parse_ip(ip) is None:
-            errs.append(fe.invalid(f"spec.externalIPs[{i}]", ip,
-                                   "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"))
+        parsed = parse_ip(ip)
+        if ip in old_external:
+            continue
+        if parsed is None:
+            errs.append(fe.invalid(f"spec.externalIPs[{i}]", ip, IP_MSG))
+        else:
+            errs += [fe.invalid(f"spec.externalIPs[{i}]", ip, m) for m in endpoint_ip_errors(parsed, ip)]
+    errs += validate_labels(s.get("selector"), "spec.selector")
     lb_ip = s.get("loadBalancerIP")
     if lb_ip and parse_ip(lb_ip) is None:
         errs.append(fe.invalid("spec.loadBalancerIP", lb_ip, "must be a valid IP address"))
     # load balancer source ranges (spec field and the legacy annotation)
     ranges = s.get("loadBalancerSourceRanges") or []
     annotation = (dig(obj, "metadata", "annotations") or {}).get(SOURCE_RANGES_ANNOTATION)
-    if ranges or annotation:
+    if ranges:
+        # upstream's field path really is capitalised here
         if t != "LoadBalancer":
             errs.append(fe.forbidden("spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'"))
+        old_ranges = [str(r).strip() for r in (dig(old, "spec", "loadBalancerSourceRanges") or [])] if old else []
         for i, r in enumerate(ranges):
-            if parse_cidr(r.strip() if isinstance(r, str) else r) is None:
-                errs.append(fe.invalid(f"spec.loadBalancerSourceRanges[{i}]", r,
-                                       "must be a list of IP ranges. For example, 10.240.0.0/24,10.250.0.0/24 "))
-        if annotation and not ranges:
-            for r in annotation.split(","):
-                if parse_cidr(r.strip()) is None:
-                    errs.append(fe.invalid(f"metadata.annotations[{SOURCE_RANGES_ANNOTATION}]", annotation,
-                                           "must be a comma separated list of IP ranges. For example, "
-                                           "10.240.0.0/24,10.250.0.0/24 "))
-                    break
+            value = r.strip() if isinstance(r, str) else r
+            if value not in old_ranges and parse_cidr(value) is None:
+                errs.append(fe.invalid(f"spec.LoadBalancerSourceRanges[{i}]", value, CIDR_MSG))
+    elif annotation is not None:
+        path = f"metadata.annotations[{SOURCE_RANGES_ANNOTATION}]"
+        if t != "LoadBalancer":
+            errs.append(fe.forbidden(path, "may only be used when `type` is 'LoadBalancer'"))
+        old_value = (dig(old, "metadata", "annotations") or {}).get(SOURCE_RANGES_ANNOTATION) if old else None
+        if annotation != old_value and annotation.strip():
+            errs += [fe.invalid(path, r.strip(), CIDR_MSG) for r in annotation.strip().split(",")
+                     if parse_cidr(r.strip()) is None]
     # traffic policies
     etp = s.get("externalTrafficPolicy") or ""
     if not externally_accessible(obj):
@@ -526,9 +558,12 @@ def validate_service(obj: Obj, old: Obj | None = None) -> list[FieldError]:
                                "is 'Local'"))
     alloc = s.get("allocateLoadBalancerNodePorts")
     if t == "LoadBalancer" and alloc is None:
-        errs.append(fe.required("spec.allocateLoadBalancerNodePorts"))
+        errs.append(fe.required("allocateLoadBalancerNodePorts"))  # sic: upstream's path has no "spec."
     elif t != "LoadBalancer" and alloc is not None:
         errs.append(fe.forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'"))
+    td = s.get("trafficDistribution")
+    if td is not None and td not in _TRAFFIC_DISTRIBUTION:
+        errs.append(fe.not_supported("spec.trafficDistribution", td, _TRAFFIC_DISTRIBUTION))
     lbc = s.get("loadBalancerClass")
     if lbc is not None:
         if t != "LoadBalancer":
@@ -539,23 +574,25 @@ def validate_service(obj: Obj, old: Obj | None = None) -> list[FieldError]:
 
 
 _IP_MODES = ["Proxy", "VIP"]
-_CAMEL = re.compile(r"^[A-Z][a-zA-Z0-9]*$")
+_TRAFFIC_DISTRIBUTION = ["PreferClose", "PreferSameZone", "PreferSameNode"]
 
 
-def validate_load_balancer_status(obj: Obj) -> list[FieldError]:
+def validate_load_balancer_status(obj: Obj, old: Obj | None = None) -> list[FieldError]:
+    """ValidateLoadBalancerStatus: ingress entries only; an IP already stored stays valid."""
     errs: list[FieldError] = []
     ingress = dig(obj, "status", "loadBalancer", "ingress") or []
     path = "status.loadBalancer.ingress"
     if ingress and _type(obj) != "LoadBalancer":
-        errs.append(fe.forbidden(path, "may only be used when `spec.type` is 'LoadBalancer'"))
+        return [fe.forbidden(path, "may only be used when `spec.type` is 'LoadBalancer'")]
+    old_ips = [i.get("ip") for i in dig(old, "status", "loadBalancer", "ingress") or [] if isinstance(i, dict)]
     for i, ing in enumerate(ingress):
         p = f"{path}[{i}]"
         if not isinstance(ing, dict):
             errs.append(fe.invalid(p, ing, "must be an object"))
             continue
         ip, host, mode = ing.get("ip"), ing.get("hostname"), ing.get("ipMode")
-        if ip and parse_ip(ip) is None:
-            errs.append(fe.invalid(f"{p}.ip", ip, "must be a valid IP address"))
+        if ip and ip not in old_ips and parse_ip(ip) is None:
+            errs.append(fe.invalid(f"{p}.ip", ip, IP_MSG))
         if not ip and mode is not None:
             errs.append(fe.forbidden(f"{p}.ipMode", "may not be specified when `ip` is not set"))
         elif ip and mode is None:
@@ -566,16 +603,4 @@ def validate_load_balancer_status(obj: Obj) -> list[FieldError]:
             errs += [fe.invalid(f"{p}.hostname", host, m) for m in is_dns1123_subdomain(host)]
             if parse_ip(host) is not None:
                 errs.append(fe.invalid(f"{p}.hostname", host, "must be a DNS name, not an IP address"))
-        for j, port in enumerate(ing.get("ports") or []):
-            pp = f"{p}.ports[{j}]"
-            if not is_valid_port_num(port.get("port")):
-                errs.append(fe.invalid(f"{pp}.port", port.get("port"), _PORT_RANGE_MSG))
-            proto = port.get("protocol") or ""
-            if not proto:
-                errs.append(fe.required(f"{pp}.protocol"))
-            elif proto not in PROTOCOLS:
-                errs.append(fe.not_supported(f"{pp}.protocol", proto, PROTOCOLS))
-            err = port.get("error")
-            if err is not None and (len(err) > 316 or not _CAMEL.match(err)):
-                errs.append(fe.invalid(f"{pp}.error", err, "must be a CamelCase reason of at most 316 characters"))
     return errs

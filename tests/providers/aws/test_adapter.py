@@ -94,42 +94,42 @@ def test_nlb_lifecycle_default(cloud, moto, world):
 
 @pytest.mark.parametrize("annotations", [pytest.param({}, id="clb"), pytest.param(NLB, id="nlb")])
 def test_crash_after_each_mutating_call_converges_without_duplicates(moto, world, annotations):
-    """Kill the provider after its k-th mutating call (create, then delete); a fresh one finishes the job."""
+    """Kill the provider after its k-th mutating call (create, then delete); a fresh one finishes the job.
+
+    The provider keeps no state between calls (everything is found by name and tags), so one
+    "crashing" and one "fresh" instance serve every k; the server decides where the crash falls.
+    """
     aws = AwsState(moto)
-    probe = make_cloud(moto)
-    total = mutating(probe, probe.load_balancer().ensure, request(world, annotations, uid="probe-0"))[1]
-    probe.load_balancer().delete(request(world, annotations, uid="probe-0"))
-    probe.close()
-    assert total >= 7
+    crashed, fresh = make_cloud(moto), make_cloud(moto)
+    lb = fresh.load_balancer()
+    probe = request(world, annotations, uid="probe-0")
+    total = mutating(fresh, lb.ensure, probe)[1]
+    deletes = mutating(fresh, lb.delete, probe)[1]
+    assert total >= 7 and deletes >= 3
     for k in range(total):
         req = request(world, annotations, uid=f"crash-{k:03d}")
-        crashed = make_cloud(moto)
         moto.faults.crash_after = k
         with pytest.raises(ClientError, match="InjectedCrash"):
             crashed.load_balancer().ensure(req)
         moto.faults.reset()
-        fresh = make_cloud(moto)
-        lb = fresh.load_balancer()
         status = lb.ensure(req).status
         name = lb.name(req)
         if annotations:
-            assert [x["LoadBalancerName"] for x in aws.nlbs()].count(name) == 1
-            assert len([tg for tg in aws.target_groups() if tg["TargetGroupName"].startswith(name[:12])]) == 2
+            assert [x["LoadBalancerName"] for x in aws.nlbs()] == [name]
+            assert len(aws.target_groups()) == 2 and len(aws.nlb_listeners(name)) == 2
         else:
             assert len(aws.managed_groups(name)) == 1 and aws.clb_instances(name) == set(world.instances)
         assert status.ingress[0].hostname
         assert mutating(fresh, lb.ensure, req)[1] == 0, f"not converged after a crash at call {k}"
-        # crash half-way through the delete too
-        moto.faults.crash_after = k // 2
-        try:
-            crashed.load_balancer().delete(req)
-        except ClientError:
-            pass
-        moto.faults.reset()
+        if k < deletes:  # and a crash at each point of the delete
+            moto.faults.crash_after = k
+            with pytest.raises(ClientError, match="InjectedCrash"):
+                crashed.load_balancer().delete(req)
+            moto.faults.reset()
         lb.delete(req)
         assert aws.nothing_left(world.node_sg) == [], f"leftovers after a crash at call {k}"
-        crashed.close()
-        fresh.close()
+    crashed.close()
+    fresh.close()
 
 
 def test_throttling_is_retried_then_returned_as_retry_error(moto, world):

@@ -40,24 +40,19 @@ def test_invalid_annotations_stop_before_any_aws_call(cluster):
 
 
 def test_foreign_load_balancer_surfaces_as_a_warning_event(cluster):
-    svc = cluster.service("web", {}, ports=({"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80},))
-    # the controller may win the race; a foreign load balancer needs the name first, so use a second Service
-    name = default_load_balancer_name("feedface-0000-4000-8000-000000000000")
+    cluster.stop()  # create the Service while no controller runs, so the foreign name is there first
+    svc = cluster.service("clash", {}, ports=({"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80},))
+    name = default_load_balancer_name(svc.metadata.uid)
     cluster.aws.elb.create_load_balancer(LoadBalancerName=name, Subnets=[cluster.world.public_subnets[0]], Listeners=[
         {"Protocol": "TCP", "LoadBalancerPort": 9, "InstanceProtocol": "TCP", "InstancePort": 9}])
-    cluster.wait_hostname("web")
-    assert svc.metadata.uid
-    uid_svc = cluster.core.create_namespaced_service("default", {
-        "metadata": {"name": "clash"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})
-    # the API server assigns uids, so rename the foreign load balancer after the fact
-    clash = default_load_balancer_name(uid_svc.metadata.uid)
-    cluster.aws.elb.create_load_balancer(LoadBalancerName=clash, Subnets=[cluster.world.public_subnets[0]], Listeners=[
-        {"Protocol": "TCP", "LoadBalancerPort": 9, "InstanceProtocol": "TCP", "InstancePort": 9}])
-    cluster.aws.elb.delete_load_balancer(LoadBalancerName=name)
-    cluster.set_annotations("clash", {ann.CONNECTION_IDLE_TIMEOUT.key: "61"})  # re-sync after the clash exists
+    cluster.start()
     events = cluster.wait_event("clash", "ForeignLoadBalancer")
     assert any("never adopted" in e for e in events)
-    assert cluster.aws.clb(clash)["ListenerDescriptions"][0]["Listener"]["LoadBalancerPort"] == 9
+    assert cluster.hostname("clash") is None
+    assert cluster.cloud.counter.totals()[0] == 0
+    cluster.delete("clash")
+    wait_for(lambda: cluster.gone("clash"), 15, message="service deleted")
+    assert cluster.aws.clb(name)["ListenerDescriptions"][0]["Listener"]["LoadBalancerPort"] == 9  # untouched
 
 
 @pytest.mark.parametrize("lb_type", ["clb", "nlb"])

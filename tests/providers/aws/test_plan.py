@@ -140,10 +140,11 @@ def test_clb_plan_create_orders_group_before_lb_and_instances_last():
     assert warnings == []
     assert [o.action for o in ops] == [
         "create_security_group", "authorize_security_group_ingress", "create_load_balancer",
-        "configure_health_check", "modify_load_balancer_attributes", "authorize_security_group_ingress",
-        "register_instances_with_load_balancer"]
+        "configure_health_check", "modify_load_balancer_attributes", "register_instances_with_load_balancer"]
     assert ops[2].params["SecurityGroups"] == [Ref("sg")]
-    assert ops[5].params["IpPermissions"][0]["UserIdGroupPairs"][0]["GroupId"] == Ref("sg")
+    # node rules are a separate phase, planned once the group's id is known
+    [rule_op] = clb.plan_node_rules(d, {"sg-node": []}, "sg-new")
+    assert rule_op.params["IpPermissions"][0]["UserIdGroupPairs"][0]["GroupId"] == "sg-new"
 
 
 def test_clb_plan_is_empty_when_steady_and_minimal_on_change():
@@ -153,8 +154,11 @@ def test_clb_plan_is_empty_when_steady_and_minimal_on_change():
                               Settings(), WORLD, NAME)
     ops, _ = clb.plan_clb(changed, _observed_clb(d))
     assert [o.action for o in ops] == ["delete_load_balancer_listeners", "create_load_balancer_listeners",
-                                       "configure_health_check", "revoke_security_group_ingress",
-                                       "authorize_security_group_ingress"]
+                                       "configure_health_check"]
+    observed = _observed_clb(d)
+    assert clb.plan_node_rules(d, observed.groups, "sg-lb") == []
+    assert [o.action for o in clb.plan_node_rules(changed, observed.groups, "sg-lb")] == [
+        "revoke_security_group_ingress", "authorize_security_group_ingress"]
 
 
 def test_clb_scheme_change_warns_and_changes_nothing():
@@ -221,11 +225,12 @@ def test_nlb_plan_replaces_a_target_group_whose_node_port_changed():
             frozenset((i, 30080) for i in d.instance_ids))},
         groups={"sg-node": [r.permission() for r in d.node_rules["sg-node"]]})
     assert nlb.plan_nlb(d, observed) == ([], [])
+    assert nlb.plan_node_rules(NAME, d.node_rules, observed.groups) == []
     moved = nlb.desired_nlb(req(ServicePort("http", "TCP", 80, 30090)), Settings(), WORLD, NAME)
     ops, _ = nlb.plan_nlb(moved, observed)
     assert [o.action for o in ops] == [
         "create_target_group", "modify_target_group_attributes", "register_targets", "modify_listener",
-        "delete_target_group", "revoke_security_group_ingress", "authorize_security_group_ingress"]
+        "delete_target_group"]
     assert ops[3].params["DefaultActions"][0]["TargetGroupArn"] == Ref(f"tg:{moved.target_groups[0].name}")
 
 
@@ -234,3 +239,19 @@ def test_nlb_foreign_target_group_with_our_name_is_never_adopted():
     with pytest.raises(UserError) as err:
         nlb.plan_nlb(d, nlb.NlbObserved(foreign_target_groups=frozenset({d.target_groups[0].name})))
     assert err.value.reason == "ForeignLoadBalancer"
+
+
+def test_nlb_mtu_rule_is_shared_and_goes_with_the_last_client():
+    mine, other = "kubernetes.io/rule/nlb/client=" + NAME, "kubernetes.io/rule/nlb/client=b"
+    mtu = {"IpProtocol": "icmp", "FromPort": 3, "ToPort": 4,
+           "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "kubernetes.io/rule/nlb/mtu=b"}]}
+    client = {"IpProtocol": "tcp", "FromPort": 30080, "ToPort": 30080,
+              "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": mine}]}
+    other_client = {"IpProtocol": "tcp", "FromPort": 31000, "ToPort": 31000,
+                    "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": other}]}
+    # deleting while another NLB still has clients from 0.0.0.0/0: keep the MTU rule it shares
+    [op] = nlb.plan_node_rules(NAME, {}, {"sg-node": [mtu, client, other_client]})
+    assert op.params["IpPermissions"] == [client]
+    # deleting the last one: the MTU rule goes too, whoever created it
+    [op] = nlb.plan_node_rules(NAME, {}, {"sg-node": [mtu, client]})
+    assert [p["IpProtocol"] for p in op.params["IpPermissions"]] == ["icmp", "tcp"]
