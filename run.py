@@ -27,8 +27,6 @@ def _digest() -> str:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
-        sys.exit(f"ccm needs Python >= 3.11 (this is {sys.version.split()[0]})")
     if STAMP.exists() and STAMP.read_text() == _digest() and (BIN / "ccm").exists():
         return
     if not (BIN / "python").exists():

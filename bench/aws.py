@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
-from ccm.annotations import aws as ann  # noqa: E402
-from providers.base import Node  # noqa: E402
-from tests.providers.aws.conftest import make_cloud  # noqa: E402
-from tests.providers.aws.harness import MotoServer, add_instance, build_world  # noqa: E402
-from tests.providers.aws.requests import request  # noqa: E402
+from ccm.annotations import aws as ann
+from providers.base import Node, ServicePort
+from tests.providers.aws.conftest import make_cloud
+from tests.providers.aws.harness import MotoServer, add_instance, build_world
+from tests.providers.aws.requests import request
 
 
 @dataclasses.dataclass
@@ -67,7 +67,8 @@ def run(server: MotoServer, kind: str, services: int, nodes: int) -> tuple[float
     cloud = make_cloud(server)
     lb = cloud.load_balancer()
     annotations = {ann.TYPE.key: "nlb"} if kind == "nlb" else {}
-    reqs = [request(world, annotations, uid=f"{i:08d}-bench-4000-8000-000000000000", name=f"svc-{i}")
+    reqs = [request(world, annotations, uid=f"{i:08d}-bench-4000-8000-000000000000", name=f"svc-{i}",
+                    ports=(ServicePort("http", "TCP", 80, 30000 + 2 * i), ServicePort("https", "TCP", 443, 30001 + 2 * i)))
             for i in range(services)]
     rows = [measure(cloud, "create", services, lambda i: lb.ensure(reqs[i]))]
     rows.append(measure(cloud, "steady resync", services, lambda i: lb.ensure(reqs[i])))
@@ -83,11 +84,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=100)
     parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--types", default="nlb,clb", help="comma-separated: nlb, clb")
     args = parser.parse_args()
     server = MotoServer()
     server.client("ec2").describe_vpcs()  # warm moto's lazily loaded backends
     try:
-        for kind in ("nlb", "clb"):
+        for kind in args.types.split(","):
             rtt, rows = run(server, kind, args.services, args.nodes)
             print(f"\n{kind.upper()}: {args.services} Services, {args.nodes} nodes, 2 ports each; "
                   f"baseline read round trip {rtt * 1000:.1f} ms")

@@ -45,7 +45,7 @@ class ProviderError(Exception):
     """Base of every error an adapter raises on purpose."""
 
 
-class ImplementedElsewhere(ProviderError):  # noqa: N818 - the upstream sentinel's name
+class ImplementedElsewhere(ProviderError):
     """The load balancer for this Service is implemented by another controller."""
 
 
@@ -301,7 +301,7 @@ class CloudProvider(abc.ABC):
     def load_balancer(self) -> LoadBalancer | None:
         """The load-balancer capability, or None when this cloud has none."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for stateless clouds
         """Release sockets, threads and listeners (the local provider has some)."""
 
 

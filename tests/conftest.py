@@ -8,7 +8,7 @@ import pytest
 
 
 @pytest.fixture
-def apiserver() -> Iterator["object"]:
+def apiserver() -> Iterator[object]:
     """A fresh embedded API server (ccm.apiserver.testing.EmbeddedAPIServer) per test."""
     from ccm.apiserver.testing import embedded_apiserver
 

@@ -13,7 +13,7 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
 
 def _containers() -> list[tuple[str, dict]]:
-    out = []
+    out: list[tuple[str, dict]] = []
     for path in sorted(DEPLOY.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             assert isinstance(doc, dict) and doc.get("kind"), f"{path.name}: not a Kubernetes object"

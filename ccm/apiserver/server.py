@@ -208,6 +208,21 @@ class APIServer:
         meta = doc["metadata"] if is_list else {"resourceVersion": doc["metadata"].get("resourceVersion", "")}
         return self._ok(dumps(tables.table(strategy.plural, objects, meta)))
 
+    def _table_renderer(self, strategy: Strategy) -> Callable[[str, Entry], bytes]:
+        """Watch events carrying one-row Tables (``kubectl get -w``); only the first has the columns."""
+        first = True
+
+        def render(kind: str, entry: Entry) -> bytes:
+            nonlocal first
+            obj = json.loads(self.registry.render(strategy, entry))
+            doc = tables.table(strategy.plural, [obj], {"resourceVersion": str(entry.rv)})
+            if not first:
+                doc["columnDefinitions"] = []
+            first = False
+            return b'{"type":"' + kind.encode() + b'","object":' + dumps(doc) + b"}\n"
+
+        return render
+
     @staticmethod
     def _ok(body: bytes, status: int = 200) -> web.Response:
         return web.Response(body=body, status=status, content_type=JSON)
@@ -258,8 +273,12 @@ class APIServer:
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
         rv = q.get("resourceVersion") or "0"
 
-        def render(kind: str, entry: Entry) -> bytes:
+        def plain(kind: str, entry: Entry) -> bytes:
             return b'{"type":"' + kind.encode() + b'","object":' + self.registry.render(strategy, entry) + b"}\n"
+
+        render: Callable[[str, Entry], bytes] = plain
+        if tables.wants_table(request.headers.get("Accept", "")):
+            render = self._table_renderer(strategy)
 
         watcher = Watcher(strategy.bucket, namespace, None if selection.everything else selection.matches, render)
         initial = rv == "0"

@@ -96,7 +96,9 @@ class EventRecorder:
     _RETRIES = 3
 
     def __init__(self, client: EventWriter, component: str, host: str | None = None, *,
-                 queue_size: int = 1000, cache_size: int = 4096, clock: Clock | None = None) -> None:
+                 queue_size: int = 10000, cache_size: int = 4096, clock: Clock | None = None) -> None:
+        # client-go's broadcaster drops past 1,000 queued events; a burst of 1,000 Services
+        # converging emits two events each, so we keep ten times that (a few MiB at most).
         self.client = client
         self.component = component
         self.host = host if host is not None else socket.gethostname()

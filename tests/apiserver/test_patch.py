@@ -72,8 +72,8 @@ def test_upstream_test_bytes_with_unqualified_names_are_rejected_like_kube_apise
         api_client: k8s.ApiClient, make_service) -> None:
     """Built-in kinds only take standard ("kubernetes", "orphan", "foregroundDeletion") or qualified names."""
     make_service("web")
-    status, out = patch(api_client, b'{"metadata":{"$setElementOrder/finalizers":["foo","bar"],"finalizers":["bar"]}}'
-                        .decode(), SMP, SVC + "/status")
+    status, out = patch(api_client, {"metadata": {"$setElementOrder/finalizers": ["foo", "bar"],
+                                                  "finalizers": ["bar"]}}, SMP, SVC + "/status")
     assert status == 422
     assert out["details"]["causes"] == [{
         "reason": "FieldValueInvalid", "field": "metadata.finalizers[0]",

@@ -32,7 +32,7 @@ class Cluster:
 
     # -- arrange --------------------------------------------------------------------------------
     def add_node(self, instance: str, labels: Mapping[str, str] | None = None) -> None:
-        self.core.create_node({
+        self.core.create_node({  # type: ignore[arg-type]
             "metadata": {"name": f"node-{instance}", "labels": dict(labels or {})},
             "spec": {"providerID": self.world.provider_id(instance)},
             "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.10"}],
@@ -55,7 +55,7 @@ class Cluster:
 
     def service(self, name: str, annotations: Mapping[str, str] | None = None,
                 ports: tuple[Mapping[str, Any], ...] = DEFAULT_PORTS, **spec: Any) -> Any:
-        return self.core.create_namespaced_service("default", {
+        return self.core.create_namespaced_service("default", {  # type: ignore[arg-type]
             "metadata": {"name": name, "annotations": dict(annotations or {})},
             "spec": {"type": "LoadBalancer", "selector": {"app": name}, "ports": [dict(p) for p in ports], **spec}})
 
@@ -94,8 +94,8 @@ class Cluster:
         return [f"{e.type} {e.reason} {e.message}" for e in items]
 
     def wait_hostname(self, name: str, timeout: float = 15.0) -> str:
-        return wait_for(lambda: self.hostname(name), timeout,
-                        message=lambda: f"{name} to get a hostname; events: {self.events(name)}")
+        return str(wait_for(lambda: self.hostname(name), timeout,
+                            message=lambda: f"{name} to get a hostname; events: {self.events(name)}"))
 
     def wait_event(self, name: str, text: str, timeout: float = 15.0) -> list[str]:
         return wait_for(lambda: [e for e in self.events(name) if text in e], timeout,
@@ -114,12 +114,11 @@ class Cluster:
 
 
 @contextmanager
-def running_cluster(api_client: kubernetes.client.ApiClient, moto: MotoServer, world: AwsWorld,
-                    **options: str) -> Iterator[Cluster]:
+def running_cluster(api_client: kubernetes.client.ApiClient, moto: MotoServer, world: AwsWorld) -> Iterator[Cluster]:
     cluster = Cluster(api_client, moto, world)
     for inst in world.instances:
         cluster.add_node(inst)
-    cluster.start(**options)
+    cluster.start()
     try:
         yield cluster
     finally:

@@ -76,8 +76,7 @@ class MotoServer:
                                    request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}"
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
 
     def _middleware(self, app: Any) -> Any:
         def wrapped(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -86,7 +85,8 @@ class MotoServer:
             environ["wsgi.input"] = io.BytesIO(body)
             action = ""
             if environ.get("PATH_INFO", "/") == "/" and body:
-                action = urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
+                form = urllib.parse.parse_qs(body.decode(errors="replace"))
+                action = form.get("Action", [""])[0]
             failure = self.faults.decide(action) if action else None
             if failure is not None:
                 start_response("400 Bad Request", [("Content-Type", "text/xml"),
@@ -131,7 +131,9 @@ def build_world(server: MotoServer, instances: int = 3) -> AwsWorld:
     ec2 = server.client("ec2")
     tag = f"kubernetes.io/cluster/{CLUSTER}"
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    public, internal, cidrs = [], [], {}
+    public: list[str] = []
+    internal: list[str] = []
+    cidrs: dict[str, str] = {}
     for i, zone in enumerate(ZONES):
         for kind, role, bucket in (("public", "kubernetes.io/role/elb", public),
                                    ("internal", "kubernetes.io/role/internal-elb", internal)):

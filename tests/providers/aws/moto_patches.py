@@ -34,7 +34,7 @@ _applied = False
 
 
 def _remember_instance_protocols(listeners: list[Any], ports: list[dict[str, Any]]) -> None:
-    by_port = {int(p.get("LoadBalancerPort") or p.get("load_balancer_port")): p for p in ports}
+    by_port = {int(p.get("LoadBalancerPort") or p.get("load_balancer_port") or 0): p for p in ports}
     for lst in listeners:
         port = by_port.get(int(lst.load_balancer_port))
         if port is not None and port.get("InstanceProtocol"):
@@ -79,12 +79,14 @@ def apply() -> None:
 
     modify_listener = elbv2_models.ELBv2Backend.modify_listener
 
-    def patched_modify_listener(self: Any, arn: str, port: Any = None, protocol: str | None = None,
-                                ssl_policy: str | None = None, certificates: Any = None, actions: Any = None) -> Any:
+    def patched_modify_listener(self: Any, arn: str, *args: Any, **kwargs: Any) -> Any:
+        """moto's signature: (arn, port, protocol, ssl_policy, certificates, actions)."""
+        names = ("port", "protocol", "ssl_policy", "certificates", "actions")
+        kwargs.update(zip(names, args, strict=False))
+        protocol, certificates = kwargs.get("protocol"), kwargs.get("certificates")
         nlb_protocol = protocol in ("TLS", "UDP", "TCP_UDP")
-        listener = modify_listener(self, arn, port, None if nlb_protocol else protocol, ssl_policy,
-                                   certificates, actions)
-        if nlb_protocol:
+        listener = modify_listener(self, arn, **{**kwargs, "protocol": None if nlb_protocol else protocol})
+        if protocol is not None and nlb_protocol:
             listener.protocol = protocol
         if protocol == "TLS" and certificates:
             listener.certificate = certificates[0]["CertificateArn"]

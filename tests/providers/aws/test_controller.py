@@ -11,19 +11,16 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pytest
-
 from ccm.annotations import aws as ann
 from providers.base import default_load_balancer_name
 from tests.providers.aws.cluster import Cluster
-from tests.providers.aws.harness import add_instance
 from tests.util import wait_for
 
 CERT = "arn:aws:iam::123456789012:server-certificate/web"
 POLICY = "ELBSecurityPolicy-TLS-1-2-2017-01"
 
 
-def A(**values: str | None) -> dict[str, str | None]:  # noqa: N802 - reads like a table
+def A(**values: str | None) -> dict[str, str | None]:  # reads like a table
     """Annotations by declaration name (``SSL_PORTS="443"``), keyed by the declared key."""
     return {getattr(ann, k).key: v for k, v in values.items()}
 
@@ -142,8 +139,9 @@ def clb_local(c: Cluster, n: str, np: dict[int, int]) -> None:
 
 
 def c_name(c: Cluster, lb: str) -> str:
-    return next(s.metadata.name for s in c.core.list_namespaced_service("default").items
-                if default_load_balancer_name(s.metadata.uid) == lb)
+    """The Service whose load balancer is ``lb``."""
+    return next(str(s.metadata.name) for s in c.core.list_namespaced_service("default").items
+                if s.metadata is not None and default_load_balancer_name(str(s.metadata.uid)) == lb)
 
 
 CLB_CASES = [
@@ -316,6 +314,10 @@ def _fill(values: Mapping[str, Any], c: Cluster) -> dict[str, Any]:
     return {k: v.format(**subs) if isinstance(v, str) else v for k, v in values.items()}
 
 
+def _checking(c: Cluster, check: Check, service: str, lb: str) -> Callable[[], None]:
+    return lambda: check(c, lb, c.node_ports(service))
+
+
 def run_cases(c: Cluster, cases: list[Case]) -> None:
     names: dict[str, str] = {}
     for case in cases:
@@ -326,16 +328,15 @@ def run_cases(c: Cluster, cases: list[Case]) -> None:
         names[case.id] = default_load_balancer_name(svc.metadata.uid)
     for case in cases:
         c.wait_hostname(case.id, timeout=30)
-        c.wait(lambda case=case: case.created(c, names[case.id], c.node_ports(case.id)), f"{case.id}: created state",
-               service=case.id)
+        c.wait(_checking(c, case.created, case.id, names[case.id]), f"{case.id}: created state", service=case.id)
     for case in cases:
         if "spec" in case.update:
             c.replace_spec(case.id, case.update["spec"])
         else:
             c.set_annotations(case.id, _fill(case.update, c))
     for case in cases:
-        c.wait(lambda case=case: case.updated(c, names[case.id], c.node_ports(case.id)), f"{case.id}: updated state",
-               timeout=30, service=case.id)
+        c.wait(_checking(c, case.updated, case.id, names[case.id]), f"{case.id}: updated state", timeout=30,
+               service=case.id)
     for case in cases:
         c.delete(case.id)
     wait_for(lambda: all(c.gone(case.id) for case in cases), 30, message="services deleted")

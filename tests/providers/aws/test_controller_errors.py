@@ -26,11 +26,11 @@ INVALID = {
 def test_invalid_annotations_stop_before_any_aws_call(cluster):
     cases = {name.lower().replace("_", "-"): {getattr(ann, name).key: raw} for name, raw in INVALID.items()}
     cases["timeout-not-below-interval"] = {ann.HEALTHCHECK_TIMEOUT.key: "30", ann.HEALTHCHECK_INTERVAL.key: "20"}
-    for svc, annotations in cases.items():
-        assert parse("aws", annotations).errors, f"{svc}: the registry accepts {annotations}"
+    for svc, values in cases.items():
+        assert parse("aws", values).errors, f"{svc}: the registry accepts {values}"
         for lb_type in ("", "nlb"):
             extra = {ann.TYPE.key: lb_type} if lb_type else {}
-            cluster.service(f"{svc}-{lb_type or 'clb'}"[:63], {**annotations, **extra})
+            cluster.service(f"{svc}-{lb_type or 'clb'}"[:63], {**values, **extra})
     for svc in cases:
         for lb_type in ("clb", "nlb"):
             cluster.wait_event(f"{svc}-{lb_type}"[:63], "InvalidAnnotation")
