@@ -4,22 +4,32 @@ Prints create and patch writes per second, watch events per second (live fan-out
 watcher during the writes, and a replay of the history), each with its ratio to a baseline
 measured in the same run: GET /healthz with the same clients (the HTTP + client floor).
 
-    .venv/bin/python bench/apiserver.py [--services 1000] [--clients 4]
+By default the server runs in a child process (``ccm apiserver``), so the clients' Python
+work does not share its GIL; ``--in-process`` uses ``embedded_apiserver`` in this process.
+
+    .venv/bin/python bench/apiserver.py [--services 1000] [--clients 4] [--in-process]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kubernetes.client as k8s
+import kubernetes.config
 
-from ccm.apiserver.testing import EmbeddedAPIServer, embedded_apiserver
+from ccm.apiserver.testing import embedded_apiserver
 
 
 def drain(resp: Any) -> bytes:
@@ -51,8 +61,8 @@ def run_parallel(clients: list[k8s.ApiClient], total: int, op: Callable[[k8s.Api
 class WatchCounter:
     """Counts events on one raw watch stream (official client REST layer, no model mapping)."""
 
-    def __init__(self, server: EmbeddedAPIServer, resource_version: str) -> None:
-        self.client = server.api_client()
+    def __init__(self, new_client: Callable[[], k8s.ApiClient], resource_version: str) -> None:
+        self.client = new_client()
         self.count = 0
         self.last = 0.0
         self.ready = threading.Event()
@@ -84,14 +94,42 @@ class WatchCounter:
             raise RuntimeError(f"watch saw {self.count} of {n} events")
 
 
+@contextlib.contextmanager
+def serve(in_process: bool, watch_history: int) -> Iterator[Callable[[], k8s.ApiClient]]:
+    """Start a server; yield a factory of official-client ApiClients for it."""
+    if in_process:
+        with embedded_apiserver(watch_history=watch_history) as server:
+            yield server.api_client
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        kubeconfig = os.path.join(tmp, "kubeconfig")
+        proc = subprocess.Popen([sys.executable, "-m", "ccm", "apiserver", "--port", "0", "--kubeconfig", kubeconfig,
+                                 "--watch-history", str(watch_history)], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith("export KUBECONFIG="):
+                    break
+            yield lambda: kubernetes.config.new_client_from_config(kubeconfig)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--in-process", action="store_true", help="run the server in this process")
     args = parser.parse_args()
     n = args.services
-    with embedded_apiserver(watch_history=4 * n) as server:
-        clients = [server.api_client() for _ in range(args.clients)]
+    with serve(args.in_process, watch_history=4 * n) as new_client:
+        clients = [new_client() for _ in range(args.clients)]
         try:
             def health(c: k8s.ApiClient, i: int) -> None:
                 drain(c.call_api(*c.param_serialize("GET", "/healthz")[:4]).response)
@@ -103,7 +141,7 @@ def main() -> None:
             core: Any = k8s.CoreV1Api(clients[0])
             start_rv = json.loads(drain(core.list_namespaced_service("default", _preload_content=False)))[
                 "metadata"]["resourceVersion"]
-            live = WatchCounter(server, start_rv)
+            live = WatchCounter(new_client, start_rv)
             live.ready.wait(10)
 
             def create(c: k8s.ApiClient, i: int) -> None:
@@ -126,7 +164,7 @@ def main() -> None:
             live.wait_for(2 * n)
             live_rate = 2 * n / (live.last - t0)
 
-            replay = WatchCounter(server, start_rv)
+            replay = WatchCounter(new_client, start_rv)
             r0 = time.perf_counter()
             replay.wait_for(2 * n)
             replay_rate = 2 * n / (replay.last - r0)
@@ -147,7 +185,8 @@ def main() -> None:
         ("watch events, replay from history", replay_rate, "events/s"),
         ("list 500 Services (limit=500)", 20 / list_s, "lists/s"),
     ]
-    print(f"{n} Services, {args.clients} client threads (official kubernetes client)")
+    where = "in this process" if args.in_process else "in a child process"
+    print(f"{n} Services, {args.clients} client threads (official kubernetes client), server {where}")
     for name, rate, unit in rows:
         print(f"  {name:36s} {rate:10.0f} {unit:9s} ratio to baseline {rate / baseline:6.2f}")
 

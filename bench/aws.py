@@ -5,7 +5,8 @@
 For each type: create N Services, resync them all (steady: the goal is 0 mutating calls), add
 one node and sync it to all, delete all. Prints mutating and read calls per Service and the
 wall time per Service as a ratio to a baseline measured in the same run: one read round trip
-(``elb.DescribeLoadBalancers`` on an empty region) to the same moto server.
+(``elb.DescribeLoadBalancers`` on an empty region) to the same moto server. The node security
+group's rule quota is raised to AWS's maximum (1000): 100 Services need 200+ rules there.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 from ccm.annotations import aws as ann
 from providers.base import Node, ServicePort
+from tests.providers.aws import moto_patches
 from tests.providers.aws.conftest import make_cloud
 from tests.providers.aws.harness import MotoServer, add_instance, build_world
 from tests.providers.aws.requests import request
@@ -86,6 +88,7 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=3)
     parser.add_argument("--types", default="nlb,clb", help="comma-separated: nlb, clb")
     args = parser.parse_args()
+    moto_patches.raise_rule_limit()  # 100 Services need more than AWS's default 60 rules per node group
     server = MotoServer()
     server.client("ec2").describe_vpcs()  # warm moto's lazily loaded backends
     try:

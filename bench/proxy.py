@@ -8,7 +8,7 @@ stable figure under noise: see /work/shared/reference/proxy-perf.md).
 
     python bench/proxy.py                 # full run: 3 repetitions, 2 GiB bulk, 10 s wrk, 5,000 idle
     python bench/proxy.py --quick         # shortened (512 MiB, 4 s wrk, 2,000 idle, 60k datagrams)
-    python bench/proxy.py --uvloop        # the ccm engine on uvloop
+    python bench/proxy.py --uvloop        # adds the ccm engine on uvloop as a variant of the same run
     python bench/proxy.py soak --minutes 10 --uvloop   # churn soak: must end with the proxy alive
 
 Helpers this script runs as subprocesses: ``serve`` (the ccm engine), ``sink`` (bulk
@@ -195,9 +195,8 @@ def ensure_tools() -> None:
 class Lab:
     """Backends and proxy variants in one temporary directory."""
 
-    def __init__(self, tmp: Path, uvloop: bool) -> None:
+    def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.uvloop = uvloop
         self.procs: list[Proc] = []
         (tmp / "www").mkdir()
         (tmp / "www" / "small.html").write_bytes(b"x" * SMALL_FILE)
@@ -231,10 +230,11 @@ http {{ access_log off; keepalive_requests 100000000;
         return self.spawn([sys.executable, __file__, *args], port, udp)
 
     # proxies
-    def ccm(self, backend: int, protocol: str = "TCP", splice: bool = True) -> tuple[int, Proc]:
+    def ccm(self, backend: int, protocol: str = "TCP", splice: bool = True,
+            uvloop: bool = False) -> tuple[int, Proc]:
         port = free_port(socket.SOCK_DGRAM if protocol == "UDP" else socket.SOCK_STREAM)
         argv = ["serve", "--port", str(port), "--backend", str(backend), "--protocol", protocol]
-        if self.uvloop:
+        if uvloop:
             argv.append("--uvloop")
         if not splice:
             argv.append("--no-splice")
@@ -409,11 +409,12 @@ def run(args: argparse.Namespace) -> int:
     idle_n = 2000 if args.quick else 5000
     dgrams = 60_000 if args.quick else 200_000
     reps = args.repetitions
-    tcp_variants = ["direct", "ccm", "haproxy", "haproxy-splice"]
+    ccm_variants = ["ccm", "ccm-uvloop"] if args.uvloop else ["ccm"]
+    tcp_variants = ["direct", *ccm_variants, "haproxy", "haproxy-splice"]
     results: dict[str, Result] = {k: {} for k in ("bulk", "keepalive", "churn", "idle", "udp")}
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="ccm-bench-") as d:
-        lab = Lab(Path(d), args.uvloop)
+        lab = Lab(Path(d))
         try:
             sink_port = free_port()
             lab.helper("sink", "--port", str(sink_port), port=sink_port)
@@ -426,8 +427,8 @@ def run(args: argparse.Namespace) -> int:
             def proxy_for(variant: str, backend: int) -> tuple[int, Proc | None]:
                 if variant == "direct":
                     return backend, None
-                if variant == "ccm":
-                    return lab.ccm(backend)
+                if variant.startswith("ccm"):
+                    return lab.ccm(backend, uvloop=variant == "ccm-uvloop")
                 return lab.haproxy(backend, splice=variant == "haproxy-splice")
 
             def one_bulk(v: str) -> None:
@@ -469,8 +470,8 @@ def run(args: argparse.Namespace) -> int:
                 proc: Proc | None = None
                 if v == "direct":
                     port = uecho_port
-                elif v == "ccm":
-                    port, proc = lab.ccm(uecho_port, "UDP")
+                elif v.startswith("ccm"):
+                    port, proc = lab.ccm(uecho_port, "UDP", uvloop=v == "ccm-uvloop")
                 else:
                     port, proc = lab.nginx_udp(uecho_port)
                 try:
@@ -488,9 +489,9 @@ def run(args: argparse.Namespace) -> int:
                 for kind in [k for k in ("keepalive", "churn") if k in only]:
                     for v in rotate(tcp_variants, rep):
                         guarded(notes, f"{kind} {v}", functools.partial(one_http, kind, v))
-                for v in rotate(["ccm", "haproxy"], rep) if "idle" in only else ():
+                for v in rotate([*ccm_variants, "haproxy"], rep) if "idle" in only else ():
                     guarded(notes, f"idle {v}", functools.partial(one_idle, v))
-                for v in rotate(["direct", "ccm", "nginx"], rep) if "udp" in only else ():
+                for v in rotate(["direct", *ccm_variants, "nginx"], rep) if "udp" in only else ():
                     guarded(notes, f"udp {v}", functools.partial(one_udp, v))
         finally:
             lab.close()
@@ -505,7 +506,7 @@ def med(values: list[float]) -> float:
 def report(results: dict[str, Result], args: argparse.Namespace, notes: list[str],
            sizes: dict[str, float]) -> None:
     size, secs, idle_n, dgrams = int(sizes["size"]), sizes["secs"], int(sizes["idle"]), int(sizes["dgrams"])
-    loop = "uvloop" if args.uvloop else "asyncio"
+    loop = "asyncio and uvloop" if args.uvloop else "asyncio"
     mode = "quick" if args.quick else "full"
     print(f"\n## ccm node-proxy engine ({loop}, splice) vs peers - {mode} mode, {args.repetitions} "
           f"interleaved repetitions, medians [min-max]\n")
@@ -535,13 +536,17 @@ def report(results: dict[str, Result], args: argparse.Namespace, notes: list[str
             print(f"| {v} | {len(values)} | {med(values):,.2f} | {min(values):,.2f}-{max(values):,.2f} | "
                   f"{ratio} | {cpu} |")
         print()
-        if "ccm" in res and ref_med:
-            m = med([x for x, _ in res["ccm"]])
+        for variant in (v for v in res if v.startswith("ccm")):
+            if not ref_med:
+                continue
+            m = med([x for x, _ in res[variant]])
             if kind == "abs<=":
-                goals.append(f"{key}: {m:.2f} KiB/conn (goal <= {goal} KiB) -> {'MET' if m <= goal else 'MISSED'}")
+                verdict = "MET" if m <= goal else "MISSED"
+                goals.append(f"{key} ({variant}): {m:.2f} KiB/conn (goal <= {goal} KiB) -> {verdict}")
             else:
                 r = m / ref_med
-                goals.append(f"{key}: {r:.2f}x {ref} (goal >= {goal}x) -> {'MET' if r >= goal else 'MISSED'}")
+                verdict = "MET" if r >= goal else "MISSED"
+                goals.append(f"{key} ({variant}): {r:.2f}x {ref} (goal >= {goal}x) -> {verdict}")
     print("### goals\n")
     for g in goals:
         print(f"- {g}")
@@ -554,10 +559,10 @@ def soak(args: argparse.Namespace) -> int:
     ensure_tools()
     raise_nofile()
     with tempfile.TemporaryDirectory(prefix="ccm-soak-") as d:
-        lab = Lab(Path(d), args.uvloop)
+        lab = Lab(Path(d))
         try:
             http_port = lab.nginx_http()
-            port, proc = lab.ccm(http_port)
+            port, proc = lab.ccm(http_port, uvloop=args.uvloop)
             end = time.monotonic() + args.minutes * 60
             total = 0.0
             rounds = 0

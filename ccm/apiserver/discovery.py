@@ -34,8 +34,9 @@ def api_versions(server_address: str) -> dict[str, Any]:
 def resource_list(group_version: str, strategies: Iterable[Strategy]) -> dict[str, Any]:
     resources: list[dict[str, Any]] = []
     for s in strategies:
+        verbs = sorted([*_VERBS, "deletecollection"]) if s.allow_delete_collection else _VERBS
         r: dict[str, Any] = {"name": s.plural, "singularName": s.singular, "namespaced": s.namespaced,
-                             "kind": s.kind, "verbs": _VERBS}
+                             "kind": s.kind, "verbs": verbs}
         if s.short_names:
             r["shortNames"] = list(s.short_names)
         if s.categories:

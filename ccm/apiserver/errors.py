@@ -86,9 +86,9 @@ def bad_request(message: str) -> APIError:
     return APIError(400, message, "BadRequest")
 
 
-def method_not_supported(plural: str, verb: str, group: str = "") -> APIError:
-    return APIError(405, f"{verb} is not supported on resources of kind \"{_qualified(plural, group)}\"",
-                    "MethodNotAllowed", {"kind": plural, "group": group} if group else {"kind": plural})
+def method_not_allowed() -> APIError:
+    """A verb the route does not have (go-restful's answer, wrapped in a Status)."""
+    return APIError(405, "the server does not allow this method on the requested resource", "MethodNotAllowed", {})
 
 
 def expired(message: str) -> APIError:

@@ -42,7 +42,9 @@ def merge_patch(target: Any, patch: Any) -> Any:
 # ------------------------------------------------------------------ JSON patch (RFC 6902)
 
 
-def _unpointer(path: str) -> list[str]:
+def _unpointer(path: Any) -> list[str]:
+    if not isinstance(path, str):
+        raise bad_request(f"json: cannot unmarshal {type(path).__name__} into a JSON pointer string")
     if path == "":
         return []
     if not path.startswith("/"):
@@ -55,6 +57,8 @@ def _json_patch_error(message: str) -> APIError:
 
 
 def _parent(doc: Any, parts: list[str], path: str) -> tuple[Any, str]:
+    if not parts:
+        raise _json_patch_error(f"unable to remove or replace the whole document at \"{path}\"")
     cur = doc
     for p in parts[:-1]:
         if isinstance(cur, dict) and p in cur:

@@ -149,7 +149,7 @@ class Registry:
             raise errors.bad_request("json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta")
         obj = dict(body, kind=strategy.kind, apiVersion=strategy.api_version)
         if strategy.model:
-            self.warnings += check_fields(obj, strategy.model, field_validation)
+            self.warnings += check_fields(obj, strategy.model, field_validation, strategy.kind)
         obj = strategy.from_external(obj)
         obj.setdefault("metadata", {})
         return obj
@@ -275,7 +275,8 @@ class Registry:
             m["name"] = self._generate_name(strategy, namespace, m["generateName"])
         strategy.default(obj)
         strategy.prepare_for_create(obj)
-        m["uid"] = str(uuid.uuid4())
+        # a version-4 UUID from the PRNG: uuid4() costs a getrandom syscall per object
+        m["uid"] = str(uuid.UUID(int=self._rand.getrandbits(128), version=4))
         m["creationTimestamp"] = now()
         txn = Transaction()
         strategy.begin_create(obj, txn)
@@ -409,8 +410,25 @@ class Registry:
 
     def delete(self, strategy: Strategy, namespace: str | None, name: str, options: Any = None,
                dry_run: bool = False) -> bytes:
-        existing = self._get_entry(strategy, namespace, name)
+        return self._delete(strategy, self._get_entry(strategy, namespace, name), options, dry_run)[1]
+
+    def delete_collection(self, strategy: Strategy, namespace: str | None, *, label_selector: str | None = None,
+                          field_selector: str | None = None, options: Any = None, dry_run: bool = False) -> bytes:
+        """DELETE on a collection: every selected object, as a list of what was deleted."""
+        if not strategy.allow_delete_collection:
+            raise errors.method_not_allowed()
+        selection = Selection(strategy, label_selector, field_selector)
+        victims = [e for _, e in self.store.items(strategy.bucket, namespace)
+                   if selection.everything or selection.matches(e.obj)]
+        items = [self._delete(strategy, entry, options, dry_run)[0] for entry in victims]
+        head = dumps({"kind": strategy.kind + "List", "apiVersion": strategy.api_version,
+                      "metadata": {"resourceVersion": str(self.store.rv)}})
+        return head[:-1] + b',"items":[' + b",".join(items) + b"]}"
+
+    def _delete(self, strategy: Strategy, existing: Entry, options: Any, dry_run: bool) -> tuple[bytes, bytes]:
+        """Delete one object: (its final state as a list item, the response body)."""
         old = existing.obj
+        namespace, name = old["metadata"].get("namespace"), old["metadata"]["name"]
         om = old["metadata"]
         key = _key(strategy, namespace, name)
         pre = (options or {}).get("preconditions") or {} if isinstance(options, dict) else {}
@@ -424,22 +442,25 @@ class Registry:
                                   f"ResourceVersion in object meta: {om.get('resourceVersion')}")
         if om.get("finalizers"):
             if om.get("deletionTimestamp"):
-                return self.render(strategy, existing)
+                return self.render_item(strategy, existing), self.render(strategy, existing)
             obj = json.loads(existing.raw)
             obj["metadata"]["deletionTimestamp"] = now()
             obj["metadata"]["deletionGracePeriodSeconds"] = 0
             obj = _ordered(obj)
             if dry_run:
-                return dumps(_ordered(strategy.to_external(obj)))
+                preview = _ordered(strategy.to_external(obj))
+                return dumps({k: v for k, v in preview.items() if k not in ("kind", "apiVersion")}), dumps(preview)
             entry = self.store.update(strategy.bucket, key, obj)
             log.info("%s: %s marked for deletion, waiting for finalizers %s", key, strategy.plural,
                      om.get("finalizers"))
-            return self.render(strategy, entry)
+            return self.render_item(strategy, entry), self.render(strategy, entry)
         if dry_run:
-            return self._deleted_response(strategy, existing.obj, self.render(strategy, existing))
-        strategy.after_delete(old)
-        entry = self.store.delete(strategy.bucket, key, json.loads(existing.raw))
-        return self._deleted_response(strategy, entry.obj, self.render(strategy, entry))
+            entry = existing
+        else:
+            strategy.after_delete(old)
+            entry = self.store.delete(strategy.bucket, key, json.loads(existing.raw))
+        return self.render_item(strategy, entry), \
+            self._deleted_response(strategy, entry.obj, self.render(strategy, entry))
 
     @staticmethod
     def _deleted_response(strategy: Strategy, obj: Obj, rendered: bytes) -> bytes:

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 JSON = "application/json"
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DRY_RUN = web.RequestKey("dry_run", bool)
+_WARNINGS = web.RequestKey("warnings", list)
 _NOT_FOUND = APIError(404, "the server could not find the requested resource", "NotFound", {})
 
 
@@ -79,7 +80,6 @@ class APIServer:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.request_count += 1
-        self.registry.warnings = []
         try:
             if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
                 raise errors.unauthorized()
@@ -95,7 +95,7 @@ class APIServer:
         if request.method in _MUTATING and response.status < 300 and not request.get(_DRY_RUN):
             self.write_count += 1
         if not response.prepared:
-            for warning in self.registry.warnings:
+            for warning in request.get(_WARNINGS, ()):
                 response.headers.add("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
         return response
 
@@ -106,8 +106,7 @@ class APIServer:
         static = self._static.get(path)
         if static is not None:
             if request.method != "GET":
-                raise errors.APIError(405, "the server does not allow this method on the requested resource",
-                                      "MethodNotAllowed", {})
+                raise errors.method_not_allowed()
             doc = static()
             if doc is None:
                 raise _NOT_FOUND
@@ -150,9 +149,15 @@ class APIServer:
     # ------------------------------------------------------------------ verbs
 
     async def _serve(self, request: web.Request, route: Route) -> web.StreamResponse:
+        # Read the body first: from here until the registry call returns nothing awaits, so the
+        # registry's per-request warning list cannot mix with another request's.
+        raw = await request.read() if request.method in _MUTATING else b""
+        warnings: list[str] = [route.strategy.deprecation] if route.strategy.deprecation else []
+        self.registry.warnings = request[_WARNINGS] = warnings
+        return await self._serve_verb(request, route, raw)
+
+    async def _serve_verb(self, request: web.Request, route: Route, raw: bytes) -> web.StreamResponse:
         strategy, namespace, name, sub, watch_prefix = route
-        if strategy.deprecation:
-            self.registry.warnings.append(strategy.deprecation)
         q = request.query
         method = request.method
         dry_run = request[_DRY_RUN] = self._dry_run(q)
@@ -174,9 +179,14 @@ class APIServer:
                                 resource_version_match=q.get("resourceVersionMatch"))
                 return self._ok(body)
             if method == "POST" and (namespace is not None or not strategy.namespaced):
-                return self._ok(reg.create(strategy, namespace, await self._body(request), dry_run,
+                return self._ok(reg.create(strategy, namespace, self._body(raw, request), dry_run,
                                            q.get("fieldValidation")), 201)
-            raise errors.method_not_supported(strategy.plural, method.lower(), strategy.group)
+            if method == "DELETE" and (namespace is not None or not strategy.namespaced):
+                options, dry_run = self._delete_options(request, raw, dry_run)
+                return self._ok(reg.delete_collection(strategy, namespace, label_selector=q.get("labelSelector"),
+                                                      field_selector=q.get("fieldSelector"), options=options,
+                                                      dry_run=dry_run))
+            raise errors.method_not_allowed()
         if watch_prefix:
             raise _NOT_FOUND
         if method == "GET":
@@ -184,23 +194,25 @@ class APIServer:
                 return self._table(strategy, reg.get(strategy, namespace, name), is_list=False)
             return self._ok(reg.get(strategy, namespace, name))
         if method == "PUT":
-            status, body = reg.update(strategy, namespace, name, await self._body(request), subresource=sub,
+            status, body = reg.update(strategy, namespace, name, self._body(raw, request), subresource=sub,
                                       dry_run=dry_run, field_validation=q.get("fieldValidation"))
             return self._ok(body, status)
         if method == "PATCH":
             ctype = request.content_type or MERGE_PATCH
-            return self._ok(reg.patch(strategy, namespace, name, ctype, await self._body(request),
+            return self._ok(reg.patch(strategy, namespace, name, ctype, self._body(raw, request),
                                       subresource=sub, dry_run=dry_run, field_validation=q.get("fieldValidation")))
         if method == "DELETE" and sub is None:
-            raw = await request.read()
-            options = self._parse(raw, request.content_type) if raw else {}
-            if isinstance(options, dict) and options.get("dryRun"):
-                dry_run = dry_run or self._dry_run({"dryRun": options["dryRun"][0]}
-                                                   if isinstance(options["dryRun"], list) and options["dryRun"]
-                                                   else {})
-            request[_DRY_RUN] = dry_run
+            options, dry_run = self._delete_options(request, raw, dry_run)
             return self._ok(reg.delete(strategy, namespace, name, options, dry_run))
-        raise errors.method_not_supported(strategy.plural, method.lower(), strategy.group)
+        raise errors.method_not_allowed()
+
+    def _delete_options(self, request: web.Request, raw: bytes, dry_run: bool) -> tuple[Any, bool]:
+        """DeleteOptions from the body; its ``dryRun`` counts as much as the query parameter."""
+        options = self._parse(raw, request.content_type) if raw else {}
+        if isinstance(options, dict) and isinstance(options.get("dryRun"), list) and options["dryRun"]:
+            dry_run = dry_run or self._dry_run({"dryRun": options["dryRun"][0]})
+        request[_DRY_RUN] = dry_run
+        return options, dry_run
 
     def _table(self, strategy: Strategy, body: bytes, *, is_list: bool) -> web.Response:
         doc = json.loads(body)
@@ -255,8 +267,7 @@ class APIServer:
         except (ValueError, yaml.YAMLError) as exc:
             raise errors.bad_request(f"couldn't get version/kind; json parse error: {exc}") from None
 
-    async def _body(self, request: web.Request) -> Any:
-        raw = await request.read()
+    def _body(self, raw: bytes, request: web.Request) -> Any:
         if not raw:
             raise errors.bad_request("the body of the request was empty")
         return self._parse(raw, request.content_type)

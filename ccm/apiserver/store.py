@@ -56,6 +56,11 @@ class Event:
     prev: Entry | None
 
 
+def _at_revision(entry: Entry, rv: int) -> Entry:
+    obj = dict(entry.obj, metadata=dict(entry.obj.get("metadata") or {}, resourceVersion=str(rv)))
+    return Entry(obj, dumps(obj), rv)
+
+
 class Watcher:
     """One open watch: filters events, buffers rendered lines for the HTTP writer."""
 
@@ -90,6 +95,10 @@ class Watcher:
         else:
             was = self._selected(event.prev.obj if event.prev else None)
             kind = ("MODIFIED" if was else "ADDED") if now else ("DELETED" if was else None)
+            if kind == "DELETED" and event.prev is not None:
+                # leaving the selector: upstream sends the previous object at the new revision
+                self.push(self.render(kind, _at_revision(event.prev, event.rv)))
+                return
         if kind is not None:
             self.push(self.render(kind, event.entry))
 

@@ -43,12 +43,50 @@ def human_duration(seconds: float) -> str:
     return f"{h // (24 * 365)}y{(h // 24) % 365}d"
 
 
-def _age(obj: Obj) -> str:
-    ts = dig(obj, "metadata", "creationTimestamp")
-    if not ts:
+def _since(ts: Any) -> str:
+    if not isinstance(ts, str) or not ts:
         return "<unknown>"
-    created = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
-    return human_duration((datetime.datetime.now(datetime.UTC) - created).total_seconds())
+    try:
+        then = datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return "<unknown>"
+    return human_duration((datetime.datetime.now(datetime.UTC) - then).total_seconds())
+
+
+def _age(obj: Obj) -> str:
+    return _since(dig(obj, "metadata", "creationTimestamp"))
+
+
+def _namespace_row(obj: Obj) -> list[Any]:
+    return [dig(obj, "metadata", "name"), dig(obj, "status", "phase") or "", _age(obj)]
+
+
+def _event_row(obj: Obj) -> list[Any]:
+    """Columns of kube's event printer; reads core/v1 or events.k8s.io/v1 field names."""
+    def field(core: str, v1: str) -> Any:
+        return obj.get(core) if obj.get(core) is not None else obj.get(v1)
+
+    involved = field("involvedObject", "regarding") or {}
+    last = field("lastTimestamp", "deprecatedLastTimestamp") or obj.get("eventTime") or \
+        dig(obj, "series", "lastObservedTime")
+    first = field("firstTimestamp", "deprecatedFirstTimestamp") or obj.get("eventTime")
+    source = dig(field("source", "deprecatedSource"), "component") or \
+        field("reportingComponent", "reportingController") or ""
+    return [_since(last), obj.get("type", ""), obj.get("reason", ""),
+            f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}", involved.get("fieldPath", ""),
+            source, field("message", "note") or "", _since(first), field("count", "deprecatedCount") or 1,
+            dig(obj, "metadata", "name")]
+
+
+def _endpointslice_row(obj: Obj) -> list[Any]:
+    ports = ",".join(str(p.get("port", "")) for p in obj.get("ports") or []) or "<unset>"
+    addresses = [a for ep in obj.get("endpoints") or [] for a in ep.get("addresses") or []]
+    shown = ",".join(addresses[:3]) + (f" + {len(addresses) - 3} more..." if len(addresses) > 3 else "")
+    return [dig(obj, "metadata", "name"), obj.get("addressType", ""), ports, shown or "<unset>", _age(obj)]
+
+
+def _lease_row(obj: Obj) -> list[Any]:
+    return [dig(obj, "metadata", "name"), dig(obj, "spec", "holderIdentity") or "", _age(obj)]
 
 
 def _service_row(obj: Obj) -> list[Any]:
@@ -87,6 +125,15 @@ _PRINTERS: dict[str, tuple[Sequence[Column], Callable[[Obj], list[Any]]]] = {
                   ("Selector", "string", "", 1)], _service_row),
     "nodes": ([("Name", "string", "name", 0), ("Status", "string", "", 0), ("Roles", "string", "", 0),
                ("Age", "string", "", 0), ("Version", "string", "", 0)], _node_row),
+    "namespaces": ([("Name", "string", "name", 0), ("Status", "string", "", 0), ("Age", "string", "", 0)],
+                   _namespace_row),
+    "events": ([("Last Seen", "string", "", 0), ("Type", "string", "", 0), ("Reason", "string", "", 0),
+                ("Object", "string", "", 0), ("Subobject", "string", "", 1), ("Source", "string", "", 1),
+                ("Message", "string", "", 0), ("First Seen", "string", "", 1), ("Count", "string", "", 1),
+                ("Name", "string", "name", 1)], _event_row),
+    "endpointslices": ([("Name", "string", "name", 0), ("AddressType", "string", "", 0), ("Ports", "string", "", 0),
+                        ("Endpoints", "string", "", 0), ("Age", "string", "", 0)], _endpointslice_row),
+    "leases": ([("Name", "string", "name", 0), ("Holder", "string", "", 0), ("Age", "string", "", 0)], _lease_row),
 }
 _DEFAULT: tuple[Sequence[Column], Callable[[Obj], list[Any]]] = (
     [("Name", "string", "name", 0), ("Created At", "date", "", 0)], _default_row)

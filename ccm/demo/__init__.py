@@ -112,14 +112,16 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.nodes <= 254 or not 1 <= args.backends <= 254:
         print("ccm demo: --nodes and --backends must be between 1 and 254", file=sys.stderr)
         return 2
+    if not (1 <= args.port_base <= 65535 and 1 <= args.node_health_port <= 65535):
+        print("ccm demo: --port-base and --node-health-port must be ports (1-65535)", file=sys.stderr)
+        return 2
     layout = Layout(prefix=args.prefix, node_health_port=args.node_health_port)
     try:
         layout.check()
     except ValueError as e:
         print(f"ccm demo: {e}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, _raise_interrupt)
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     workdir = Path(tempfile.mkdtemp(prefix="ccm-demo-"))
     cluster = LocalCluster(workdir, layout, progress=p.step)
     code = 0
@@ -154,14 +156,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"ccm demo: {text}", file=sys.stderr, flush=True)
         code = 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for sig in previous:  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)
         try:
             cluster.stop()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     p.step("stopped: API server, node proxies, controller, load balancers and backends are gone; "
            f"removed {workdir}")
     return code

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kubernetes.client
 import yaml
@@ -23,7 +23,13 @@ import yaml
 from ccm.demo.backends import Backend, BackendSpec
 from ccm.kube.client import ApiError, RawClient
 from ccm.kube.resources import ENDPOINTSLICES, NODES, SERVICES
+from ccm.proxy.engine import ThreadedEngine
 from providers.base import CloudProvider, ProviderContext, create_provider
+
+if TYPE_CHECKING:  # imported when used, so `ccm demo --help` stays quick
+    from ccm.apiserver.testing import EmbeddedAPIServer
+    from ccm.controllers.manager import ControllerManager
+    from ccm.proxy.nodeproxy import NodeProxy
 
 log = logging.getLogger(__name__)
 
@@ -55,22 +61,19 @@ class Layout:
             raise ValueError(f"address prefix {self.prefix!r} must be 127.N (loopback, N in 0-255)")
 
 
-def node_object(name: str) -> dict[str, Any]:
+def node_object(name: str, ip: str) -> dict[str, Any]:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return {
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
         "spec": {"providerID": f"local://{name}"},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                            "message": "node proxy running in ccm demo", "lastHeartbeatTime": now,
+                            "lastTransitionTime": now}],
+        },
     }
-
-
-def node_status(name: str, ip: str) -> dict[str, Any]:
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return {"status": {
-        "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
-        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                        "message": "node proxy running in ccm demo", "lastHeartbeatTime": now,
-                        "lastTransitionTime": now}],
-    }}
 
 
 def endpoint_slice(service: Mapping[str, Any], backends: Sequence[BackendSpec],
@@ -136,15 +139,16 @@ class LocalCluster:
         self.kubeconfig = workdir / "kubeconfig"
         self.state_file = workdir / "local-cloud-state.json"
         self._stack = contextlib.ExitStack()
-        self.apiserver: Any = None
+        self.apiserver: EmbeddedAPIServer | None = None
         self.api_client: kubernetes.client.ApiClient | None = None
         self.client: RawClient | None = None
-        self.proxies: dict[str, Any] = {}
+        self.proxies: dict[str, NodeProxy] = {}
+        self.node_engine: ThreadedEngine | None = None
         #: node address -> node name, for backends to say which node forwarded a request
         self.node_ips: dict[str, str] = {}
         self.backends: list[Backend] = []
         self.cloud: CloudProvider | None = None
-        self.manager: Any = None
+        self.manager: ControllerManager | None = None
 
     # -- parts ---------------------------------------------------------------------------
 
@@ -167,8 +171,10 @@ class LocalCluster:
     def new_api_client(self) -> kubernetes.client.ApiClient:
         """One official client per component, as separate processes would have.
 
-        Its pool holds a connection per informer watch plus requests, more than the default 4.
+        Its pool must hold a connection per informer watch plus the requests: 32, not the default.
         """
+        if self.apiserver is None:
+            raise RuntimeError("the API server is not started")
         template = self.apiserver.api_client()
         config = template.configuration
         template.close()
@@ -177,16 +183,26 @@ class LocalCluster:
         self._stack.callback(client.close)
         return client
 
+    def _node_engine(self) -> ThreadedEngine:
+        """One forwarding engine (one loop thread) shared by every node proxy; each owns its listeners."""
+        if self.node_engine is None:
+            engine = ThreadedEngine()
+            engine.start()
+            self._stack.callback(engine.stop)  # after every proxy registered later has stopped
+            self.node_engine = engine
+        return self.node_engine
+
     def add_node(self, i: int) -> str:
         """Register node-i (Ready, InternalIP on its loopback address) and start its node proxy."""
         from ccm.proxy.nodeproxy import NodeProxy
 
         name, ip = f"node-{i}", self.layout.node_ip(i)
         self.node_ips[ip] = name
-        self.raw.create(NODES.collection_path(), node_object(name))
-        self.raw.patch(NODES.item_path(None, name, "status"), node_status(name, ip), "merge")
+        # with its status in one write, as a kubelet registers: a Node first seen without
+        # addresses would reach the load balancer without them (node sync ignores address changes)
+        self.raw.create(NODES.collection_path(), node_object(name, ip))
         healthz = f"{ip}:{self.layout.node_health_port}"
-        proxy = NodeProxy(self.new_api_client(), name, healthz_bind=healthz)
+        proxy = NodeProxy(self.new_api_client(), name, healthz_bind=healthz, engine=self._node_engine())
         self._stack.callback(proxy.stop)
         try:
             proxy.start()

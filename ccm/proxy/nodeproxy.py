@@ -101,7 +101,13 @@ class NodeProxy:
             self.engine.start()
         self._loop = self.engine.loop
         if self.healthz_bind:
-            sock = bind_socket(*self.healthz_bind, kind=socket.SOCK_STREAM)
+            try:
+                sock = bind_socket(*self.healthz_bind, kind=socket.SOCK_STREAM)
+            except OSError:
+                if self._own_engine:
+                    self.engine.stop()
+                self._loop = None
+                raise
             self._healthz = HttpServer(sock, self.health.handle, f"{self.node_name} healthz")
             self.engine.call(self._healthz.start, self._loop)
         for informer in self._informers:

@@ -4,6 +4,11 @@ Follows cloud-provider-aws; deviations are documented where they are made. Layou
 ``settings`` reads the annotations, ``world`` reads EC2 (instances, subnets, node groups),
 ``clb``/``nlb`` hold the desired state, the describe calls and the pure plans, ``rules``
 diffs security-group rules, ``ops.apply`` is the only place that sends a mutating call.
+
+``ProviderContext.options`` (all optional): ``aws-endpoint-url`` (else boto3's AWS_ENDPOINT_URL
+handling), ``aws-region`` (else the boto3 chain), ``aws-vpc-id`` (else the nodes' VPC),
+``aws-max-attempts`` (botocore standard retries, default 3), ``aws-connect-timeout`` and
+``aws-read-timeout`` in seconds. Credentials always come from the boto3 chain.
 """
 
 from __future__ import annotations

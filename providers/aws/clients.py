@@ -35,6 +35,8 @@ USER_ERROR_CODES = frozenset({
     "InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidSubnetID.NotFound",
     "TooManyTargetGroups", "TooManyListeners", "TooManyLoadBalancers", "TooManyTags",
     "DuplicateTagKeys", "InvalidPermission.Malformed", "RulesPerSecurityGroupLimitExceeded",
+    # a name we need is taken by a resource without our tags (we never adopt it)
+    "InvalidGroup.Duplicate", "DuplicateTargetGroupName", "DuplicateLoadBalancerName", "DuplicateAccessPointName",
 })
 #: codes that clear by themselves (a deleted load balancer's interfaces still hold a group)
 SETTLING_CODES = frozenset({"DependencyViolation", "ResourceInUse", "OperationNotPermitted"})

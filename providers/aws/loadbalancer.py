@@ -13,7 +13,7 @@ from providers.aws.clients import Clients, translated_errors
 from providers.aws.names import is_owned, load_balancer_name
 from providers.aws.ops import Op, Ref, apply
 from providers.aws.settings import CLB, NLB, Settings, settings_from_request
-from providers.aws.world import describe_groups, observe_groups, observe_world, require_subnets
+from providers.aws.world import World, describe_groups, observe_groups, observe_world, require_subnets
 from providers.base import (
     EnsureResult,
     Ingress,
@@ -26,6 +26,11 @@ from providers.base import (
 )
 
 log = logging.getLogger(__name__)
+
+#: security-group id -> its IpPermissions
+Groups = Mapping[str, Sequence[Mapping[str, Any]]]
+#: plans node-group rule changes from a read of the groups
+RulePlanner = Callable[[Groups], list[Op]]
 
 CREATE_ONLY = "CreateOnlyAnnotationChanged"
 #: what node sync (``update``) may send; everything else waits for the next ensure
@@ -130,8 +135,7 @@ class AwsLoadBalancer(LoadBalancer):
                 log.info("%s: deleting load balancer %s (%d calls)", request.key, name, len(ops))
             apply(self.clients, ops, request.key)
 
-    def _sync_node_rules(self, key: str, seen: Mapping[str, Sequence[Mapping[str, Any]]],
-                         plan: Callable[[Mapping[str, Sequence[Mapping[str, Any]]]], list[Op]]) -> None:
+    def _sync_node_rules(self, key: str, seen: Groups, plan: RulePlanner) -> None:
         """Change node-group rules from a fresh read under a provider-wide lock.
 
         Node groups are shared by every Service (an NLB's ICMP rule may serve several), so one
@@ -161,27 +165,12 @@ class AwsLoadBalancer(LoadBalancer):
         if lb is not None:
             internal = lb.get("Scheme") == "internal"
         world = observe_world(self.clients, request.key, request.cluster_name, request.nodes,
-                              labels=settings.target_node_labels, internal=internal, vpc_hint=self.vpc_hint)
+                              labels=settings.target_node_labels, internal=internal, vpc_hint=self.vpc_hint,
+                              subnets=settings.subnets)
         if lb is None:
             require_subnets(world, request.key, internal)
-        tags = lb.get("_tags", {}) if lb is not None else {}
-        details = not node_sync
-        ops: list[Op]
-        rules: Callable[[Mapping[str, Sequence[Mapping[str, Any]]]], list[Op]]
-        if lb_type == CLB:
-            desired_c = clb.desired_clb(request, settings, world, name)
-            obs_c = clb.observe_clb(self.clients, request, name, lb=lb, tags=tags, groups=world.all_groups,
-                                    details=details)
-            ops, notes = clb.plan_clb(desired_c, obs_c)
-            ports = desired_c.port_status
-            known_sg = obs_c.sg["GroupId"] if obs_c.sg is not None else None
-        else:
-            desired_n = nlb.desired_nlb(request, settings, world, name)
-            obs_n = nlb.observe_nlb(self.clients, request, name, lb=lb, tags=tags, groups=world.all_groups,
-                                    details=details)
-            ops, notes = nlb.plan_nlb(desired_n, obs_n)
-            ports = desired_n.port_status
-            rules = lambda groups: nlb.plan_node_rules(name, desired_n.node_rules, groups)  # noqa: E731
+        ops, notes, ports, rules_after = self._plan(request, settings, world, lb_type=lb_type, lb=lb,
+                                                  details=not node_sync)
         warnings += [ProviderWarning(CREATE_ONLY, n) for n in notes]
         if node_sync:
             ops = [op for op in ops if op.action in _NODE_SYNC_ACTIONS and not _has_ref(op.params)]
@@ -192,14 +181,37 @@ class AwsLoadBalancer(LoadBalancer):
                      "syncing nodes of" if node_sync else ("updating" if lb else "creating"),
                      lb_type.upper(), name, len(ops))
         refs = apply(self.clients, ops, request.key)
-        if lb_type == CLB:
-            source = clb.rule_source(desired_c, refs.get("sg") or known_sg if desired_c.managed_sg else None)
-            rules = lambda groups: clb.plan_node_rules(desired_c, groups, source)  # noqa: E731
-        self._sync_node_rules(request.key, world.all_groups, rules)
+        self._sync_node_rules(request.key, world.all_groups, rules_after(refs))
         if lb is None:
             # the create call's response carries the DNS name (NLB: the whole description)
             lb = refs.get("lb") or {"DNSName": refs.get("dns")}
         return EnsureResult(_status(lb or {}, ports), tuple(warnings))
+
+    def _plan(self, request: LoadBalancerRequest, settings: Settings, world: World, *, lb_type: str,
+              lb: Mapping[str, Any] | None, details: bool
+              ) -> tuple[list[Op], list[str], tuple[PortStatus, ...], Callable[[Mapping[str, Any]], RulePlanner]]:
+        """(ops, create-only notes, port status, node-rule planner given the applied ops' Refs)."""
+        name = self.name(request)
+        tags = lb.get("_tags", {}) if lb is not None else {}
+        if lb_type == CLB:
+            want_c = clb.desired_clb(request, settings, world, name)
+            have_c = clb.observe_clb(self.clients, request, name, lb=lb, tags=tags, groups=world.all_groups,
+                                     details=details)
+            ops, notes = clb.plan_clb(want_c, have_c)
+            known_sg = have_c.sg["GroupId"] if have_c.sg is not None else None
+
+            def clb_rules(refs: Mapping[str, Any]) -> RulePlanner:
+                # a group created just now is known by its Ref; the rules admit it by id
+                source = clb.rule_source(want_c, (refs.get("sg") or known_sg) if want_c.managed_sg else None)
+                return lambda groups: clb.plan_node_rules(want_c, groups, source)
+
+            return ops, notes, want_c.port_status, clb_rules
+        want_n = nlb.desired_nlb(request, settings, world, name)
+        have_n = nlb.observe_nlb(self.clients, request, name, lb=lb, tags=tags, groups=world.all_groups,
+                                 details=details)
+        ops, notes = nlb.plan_nlb(want_n, have_n)
+        return ops, notes, want_n.port_status, lambda _: lambda groups: nlb.plan_node_rules(
+            name, want_n.node_rules, groups)
 
 
 def _status(lb: Mapping[str, Any], ports: Sequence[PortStatus]) -> LoadBalancerStatus:

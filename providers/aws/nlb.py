@@ -77,6 +77,8 @@ class NlbDesired:
     #: node group id -> the rules it needs (client, health, MTU)
     node_rules: Mapping[str, frozenset[Rule]]
     port_status: tuple[PortStatus, ...]
+    #: SubnetMappings when Elastic IPs or private addresses are pinned (create-only), else ()
+    subnet_mappings: tuple[Mapping[str, str], ...] = ()
 
 
 def _health_check(request: LoadBalancerRequest, settings: Settings) -> dict[str, Any]:
@@ -163,6 +165,15 @@ def desired_nlb(request: LoadBalancerRequest, settings: Settings, world: World, 
     if settings.extra_security_groups:
         raise UserError("aws-load-balancer-extra-security-groups is not supported by NLB",
                         reason="UnsupportedAnnotation")
+    subnets = [s.id for s in world.subnets]
+    mappings: list[dict[str, str]] = [{"SubnetId": s} for s in subnets]
+    for values, field, what in ((settings.eip_allocations, "AllocationId", "eip-allocations"),
+                                (settings.private_ipv4_addresses, "PrivateIPv4Address", "private-ipv4-addresses")):
+        if values and len(values) != len(subnets):
+            raise UserError(f"{len(values)} {what} for {len(subnets)} subnets; give one per subnet",
+                            reason="InvalidSubnetMappings")
+        for m, v in zip(mappings, values, strict=False):
+            m[field] = v
     listeners, status = listener_ports(request, settings)
     if not listeners:
         raise UserError("an NLB needs at least one TCP or UDP port", reason="UnsupportedProtocol")
@@ -200,6 +211,7 @@ def desired_nlb(request: LoadBalancerRequest, settings: Settings, world: World, 
         instance_ids=world.instance_ids,
         node_rules={g: rules for g in world.node_groups},
         port_status=tuple(sorted(status, key=lambda s: (s.port, s.protocol))),
+        subnet_mappings=tuple(mappings) if settings.eip_allocations or settings.private_ipv4_addresses else (),
     )
 
 
@@ -325,9 +337,13 @@ def plan_nlb(desired: NlbDesired, observed: NlbObserved) -> tuple[list[Op], list
     lb = observed.lb
     lb_arn: Any
     if lb is None:
-        params: dict[str, Any] = {"Name": name, "Type": "network", "Subnets": list(desired.subnets),
+        params: dict[str, Any] = {"Name": name, "Type": "network",
                                   "Scheme": "internal" if desired.internal else "internet-facing",
                                   "Tags": tag_list(desired.tags)}
+        if desired.subnet_mappings:
+            params["SubnetMappings"] = [dict(m) for m in desired.subnet_mappings]
+        else:
+            params["Subnets"] = list(desired.subnets)
         ops.append(Op("elbv2", "create_load_balancer", params, produces="lb", result_path=("LoadBalancers", 0)))
         lb_arn = Ref("lb", ("LoadBalancerArn",))
         have_attrs: Mapping[str, str] = {}

@@ -53,6 +53,11 @@ class Settings:
     security_groups: tuple[str, ...] = ()
     extra_security_groups: tuple[str, ...] = ()
     target_node_labels: Mapping[str, str] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    #: subnet ids or Name tags replacing discovery
+    subnets: tuple[str, ...] = ()
+    #: NLB subnet mappings, one per subnet (create-only)
+    eip_allocations: tuple[str, ...] = ()
+    private_ipv4_addresses: tuple[str, ...] = ()
 
     def is_ssl_port(self, port: int, name: str) -> bool:
         if not self.ssl_cert:
@@ -147,4 +152,7 @@ def settings_from_request(request: LoadBalancerRequest) -> Settings:
         security_groups=_tuple(_get(request, "SECURITY_GROUPS")),
         extra_security_groups=_tuple(_get(request, "EXTRA_SECURITY_GROUPS")),
         target_node_labels=_mapping(_get(request, "TARGET_NODE_LABELS")),
+        subnets=_tuple(_get(request, "SUBNETS")),
+        eip_allocations=_tuple(_get(request, "EIP_ALLOCATIONS")),
+        private_ipv4_addresses=_tuple(_get(request, "PRIVATE_IPV4_ADDRESSES")),
     )

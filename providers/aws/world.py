@@ -126,22 +126,42 @@ def describe_instances(clients: Clients, ids: Sequence[str]) -> list[Instance]:
     return sorted(out, key=lambda i: i.id)
 
 
+def _subnets(clients: Clients, filters: list[dict[str, Any]]) -> list[Subnet]:
+    resp = clients.ec2.describe_subnets(Filters=filters)
+    return [Subnet(s["SubnetId"], s["AvailabilityZone"], s.get("CidrBlock", ""), s.get("VpcId", ""),
+                   tag_dict(s.get("Tags"))) for s in resp.get("Subnets", ())]
+
+
 def describe_subnets(clients: Clients, cluster: str, vpc_id: str | None, internal: bool) -> list[Subnet]:
     role = ROLE_INTERNAL_ELB_TAG if internal else ROLE_ELB_TAG
     filters = [{"Name": "tag-key", "Values": [role]}]
     if vpc_id:
         filters.append({"Name": "vpc-id", "Values": [vpc_id]})
-    resp = clients.ec2.describe_subnets(Filters=filters)
-    subnets = [Subnet(s["SubnetId"], s["AvailabilityZone"], s.get("CidrBlock", ""), s.get("VpcId", ""),
-                      tag_dict(s.get("Tags"))) for s in resp.get("Subnets", ())]
-    return choose_subnets(subnets, cluster, internal)
+    return choose_subnets(_subnets(clients, filters), cluster, internal)
+
+
+def resolve_subnets(clients: Clients, key: str, items: Sequence[str], vpc_id: str | None) -> list[Subnet]:
+    """The subnets annotation: ids or Name tags, and every item must resolve to one subnet (upstream)."""
+    ids = [i for i in items if i.startswith("subnet-")]
+    names = [i for i in items if not i.startswith("subnet-")]
+    vpc = [{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else []
+    found = _subnets(clients, [{"Name": "subnet-id", "Values": ids}, *vpc]) if ids else []
+    if names:
+        found += _subnets(clients, [{"Name": "tag:Name", "Values": names}, *vpc])
+    by_item = {s.id: s for s in found} | {s.tags.get("Name", ""): s for s in found}
+    missing = [i for i in items if i not in by_item]
+    if missing or len({s.id for s in found}) != len(items):
+        raise UserError(f"{key}: subnets {', '.join(missing) or ', '.join(items)} did not resolve to "
+                        f"{len(items)} distinct subnets (ids or Name tags)", reason="SubnetNotFound")
+    return [by_item[i] for i in items]
 
 
 def describe_groups(clients: Clients, *, ids: Sequence[str] = (), cluster: str | None = None) -> list[dict[str, Any]]:
     if cluster is not None:
         kwargs: dict[str, Any] = {"Filters": [{"Name": "tag-key", "Values": [cluster_tag(cluster)]}]}
     elif ids:
-        kwargs = {"GroupIds": list(ids)}
+        # a filter, not GroupIds: a group deleted meanwhile (another Service's) is skipped, not an error
+        kwargs = {"Filters": [{"Name": "group-id", "Values": list(ids)}]}
     else:
         return []
     return [g for page in clients.ec2.get_paginator("describe_security_groups").paginate(**kwargs)
@@ -149,7 +169,7 @@ def describe_groups(clients: Clients, *, ids: Sequence[str] = (), cluster: str |
 
 
 def observe_world(clients: Clients, key: str, cluster: str, nodes: Sequence[Node], *, labels: Mapping[str, str],
-                  internal: bool, vpc_hint: str | None) -> World:
+                  internal: bool, vpc_hint: str | None, subnets: Sequence[str] = ()) -> World:
     ids = target_instance_ids(nodes, labels)
     instances = describe_instances(clients, ids)
     if len(instances) < len(ids):
@@ -157,7 +177,8 @@ def observe_world(clients: Clients, key: str, cluster: str, nodes: Sequence[Node
         log.warning("%s: instances not found or not running, not registered: %s", key, ", ".join(missing))
     vpcs = {i.vpc_id for i in instances if i.vpc_id}
     vpc_id = vpc_hint or (sorted(vpcs)[0] if vpcs else None)
-    subnets = describe_subnets(clients, cluster, vpc_id, internal)
+    chosen = resolve_subnets(clients, key, subnets, vpc_id) if subnets else \
+        describe_subnets(clients, cluster, vpc_id, internal)
     cluster_groups = {g["GroupId"]: g for g in describe_groups(clients, cluster=cluster)}
     wanted = {g for i in instances for g in i.security_groups}
     untagged = sorted(wanted - set(cluster_groups))
@@ -166,7 +187,7 @@ def observe_world(clients: Clients, key: str, cluster: str, nodes: Sequence[Node
     node_ids = choose_node_groups(instances, {g: tag_dict(v.get("Tags")) for g, v in everything.items()}, cluster)
     return World(
         instances=tuple(instances),
-        subnets=tuple(subnets),
+        subnets=tuple(chosen),
         node_groups={g: everything[g].get("IpPermissions", []) for g in node_ids if g in everything},
         cluster_groups={g: v.get("IpPermissions", []) for g, v in cluster_groups.items()},
     )

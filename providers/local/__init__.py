@@ -8,6 +8,9 @@ Options (``ProviderContext.options``; all optional):
 * ``health-interval``, ``health-timeout`` - seconds (1, 1)
 * ``unhealthy-threshold``, ``healthy-threshold`` - consecutive probes to flip a node (2, 1)
 * ``health-checks`` - ``false`` sends to every node without probing
+
+Modules: ``options`` (the settings), ``vips`` (VIP allocations, the durable state),
+``health`` (node probes), ``loadbalancer`` (the adapter), ``cloud`` (engine ownership).
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 """The local cloud object: owns the forwarding engine and the load-balancer capability."""
 
-
 from __future__ import annotations
 
 from typing import ClassVar

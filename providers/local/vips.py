@@ -19,7 +19,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from prometheus_client import Gauge
+
 log = logging.getLogger(__name__)
+
+#: pool usage, so exhaustion is visible before a Service waits on it (peers.md 4.11)
+VIP_POOL_ADDRESSES = Gauge("ccm_local_vip_pool_addresses", "Addresses of the local VIP pool.", ["pool"])
+VIP_POOL_IN_USE = Gauge("ccm_local_vip_pool_addresses_in_use",
+                        "Addresses of the local VIP pool held by Services.", ["pool"])
 
 STATE_VERSION = 1
 
@@ -39,6 +46,11 @@ class VipTable:
         self.state_file = state_file
         self._lock = threading.Lock()
         self._owners: dict[str, Owner] = self._load()
+        VIP_POOL_ADDRESSES.labels(str(pool)).set(sum(1 for _ in self._candidates()))
+        self._publish()
+
+    def _publish(self) -> None:
+        VIP_POOL_IN_USE.labels(str(self.pool)).set(sum(1 for ip in self._owners if self.in_pool(ip)))
 
     def _load(self) -> dict[str, Owner]:
         try:
@@ -71,6 +83,7 @@ class VipTable:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.state_file)
+            self._publish()
         except BaseException:
             try:
                 os.unlink(tmp)

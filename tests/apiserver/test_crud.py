@@ -78,6 +78,10 @@ def test_generate_name_and_name_rules_per_resource(core: Api, api_client: k8s.Ap
     out = raw(core.create_namespaced_service, "default",
               {"metadata": {"generateName": "web-"}, "spec": {"ports": [{"port": 80}]}})
     assert out["metadata"]["name"].startswith("web-") and len(out["metadata"]["name"]) == 9
+    with pytest.raises(k8s.ApiException) as e:  # the prefix follows the resource's name rule too
+        core.create_namespaced_service("default", {"metadata": {"generateName": "Web-"},
+                                                   "spec": {"ports": [{"port": 80}]}})
+    assert "metadata.generateName" in {c["field"] for c in api_error(e.value)["details"]["causes"]}
     # Services need DNS-1035 labels: no leading digit, no dots
     for bad in ("1web", "web.x", "Web"):
         with pytest.raises(k8s.ApiException) as e:
@@ -179,3 +183,17 @@ def test_unknown_path_is_404_status(api_client: k8s.ApiClient) -> None:
     status, body = request(api_client, "GET", "/api/v1/widgets")
     assert status == 404
     assert body["kind"] == "Status" and body["code"] == 404
+
+
+def test_delete_collection_by_selector(core: Api, make_service) -> None:
+    for name, labels in (("a", {"x": "1"}), ("b", {"x": "1"}), ("c", {"x": "2"})):
+        raw(core.create_namespaced_event, "default", {"metadata": {"name": name, "labels": labels},
+                                                      "involvedObject": {"kind": "Service", "namespace": "default"}})
+    out = raw(core.delete_collection_namespaced_event, "default", label_selector="x=1")
+    assert out["kind"] == "EventList" and [i["metadata"]["name"] for i in out["items"]] == ["a", "b"]
+    assert [e.metadata.name for e in core.list_namespaced_event("default").items] == ["c"]
+    # Services have no deletecollection in kube-apiserver
+    make_service("web")
+    with pytest.raises(k8s.ApiException) as e:
+        core.delete_collection_namespaced_service("default")
+    assert e.value.status == 405 and api_error(e.value)["reason"] == "MethodNotAllowed"

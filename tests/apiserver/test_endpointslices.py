@@ -131,3 +131,14 @@ def test_fqdn_addresses_need_two_labels(discovery_api: Api) -> None:
     assert invalid(discovery_api, slice_body(address_type="IPv4", addresses=["not-an-ip"])) == [
         ("endpoints[0].addresses[0]", 'Invalid value: "not-an-ip": must be a valid IPv4 address'),
         ("endpoints[0].addresses[0]", 'Invalid value: "not-an-ip": must be a valid IP address')]
+
+
+def test_defaults_match_the_go_serialisation(discovery_api: Api) -> None:
+    body = {"metadata": {"name": "d"}, "addressType": "IPv4", "endpoints": [{"addresses": ["10.0.0.1"]}],
+            "ports": [{"port": 80}]}
+    out = raw(discovery_api.create_namespaced_endpoint_slice, "default", body)
+    assert out["ports"] == [{"name": "", "protocol": "TCP", "port": 80}]
+    assert out["endpoints"] == [{"addresses": ["10.0.0.1"], "conditions": {}}]
+    empty = raw(discovery_api.create_namespaced_endpoint_slice, "default",
+                {"metadata": {"name": "e"}, "addressType": "IPv4"})
+    assert empty["endpoints"] is None and empty["ports"] is None

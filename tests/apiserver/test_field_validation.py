@@ -46,3 +46,17 @@ def test_unknown_fields_in_a_patch(api_client: k8s.ApiClient) -> None:
     status, out = request(api_client, "PATCH", SERVICES + "/web", {"spec": {"sessionAffinityy": "ClientIP"}},
                           content_type="application/merge-patch+json", query=[("fieldValidation", "Strict")])
     assert status == 400 and 'unknown field "spec.sessionAffinityy"' in out["message"]
+
+
+def test_wrong_json_types_are_400_before_anything_else(api_client: k8s.ApiClient) -> None:
+    bad = {"metadata": {"name": "web"}, "spec": {"ports": [{"port": "80"}]}}
+    status, out = request(api_client, "POST", SERVICES, bad)
+    assert status == 400 and out["reason"] == "BadRequest"
+    assert out["message"] == ('Service in version "v1" cannot be handled as a Service: json: cannot unmarshal string '
+                              "into Go struct field Service.spec.ports[0].port of type int32")
+    status, out = request(api_client, "POST", SERVICES, {"metadata": {"name": 5}, "spec": {"ports": [{"port": 80}]}})
+    assert status == 400 and "metadata.name of type string" in out["message"]
+    # IntOrString takes either
+    status, out = request(api_client, "POST", SERVICES, {"metadata": {"name": "ok"},
+                                                         "spec": {"ports": [{"port": 80, "targetPort": "http"}]}})
+    assert status == 201 and out["spec"]["ports"][0]["targetPort"] == "http"

@@ -66,3 +66,16 @@ def test_bad_continue_token_is_400(core: Api) -> None:
     with pytest.raises(k8s.ApiException) as e:
         core.list_namespaced_service("default", limit=1, _continue="garbage!")
     assert e.value.status == 400
+
+
+def test_list_at_an_exact_older_resource_version(core: Api) -> None:
+    raw(core.create_namespaced_service, "default", service_body("a"))
+    before = raw(core.list_namespaced_service, "default")["metadata"]["resourceVersion"]
+    raw(core.create_namespaced_service, "default", service_body("b"))
+    raw(core.patch_namespaced_service, "a", "default", {"metadata": {"labels": {"x": "1"}}})
+    old = raw(core.list_namespaced_service, "default", resource_version=before, resource_version_match="Exact")
+    assert old["metadata"]["resourceVersion"] == before
+    assert [(i["metadata"]["name"], i["metadata"].get("labels")) for i in old["items"]] == [("a", None)]
+    # NotOlderThan (the default for a set resourceVersion) serves the current state
+    now = raw(core.list_namespaced_service, "default", resource_version=before)
+    assert [i["metadata"]["name"] for i in now["items"]] == ["a", "b"]

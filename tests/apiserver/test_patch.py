@@ -117,7 +117,7 @@ def test_endpointslice_endpoints_are_atomic(discovery_api: Api, api_client: k8s.
     status, out = patch(api_client, {"endpoints": [{"addresses": ["10.0.0.3"]}]}, SMP,
                         "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/web-1")
     assert status == 200
-    assert out["endpoints"] == [{"addresses": ["10.0.0.3"]}]
+    assert out["endpoints"] == [{"addresses": ["10.0.0.3"], "conditions": {}}]
     assert out["metadata"]["generation"] == 2
 
 

@@ -40,6 +40,7 @@ def test_table_watch_sends_columns_once(api_client: k8s.ApiClient, core: Api) ->
     raw(core.create_namespaced_service, "default", service_body("b"))
     status, body = get(api_client, "/api/v1/namespaces/default/services",
                        [("watch", "true"), ("timeoutSeconds", "1")])
+    assert status == 200
     events = [json.loads(line) for line in body.splitlines()]
     assert [e["object"]["rows"][0]["cells"][0] for e in events] == ["a", "b"]
     assert events[0]["object"]["columnDefinitions"] and events[1]["object"]["columnDefinitions"] == []
@@ -48,3 +49,19 @@ def test_table_watch_sends_columns_once(api_client: k8s.ApiClient, core: Api) ->
 def test_human_duration() -> None:
     assert [human_duration(s) for s in (5, 119, 125, 600, 7200, 30000, 200000, 2000000)] == [
         "5s", "119s", "2m5s", "10m", "120m", "8h", "2d7h", "23d"]
+
+
+def test_event_and_namespace_tables(api_client: k8s.ApiClient, core: Api) -> None:
+    raw(core.create_namespaced_event, "default", {
+        "metadata": {"name": "e1"}, "involvedObject": {"kind": "Service", "name": "web", "namespace": "default"},
+        "reason": "EnsuredLoadBalancer", "message": "done", "type": "Normal", "count": 2})
+    table = json.loads(get(api_client, "/api/v1/namespaces/default/events")[1])
+    names = [c["name"] for c in table["columnDefinitions"] if c["priority"] == 0]
+    assert names == ["Last Seen", "Type", "Reason", "Object", "Message"]
+    row = dict(zip([c["name"] for c in table["columnDefinitions"]], table["rows"][0]["cells"], strict=True))
+    assert row["Object"] == "service/web" and row["Count"] == 2 and row["Message"] == "done"
+    # the same event through events.k8s.io/v1 prints the same
+    v1 = json.loads(get(api_client, "/apis/events.k8s.io/v1/namespaces/default/events")[1])
+    assert v1["rows"][0]["cells"][:4] == table["rows"][0]["cells"][:4]
+    ns = json.loads(get(api_client, "/api/v1/namespaces/default")[1])
+    assert ns["rows"][0]["cells"][:2] == ["default", "Active"]

@@ -79,13 +79,17 @@ def test_watch_timeout_seconds_ends_the_stream(core: Api) -> None:
     assert c.error is None
 
 
-def test_selector_moves_become_added_and_deleted(core: Api) -> None:
+def test_selector_moves_become_added_and_deleted(apiserver, core: Api) -> None:
     raw(core.create_namespaced_service, "default", service_body("web"))
     c = Collector(core.list_namespaced_service, "default", label_selector="team=a", timeout_seconds=10)
+    wait_for(lambda: len(apiserver.server.store.watchers()) == 1, timeout=5)
     raw(core.patch_namespaced_service, "web", "default", {"metadata": {"labels": {"team": "a"}}})
     raw(core.patch_namespaced_service, "web", "default", {"metadata": {"labels": {"team": "a", "x": "1"}}})
-    raw(core.patch_namespaced_service, "web", "default", {"metadata": {"labels": {"team": "b"}}})
+    moved = raw(core.patch_namespaced_service, "web", "default", {"metadata": {"labels": {"team": "b"}}})
     wait_for(lambda: c.types() == ["ADDED", "MODIFIED", "DELETED"], timeout=5, message=lambda: str(c.events))
+    # as kube-apiserver's watch cache: the last version that matched, stamped with the new revision
+    gone = c.raw[-1]["raw_object"]["metadata"]
+    assert gone["labels"] == {"team": "a", "x": "1"} and gone["resourceVersion"] == moved["metadata"]["resourceVersion"]
     c.stop()
 
 

@@ -77,6 +77,8 @@ class Strategy:
     allow_unconditional_update: ClassVar[bool] = True
     #: Services return the deleted object; most resources a Status
     return_deleted_object: ClassVar[bool] = False
+    #: DELETE on the collection (Services and Namespaces do not have it)
+    allow_delete_collection: ClassVar[bool] = True
     #: whether metadata.generation is maintained (only some resources do)
     tracks_generation: ClassVar[bool] = False
     #: metadata.name rule (NameIsDNSSubdomain unless the resource says otherwise)

@@ -38,6 +38,20 @@ class EndpointSliceStrategy(Strategy):
         return any(new.get(k) != old.get(k) for k in keys) or \
             (new.get("metadata") or {}).get("labels") != (old.get("metadata") or {}).get("labels")
 
+    def default(self, obj: Obj) -> None:
+        """SetDefaults_EndpointPort, plus the fields Go always writes (no omitempty)."""
+        obj.setdefault("endpoints", None)
+        obj.setdefault("ports", None)
+        for port in obj.get("ports") or []:
+            if isinstance(port, dict):
+                if port.get("name") is None:
+                    port["name"] = ""
+                if port.get("protocol") is None:
+                    port["protocol"] = "TCP"
+        for ep in obj.get("endpoints") or []:
+            if isinstance(ep, dict) and ep.get("conditions") is None:
+                ep["conditions"] = {}
+
     def prepare_for_create(self, obj: Obj) -> None:
         meta(obj)["generation"] = 1
 

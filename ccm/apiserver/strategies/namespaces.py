@@ -13,6 +13,7 @@ class NamespaceStrategy(Strategy):
     namespaced = False
     short_names = ("ns",)
     has_status = True
+    allow_delete_collection = False
     name_rule = "label"
     field_labels = ("status.phase",)
 

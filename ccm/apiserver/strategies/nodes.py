@@ -10,6 +10,8 @@ from ccm.apiserver.fielderrors import FieldError
 from ccm.apiserver.strategies.base import Obj, Strategy, dig
 from ccm.apiserver.validation import is_label_value, is_qualified_name, parse_cidr
 
+_NODE_INFO = ("machineID", "systemUUID", "bootID", "kernelVersion", "osImage", "containerRuntimeVersion",
+              "kubeletVersion", "kubeProxyVersion", "operatingSystem", "architecture")
 TAINT_EFFECTS = ["NoExecute", "NoSchedule", "PreferNoSchedule"]
 ADDRESS_TYPES = ["ExternalDNS", "ExternalIP", "Hostname", "InternalDNS", "InternalIP"]
 
@@ -32,6 +34,15 @@ class NodeStrategy(Strategy):
 
     def default(self, obj: Obj) -> None:
         timefmt.normalize_conditions(dig(obj, "status", "conditions"), "lastHeartbeatTime", "lastTransitionTime")
+        # struct-valued fields Go always serialises, so every Node shows them as kube-apiserver's do
+        status = obj.get("status")
+        if not isinstance(status, dict):
+            status = obj["status"] = {}
+        status.setdefault("daemonEndpoints", {"kubeletEndpoint": {"Port": 0}})
+        info = status.setdefault("nodeInfo", {})
+        if isinstance(info, dict):
+            for key in _NODE_INFO:
+                info.setdefault(key, "")
 
     def prepare_for_create(self, obj: Obj) -> None:
         """Nodes may carry status on create (the kubelet registers itself that way)."""

@@ -25,10 +25,12 @@ class PipePool:
         self.in_use = 0
 
     def acquire(self) -> tuple[int, int]:
-        self.in_use += 1
+        """A pipe from the pool or a new one; ``OSError`` (EMFILE) leaves the count unchanged."""
         if self._free:
+            self.in_use += 1
             return self._free.pop()
         r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.in_use += 1
         try:
             fcntl.fcntl(w, _F_SETPIPE_SZ, self.size)
         except OSError:

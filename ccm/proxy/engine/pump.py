@@ -113,7 +113,11 @@ class SplicePump(Pump):
 
     def on_readable(self) -> None:
         pool = self.ctx.pool
-        pipe = pool.acquire()
+        try:
+            pipe = pool.acquire()
+        except OSError:  # out of file descriptors: drop this connection, not the loop
+            self.owner.abort()
+            return
         try:
             n = _splice(self.src, pipe[1], _CHUNK, None, None, _FLAGS)  # type: ignore[misc]
         except BlockingIOError:

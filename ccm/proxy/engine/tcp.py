@@ -45,7 +45,9 @@ def upstream_socket(source_ip: str | None, backend_ip: str, kind: socket.SocketK
     table picks (127.0.0.1 for every loopback address).
     """
     sock = socket.socket(family_of(backend_ip), kind)
-    if source_ip is not None and (":" in source_ip) == (":" in backend_ip):
+    # a loopback source cannot reach a non-loopback destination (the kernel drops martians)
+    if source_ip is not None and (":" in source_ip) == (":" in backend_ip) \
+            and (_is_loopback(backend_ip) or not _is_loopback(source_ip)):
         try:
             if kind == socket.SOCK_STREAM and ":" not in source_ip:
                 sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
@@ -54,6 +56,10 @@ def upstream_socket(source_ip: str | None, backend_ip: str, kind: socket.SocketK
             sock.close()
             sock = socket.socket(family_of(backend_ip), kind)
     return sock
+
+
+def _is_loopback(ip: str) -> bool:
+    return ip.startswith("127.") or ip == "::1"
 
 
 def bind_socket(ip: str, port: int, kind: socket.SocketKind) -> socket.socket:
@@ -307,8 +313,8 @@ class TcpConnection(Owner):
         bsock.setsockopt(*_NODELAY)
         version = listener.config.send_proxy_protocol
         if version:
-            header = proxyproto.build(version, self.client_addr[:2], self.client.getsockname()[:2])
             try:
+                header = proxyproto.build(version, self.client_addr[:2], self.client.getsockname()[:2])
                 if bsock.send(header) != len(header):
                     raise BlockingIOError
             except OSError:

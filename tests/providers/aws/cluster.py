@@ -14,6 +14,8 @@ from tests.providers.aws.harness import CLUSTER, AwsWorld, MotoServer
 from tests.providers.aws.state import AwsState
 from tests.util import wait_for
 
+#: labels of the world's nodes, in instance order (for target-node-labels)
+NODE_ROLES = ("edge", "core", "core")
 DEFAULT_PORTS = ({"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080},
                  {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443})
 
@@ -116,8 +118,8 @@ class Cluster:
 @contextmanager
 def running_cluster(api_client: kubernetes.client.ApiClient, moto: MotoServer, world: AwsWorld) -> Iterator[Cluster]:
     cluster = Cluster(api_client, moto, world)
-    for inst in world.instances:
-        cluster.add_node(inst)
+    for inst, role in zip(world.instances, NODE_ROLES, strict=False):
+        cluster.add_node(inst, {"role": role})
     cluster.start()
     try:
         yield cluster

@@ -139,7 +139,8 @@ def build_world(server: MotoServer, instances: int = 3) -> AwsWorld:
                                    ("internal", "kubernetes.io/role/internal-elb", internal)):
             cidr = f"10.0.{i * 16 + (0 if kind == 'public' else 8)}.0/21"
             sid = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=zone, TagSpecifications=[
-                {"ResourceType": "subnet", "Tags": [{"Key": role, "Value": "1"}, {"Key": tag, "Value": "owned"}]},
+                {"ResourceType": "subnet", "Tags": [{"Key": role, "Value": "1"}, {"Key": tag, "Value": "owned"},
+                                                    {"Key": "Name", "Value": f"{kind}-{zone[-1]}"}]},
             ])["Subnet"]["SubnetId"]
             bucket.append(sid)
             cidrs[sid] = cidr

@@ -94,3 +94,20 @@ def apply() -> None:
         return listener
 
     elbv2_models.ELBv2Backend.modify_listener = patched_modify_listener  # type: ignore[method-assign]
+
+
+def raise_rule_limit() -> None:
+    """Let one security group hold 1000 rules instead of moto's 60 (benchmarks only).
+
+    AWS's default is 60 inbound rules per group, adjustable up to 1000 (rules per group x groups
+    per interface <= 1000). 100 Services with two node ports each need 200+ rules in the node
+    group, with upstream's rule layout as with ours; a cluster that size raises the quota.
+    """
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    def within_quota(self: Any, group: Any, current_rule_nb: int, ip_ranges: Any, *rest: Any, **kw: Any) -> None:
+        source_groups = rest[0] if rest else kw.get("source_groups")
+        if current_rule_nb + len(ip_ranges or ()) + len(source_groups or ()) > 1000:
+            raise AssertionError("more than 1000 rules in one security group")
+
+    SecurityGroupBackend._verify_group_will_respect_rule_count_limit = within_quota  # type: ignore[method-assign]

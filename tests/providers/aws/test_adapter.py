@@ -159,6 +159,15 @@ def test_foreign_load_balancer_with_our_name_is_never_touched(cloud, moto, world
     assert lb.get(req) is None
     lb.delete(req)
     assert aws.clb(name)["ListenerDescriptions"] == before["ListenerDescriptions"]
+    # a foreign security group with our managed group's name: an error, never reused or deleted
+    other = request(world, uid="0000beef-0000-4000-8000-000000000000")
+    foreign_sg = aws.ec2.create_security_group(GroupName=f"k8s-elb-{lb.name(other)}", Description="theirs",
+                                               VpcId=world.vpc_id)["GroupId"]
+    with pytest.raises(UserError) as err:
+        lb.ensure(other)
+    assert err.value.reason == "InvalidGroupDuplicate" and len(aws.clbs()) == 1
+    lb.delete(other)
+    assert aws.group(foreign_sg)["GroupName"] == f"k8s-elb-{lb.name(other)}"
     # the same for an NLB: never adopted, never deleted
     nlb_req = request(world, NLB)
     aws.elbv2.create_load_balancer(Name=name, Type="network", Subnets=list(world.public_subnets))
@@ -224,3 +233,29 @@ def test_concurrent_ensure_and_update_on_one_service(cloud, moto, world):
         t.join(timeout=30)
     assert errors == [] and len(aws.nlbs()) == 1 and len(aws.target_groups()) == 2
     assert mutating(cloud, lb.ensure, req)[1] == 0
+
+
+def test_subnet_and_address_annotations_that_cannot_be_met_are_user_errors(cloud, moto, world):
+    lb = cloud.load_balancer()
+    cases = [
+        ({ann.SUBNETS.key: "subnet-0000000000,public-a"}, "SubnetNotFound"),
+        ({**NLB, ann.EIP_ALLOCATIONS.key: "eipalloc-01"}, "InvalidSubnetMappings"),  # 1 for 2 subnets
+        ({**NLB, ann.INTERNAL.key: "true", ann.PRIVATE_IPV4_ADDRESSES.key: "10.0.8.10"}, "InvalidSubnetMappings"),
+    ]
+    for values, reason in cases:
+        with pytest.raises(UserError) as err:
+            lb.ensure(request(world, values))
+        assert err.value.reason == reason
+    assert cloud.counter.totals()[0] == 0
+
+
+def test_aws_validation_errors_become_user_errors_with_the_aws_code(cloud, moto, world):
+    aws, lb = AwsState(moto), cloud.load_balancer()
+    missing = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    req = request(world, {ann.SSL_CERT.key: missing})
+    with pytest.raises(UserError) as err:
+        lb.ensure(req)
+    assert err.value.reason == "CertificateNotFound" and "certificate was not found" in str(err.value)
+    assert aws.clbs() == []
+    lb.delete(req)  # what the failed attempt made (its security group) goes with the Service
+    assert aws.nothing_left(world.node_sg) == []

@@ -71,6 +71,12 @@ def clb_hc(target: str | None, healthy: int, unhealthy: int, interval: int, time
     return check
 
 
+def clb_target(target: str) -> Check:
+    def check(c: Cluster, n: str, np: dict[int, int]) -> None:
+        assert c.aws.clb(n)["HealthCheck"]["Target"] == target.format(np80=np[80])
+    return check
+
+
 def clb_attrs(**want: Any) -> Check:
     def check(c: Cluster, n: str, np: dict[int, int]) -> None:
         attrs = c.aws.clb_attributes(n)
@@ -123,6 +129,18 @@ def clb_scheme(scheme: str) -> Check:
     return check
 
 
+def clb_subnets(*which: int) -> Check:
+    def check(c: Cluster, n: str, np: dict[int, int]) -> None:
+        assert sorted(c.aws.clb(n)["Subnets"]) == sorted(c.world.public_subnets[i] for i in which)
+    return check
+
+
+def clb_targets(*which: int) -> Check:
+    def check(c: Cluster, n: str, np: dict[int, int]) -> None:
+        assert c.aws.clb_instances(n) == {c.world.instances[i] for i in which}
+    return check
+
+
 def clb_ranges(*cidrs: str) -> Check:
     def check(c: Cluster, n: str, np: dict[int, int]) -> None:
         [sg] = c.aws.managed_groups(n)
@@ -151,6 +169,9 @@ CLB_CASES = [
                           HEALTHCHECK_INTERVAL="20", HEALTHCHECK_TIMEOUT="8"), clb_hc(None, 3, 4, 20, 8),
          A(HEALTHCHECK_HEALTHY_THRESHOLD="10", HEALTHCHECK_INTERVAL="300", HEALTHCHECK_TIMEOUT="60"),
          clb_hc(None, 10, 4, 300, 60)),
+    Case("healthcheck-target", A(HEALTHCHECK_PROTOCOL="http", HEALTHCHECK_PATH="/ready", HEALTHCHECK_PORT="31999"),
+         clb_target("HTTP:31999/ready"), A(HEALTHCHECK_PORT="traffic-port", HEALTHCHECK_PROTOCOL="TCP"),
+         clb_target("TCP:{np80}")),
     Case("access-log", A(ACCESS_LOG_ENABLED="true", ACCESS_LOG_EMIT_INTERVAL="5",
                          ACCESS_LOG_S3_BUCKET_NAME="logs-bucket", ACCESS_LOG_S3_BUCKET_PREFIX="web"),
          clb_attrs(AccessLog__Enabled=True, AccessLog__EmitInterval=5, AccessLog__S3BucketName="logs-bucket",
@@ -170,6 +191,9 @@ CLB_CASES = [
          A(SECURITY_GROUPS=None, EXTRA_SECURITY_GROUPS="{user1}"), clb_groups(None, 1)),
     Case("internal", A(INTERNAL="true"), clb_scheme("internal"), A(CONNECTION_IDLE_TIMEOUT="61"),
          clb_scheme("internal")),
+    Case("target-node-labels", A(TARGET_NODE_LABELS="role=edge"), clb_targets(0), A(TARGET_NODE_LABELS="role"),
+         clb_targets(0, 1, 2)),
+    Case("subnets", A(SUBNETS="{pub0},public-b"), clb_subnets(0, 1), A(SUBNETS="public-a"), clb_subnets(0)),
     Case("source-ranges", {}, clb_ranges("192.0.2.0/24", "198.51.100.0/24"),
          {"spec": {"loadBalancerSourceRanges": ["203.0.113.0/24"]}}, clb_ranges("203.0.113.0/24"),
          spec={"loadBalancerSourceRanges": ["192.0.2.0/24", "198.51.100.0/24"]}),
@@ -201,6 +225,15 @@ def nlb_hc(healthy: int, unhealthy: int, interval: int, timeout: int) -> Check:
         for tg in tgs_of(c, n).values():
             assert (tg["HealthyThresholdCount"], tg["UnhealthyThresholdCount"], tg["HealthCheckIntervalSeconds"],
                     tg["HealthCheckTimeoutSeconds"]) == (healthy, unhealthy, interval, timeout)
+    return check
+
+
+def nlb_hc_target(protocol: str, port: str, path: str | None) -> Check:
+    def check(c: Cluster, n: str, np: dict[int, int]) -> None:
+        for tg in tgs_of(c, n).values():
+            assert (tg["HealthCheckProtocol"], tg["HealthCheckPort"]) == (protocol, port)
+            if path:
+                assert tg["HealthCheckPath"] == path
     return check
 
 
@@ -278,6 +311,10 @@ NLB_CASES = [
     Case("healthcheck", {**NLB, **A(HEALTHCHECK_HEALTHY_THRESHOLD="5", HEALTHCHECK_UNHEALTHY_THRESHOLD="4",
                                     HEALTHCHECK_INTERVAL="10", HEALTHCHECK_TIMEOUT="6")}, nlb_hc(5, 4, 10, 6),
          A(HEALTHCHECK_INTERVAL="30", HEALTHCHECK_TIMEOUT="10"), nlb_hc(5, 4, 30, 10)),
+    Case("healthcheck-target", {**NLB, **A(HEALTHCHECK_PROTOCOL="HTTP", HEALTHCHECK_PATH="/ready",
+                                           HEALTHCHECK_PORT="31999")}, nlb_hc_target("HTTP", "31999", "/ready"),
+         A(HEALTHCHECK_PORT="traffic-port", HEALTHCHECK_PROTOCOL=None, HEALTHCHECK_PATH=None),
+         nlb_hc_target("TCP", "traffic-port", None)),
     Case("proxy-protocol", {**NLB, **A(PROXY_PROTOCOL="*")}, tg_attrs(proxy_protocol_v2__enabled="true"),
          A(PROXY_PROTOCOL=None), tg_attrs(proxy_protocol_v2__enabled="false")),
     Case("draining", {**NLB, **A(CONNECTION_DRAINING_ENABLED="true", CONNECTION_DRAINING_TIMEOUT="45")},
@@ -291,6 +328,8 @@ NLB_CASES = [
          lb_attrs(load_balancing__cross_zone__enabled="false", access_logs__s3__enabled="false")),
     Case("internal", {**NLB, **A(INTERNAL="true")}, nlb_scheme("internal"), A(HEALTHCHECK_INTERVAL="10"),
          nlb_scheme("internal")),
+    Case("private-ipv4-addresses", {**NLB, **A(INTERNAL="true", PRIVATE_IPV4_ADDRESSES="10.0.8.10,10.0.24.10")},
+         nlb_scheme("internal"), A(HEALTHCHECK_INTERVAL="10"), nlb_scheme("internal")),
     Case("tags", {**NLB, **A(ADDITIONAL_RESOURCE_TAGS="team=a")}, nlb_tags(team="a"),
          A(ADDITIONAL_RESOURCE_TAGS="team=b,env=prod"), nlb_tags(team="b", env="prod")),
     Case("local", NLB, nlb_node_rules(("0.0.0.0/0",), "local"), A(HEALTHCHECK_HEALTHY_THRESHOLD="4"),
@@ -311,6 +350,7 @@ NLB_CASES = [
 
 def _fill(values: Mapping[str, Any], c: Cluster) -> dict[str, Any]:
     subs = {f"user{i}": g for i, g in enumerate(c.world.user_sgs)}
+    subs |= {f"pub{i}": s for i, s in enumerate(c.world.public_subnets)}
     return {k: v.format(**subs) if isinstance(v, str) else v for k, v in values.items()}
 
 

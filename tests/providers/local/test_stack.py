@@ -24,6 +24,7 @@ from ccm.annotations.aws import PROXY_PROTOCOL
 from ccm.demo.backends import BackendSpec
 from ccm.demo.cluster import Layout, LocalCluster
 from providers.local.cloud import LocalCloud
+from tests.providers.local.wire import http_reply, refused, udp_reply
 from tests.util import wait_for
 
 PORT = 8080
@@ -85,34 +86,11 @@ REPLY = re.compile(r"hello from (backend-\d) on (node-\d) \(.*?\), forwarded by 
 
 def http_get(vip: str, source: str | None = None) -> tuple[str, ...]:
     """(backend, its node, the node that forwarded) named by one reply through the load balancer."""
-    with socket.create_connection((vip, PORT), timeout=3, source_address=(source, 0) if source else None) as s:
-        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        data = b""
-        while chunk := s.recv(4096):
-            data += chunk
-    m = REPLY.search(data.decode())
-    assert m, data
-    return m.groups()
+    return http_reply(vip, PORT, REPLY, source)
 
 
 def udp_ask(vip: str) -> tuple[str, ...]:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(1)
-        s.sendto(b"hi", (vip, PORT))
-        data, _ = s.recvfrom(4096)
-    m = REPLY.search(data.decode())
-    assert m, data
-    return m.groups()
-
-
-def refused(vip: str, source: str) -> bool:
-    """The load balancer closed the connection without a reply (a reset or an empty read)."""
-    try:
-        with socket.create_connection((vip, PORT), timeout=3, source_address=(source, 0)) as s:
-            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-            return s.recv(4096) == b""
-    except ConnectionError:
-        return True
+    return udp_reply(vip, PORT, REPLY)
 
 
 def backends_seen(vip: str, n: int = 12, source: str | None = None) -> set[str]:
@@ -142,6 +120,27 @@ def test_tcp_and_udp_round_robin_across_backends_with_proxy_ip_mode(stack: Stack
     (ingress,) = read_ingress(stack, "web")
     assert (ingress.ip, ingress.ip_mode) == (vip, "Proxy")
     assert sorted((p.port, p.protocol, p.error) for p in ingress.ports) == [(PORT, "TCP", None), (PORT, "UDP", None)]
+
+
+def test_sctp_port_gets_a_port_error_and_a_warning_while_tcp_serves(stack: Stack) -> None:
+    svc = stack.create("mixed")
+    stack.cluster.raw.patch("/api/v1/namespaces/default/services/mixed", {"spec": {"ports": [
+        *svc["spec"]["ports"],
+        {"name": "sig", "protocol": "SCTP", "port": 9999, "targetPort": 9999},
+    ]}}, "merge")
+    vip = stack.vip("mixed")
+    wait_for(lambda: http_get(vip), timeout=15)
+
+    def port_errors() -> list[tuple[int, str, str | None]]:
+        ingress = read_ingress(stack, "mixed")
+        return sorted((p.port, p.protocol, p.error) for p in ingress[0].ports or ()) if ingress else []
+
+    wait_for(lambda: (9999, "SCTP", "UnsupportedProtocol") in port_errors(), timeout=15,
+             message=lambda: f"SCTP port error in status, have {port_errors()}")
+    assert port_errors() == [(PORT, "TCP", None), (PORT, "UDP", None), (9999, "SCTP", "UnsupportedProtocol")]
+    warning = wait_for(lambda: [e for e in events_for(stack, "mixed") if e.reason == "UnsupportedProtocol"],
+                       timeout=15)
+    assert warning[0].type == "Warning" and "forwards TCP and UDP only" in str(warning[0].message)
 
 
 def test_local_policy_sends_only_to_nodes_with_ready_endpoints(stack: Stack) -> None:
@@ -199,7 +198,7 @@ def test_source_ranges_refuse_clients_outside(stack: Stack) -> None:
     vip = stack.vip("ranged")
     # the node proxies let the LB's VIP through once they see it in the Service status
     wait_for(lambda: http_get(vip, allowed), timeout=15, message="the allowed client being served")
-    assert refused(vip, f"{stack.layout.prefix}.9.11")
+    assert refused(vip, PORT, f"{stack.layout.prefix}.9.11")
 
 
 def test_proxy_protocol_to_nodes_carries_the_client(stack: Stack) -> None:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from providers.local.options import DEFAULT_VIP_POOL, parse_options
 from providers.local.vips import Owner, VipTable
@@ -14,13 +15,21 @@ from providers.local.vips import Owner, VipTable
 POOL = ipaddress.IPv4Network("127.0.2.0/30")  # two usable hosts: .1 and .2
 
 
-def test_first_free_skips_network_and_held(tmp_path: Path) -> None:
+def pool_metric(name: str) -> float | None:
+    return REGISTRY.get_sample_value(name, {"pool": str(POOL)})
+
+
+def test_first_free_skips_network_and_held_and_usage_is_a_metric(tmp_path: Path) -> None:
     table = VipTable(POOL, tmp_path / "s.json")
+    assert (pool_metric("ccm_local_vip_pool_addresses"), pool_metric("ccm_local_vip_pool_addresses_in_use")) == (2, 0)
     assert table.first_free() == "127.0.2.1"
     table.assign("127.0.2.1", Owner("c", "u1", "ns/a"))
     assert table.first_free() == "127.0.2.2"
     table.assign("127.0.2.2", Owner("c", "u2", "ns/b"))
     assert table.first_free() is None
+    assert pool_metric("ccm_local_vip_pool_addresses_in_use") == 2
+    table.release("127.0.2.1", "c", "u1")
+    assert pool_metric("ccm_local_vip_pool_addresses_in_use") == 1
 
 
 def test_assign_is_idempotent_and_refuses_foreign(tmp_path: Path) -> None:
