@@ -100,7 +100,8 @@ def unauthorized() -> APIError:
 
 
 def unsupported_media_type(content_type: str) -> APIError:
-    return APIError(415, f"the body of the request was in an unknown format - accepted media types include: "
-                    f"application/json-patch+json, application/merge-patch+json, "
-                    f"application/apply-patch+yaml, application/strategic-merge-patch+json"
-                    f" (got {content_type!r})", "UnsupportedMediaType")
+    """kube-apiserver's 415, minus apply-patch+yaml: server-side apply is not implemented here."""
+    return APIError(415, "the body of the request was in an unknown format - accepted media types include: "
+                    "application/json-patch+json, application/merge-patch+json, "
+                    f"application/strategic-merge-patch+json (got {content_type!r}; server-side apply "
+                    "is not supported by this API server)", "UnsupportedMediaType")

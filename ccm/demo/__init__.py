@@ -5,6 +5,8 @@ the service controller with the ``local`` cloud, a few HTTP/UDP backends and the
 Service in ``examples/hello-service.yaml``; prints the load balancer's URL and a
 kubeconfig line, runs until SIGINT/SIGTERM, then stops everything and removes its
 temp directory.
+
+``ccm demo --provider aws`` runs the AWS provider against moto instead (``ccm.demo.aws``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -34,20 +37,26 @@ SLICE_COLUMNS = ("BACKEND:.endpoints[*].targetRef.name,NODE:.endpoints[*].nodeNa
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--provider", choices=("local", "aws"), default="local",
+                   help="local (default): real load balancers on loopback with node proxies and backends; "
+                        "aws: Classic ELB and NLB in moto, an in-process AWS API emulator (no traffic flows)")
     p.add_argument("--port-base", type=int, default=8080,
-                   help="the Service's port, also the backends' port (default 8080; no privileges needed)")
-    p.add_argument("--backends", type=int, default=3, metavar="N", help="how many backends to run (default 3)")
-    p.add_argument("--nodes", type=int, default=3, metavar="N", help="how many nodes (default 3, at most 254)")
+                   help="the Service's port, also the backends' port (default 8080; no privileges needed; "
+                        "local only)")
+    p.add_argument("--backends", type=int, default=3, metavar="N",
+                   help="how many backends to run (default 3; local only)")
+    p.add_argument("--nodes", type=int, default=3, metavar="N",
+                   help="how many nodes (default 3, at most 254); with --provider aws, EC2 instances")
     p.add_argument("--prefix", default="127.0",
                    help="first two octets of every address (default 127.0: nodes 127.0.1.x, VIPs 127.0.2.x, "
-                        "backends 127.0.3.x)")
+                        "backends 127.0.3.x; local only)")
     p.add_argument("--node-health-port", type=int, default=10256,
-                   help="port of each node proxy's /healthz (default 10256, as kube-proxy)")
+                   help="port of each node proxy's /healthz (default 10256, as kube-proxy; local only)")
     p.add_argument("--no-color", action="store_true", help="plain output")
     p.add_argument("-v", "--verbose", action="store_true", help="log what the parts do")
 
 
-class _Printer:
+class Printer:
     def __init__(self, color: bool) -> None:
         self.color = color
 
@@ -68,6 +77,37 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def serve(p: Printer, start: Callable[[], None], stop: Callable[[], None]) -> int:
+    """Run ``start``, then wait for SIGINT/SIGTERM; ``stop`` always runs, and no signal cuts it short.
+
+    Returns the exit code: 0 after a signal, 1 when ``start`` failed (the reason goes to stderr).
+    """
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    code = 0
+    try:
+        start()
+        forever = threading.Event()
+        while not forever.wait(3600):
+            pass
+    except KeyboardInterrupt:
+        print("", flush=True)
+        p.step("stopping")
+    except Exception as e:
+        log.debug("demo failed", exc_info=True)
+        text = str(e) if isinstance(e, StartError) else f"{type(e).__name__}: {e}"
+        print(f"ccm demo: {text}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        for sig in previous:  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            stop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    return code
+
+
 def _wait_http(url: str, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while True:
@@ -80,7 +120,7 @@ def _wait_http(url: str, timeout: float) -> str:
         time.sleep(0.1)
 
 
-def _instructions(p: _Printer, *, url: str, vip: str, port: int, kubeconfig: Path, slice_name: str) -> str:
+def _instructions(p: Printer, *, url: str, vip: str, port: int, kubeconfig: Path, slice_name: str) -> str:
     patch = ('[{"op":"replace","path":"/endpoints/0/conditions/ready","value":false}]')
     return "\n".join([
         "",
@@ -108,10 +148,14 @@ def _instructions(p: _Printer, *, url: str, vip: str, port: int, kubeconfig: Pat
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    p = _Printer(color=not args.no_color and sys.stdout.isatty())
+    p = Printer(color=not args.no_color and sys.stdout.isatty())
     if not 1 <= args.nodes <= 254 or not 1 <= args.backends <= 254:
         print("ccm demo: --nodes and --backends must be between 1 and 254", file=sys.stderr)
         return 2
+    if args.provider == "aws":
+        from ccm.demo.aws import run_aws
+
+        return run_aws(args, p)
     if not (1 <= args.port_base <= 65535 and 1 <= args.node_health_port <= 65535):
         print("ccm demo: --port-base and --node-health-port must be ports (1-65535)", file=sys.stderr)
         return 2
@@ -121,11 +165,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"ccm demo: {e}", file=sys.stderr)
         return 2
-    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     workdir = Path(tempfile.mkdtemp(prefix="ccm-demo-"))
     cluster = LocalCluster(workdir, layout, progress=p.step)
-    code = 0
-    try:
+
+    def start() -> None:
         cluster.start_apiserver()
         nodes = [cluster.add_node(i) for i in range(1, args.nodes + 1)]
         specs = cluster.start_backends(args.backends, args.port_base, nodes)
@@ -144,26 +187,14 @@ def run(args: argparse.Namespace) -> int:
         p.step(f"first answer: {_wait_http(url, 60)}")
         print(_instructions(p, url=url, vip=vip, port=args.port_base, kubeconfig=cluster.kubeconfig,
                            slice_name=slice_name), flush=True)
-        forever = threading.Event()
-        while not forever.wait(3600):
-            pass
-    except KeyboardInterrupt:
-        print("", flush=True)
-        p.step("stopping")
-    except Exception as e:
-        log.debug("demo failed", exc_info=True)
-        text = str(e) if isinstance(e, StartError) else f"{type(e).__name__}: {e}"
-        print(f"ccm demo: {text}", file=sys.stderr, flush=True)
-        code = 1
-    finally:
-        for sig in previous:  # a second Ctrl-C must not cut the clean-up short
-            signal.signal(sig, signal.SIG_IGN)
+
+    def stop() -> None:
         try:
             cluster.stop()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+
+    code = serve(p, start, stop)
     p.step("stopped: API server, node proxies, controller, load balancers and backends are gone; "
            f"removed {workdir}")
     return code

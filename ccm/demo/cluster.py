@@ -61,16 +61,17 @@ class Layout:
             raise ValueError(f"address prefix {self.prefix!r} must be 127.N (loopback, N in 0-255)")
 
 
-def node_object(name: str, ip: str) -> dict[str, Any]:
+def node_object(name: str, ip: str, provider_id: str | None = None,
+                ready_message: str = "node proxy running in ccm demo") -> dict[str, Any]:
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return {
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
-        "spec": {"providerID": f"local://{name}"},
+        "spec": {"providerID": provider_id or f"local://{name}"},
         "status": {
             "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                            "message": "node proxy running in ccm demo", "lastHeartbeatTime": now,
+                            "message": ready_message, "lastHeartbeatTime": now,
                             "lastTransitionTime": now}],
         },
     }
@@ -215,14 +216,18 @@ class LocalCluster:
                       f"/healthz on {ip}:{self.layout.node_health_port}")
         return name
 
-    def start_controller(self) -> None:
+    def start_controller(self, cloud: CloudProvider | None = None, detail: str = "") -> None:
+        """Run the service controller with ``cloud`` (which it then owns), by default the local cloud."""
         from ccm.controllers.manager import ControllerManager, ControllerOptions
 
-        self.cloud = create_provider("local", ProviderContext(self.cluster_name, {
-            "vip-pool": self.layout.vip_pool, "state-file": str(self.state_file),
-            "node-health-port": str(self.layout.node_health_port),
-            "health-interval": str(self.health_interval),
-        }))
+        if cloud is None:
+            cloud = create_provider("local", ProviderContext(self.cluster_name, {
+                "vip-pool": self.layout.vip_pool, "state-file": str(self.state_file),
+                "node-health-port": str(self.layout.node_health_port),
+                "health-interval": str(self.health_interval),
+            }))
+            detail = f"VIP pool {self.layout.vip_pool}"
+        self.cloud = cloud
         try:
             self.manager = ControllerManager(self.new_api_client(), self.cloud,
                                              ControllerOptions(cluster_name=self.cluster_name))
@@ -230,7 +235,7 @@ class LocalCluster:
         except BaseException:
             self.cloud.close()
             raise
-        self.progress(f"service controller started (cloud provider local, VIP pool {self.layout.vip_pool})")
+        self.progress(f"service controller started (cloud provider {cloud.name}, {detail})")
         if not self.manager.wait_ready(30):
             raise RuntimeError(f"service controller not ready after 30 s: {self.manager.ready()[1]}")
 
@@ -278,14 +283,39 @@ class LocalCluster:
     def service(self, namespace: str, name: str) -> dict[str, Any]:
         return self.raw.get(SERVICES.item_path(namespace, name))
 
-    def wait_for_ingress(self, namespace: str, name: str, timeout: float = 30.0) -> str:
+    def wait_for_ingress(self, namespace: str, name: str, timeout: float = 30.0, field: str = "ip") -> str:
+        """The first ingress entry's ``field`` (``ip``, or ``hostname`` for clouds that give DNS names)."""
         deadline = time.monotonic() + timeout
         while True:
             ingress = self.service(namespace, name).get("status", {}).get("loadBalancer", {}).get("ingress")
-            if ingress and ingress[0].get("ip"):
-                return str(ingress[0]["ip"])
+            if ingress and ingress[0].get(field):
+                return str(ingress[0][field])
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{namespace}/{name}: no load-balancer ingress after {timeout:.0f} s")
+            time.sleep(0.05)
+
+    def delete_service(self, namespace: str, name: str, timeout: float = 30.0) -> bool:
+        """Delete and wait until it is gone: the controller's finalizer holds it until the load balancer is.
+
+        False when it was already gone.
+        """
+        try:
+            self.raw.delete(SERVICES.item_path(namespace, name))
+        except ApiError as e:
+            if not e.is_not_found:
+                raise
+            return False
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.service(namespace, name)
+            except ApiError as e:
+                if e.is_not_found:
+                    return True
+                raise
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{namespace}/{name}: still present {timeout:.0f} s after deletion "
+                                   "(its load balancer was not removed)")
             time.sleep(0.05)
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -72,7 +72,7 @@ class UdpListener:
                     continue
             flow.last = now
             try:
-                flow.sock.send(buf[:n])
+                flow.send(buf[:n])
             except OSError:
                 dropped += 1
         stats = ctx.stats
@@ -124,12 +124,13 @@ class UdpListener:
 
 
 class UdpFlow:
-    __slots__ = ("addr", "backend", "fd", "last", "listener", "sock")
+    __slots__ = ("addr", "backend", "fd", "last", "listener", "send", "sock")
 
     def __init__(self, listener: UdpListener, addr: tuple, sock: socket.socket, backend: Backend) -> None:
         self.listener = listener
         self.addr = addr
         self.sock = sock
+        self.send = sock.send  # bound once: a method lookup per datagram allocates
         self.fd = sock.fileno()
         self.backend = backend
         self.last = _monotonic()
