@@ -139,3 +139,23 @@ def test_demo_aws_without_moto_says_how_to_install_it(tmp_path: Path) -> None:
     text = d.out.rest(5)
     assert "moto[server]" in text and "pip install" in text and "run.py demo --provider aws" in text
     assert "Traceback" not in text
+
+
+def test_a_service_without_hostname_fails_with_its_warning_events(tmp_path: Path) -> None:
+    from ccm.demo.aws import wait_for_hostname
+    from ccm.demo.cluster import LocalCluster, load_example
+    from ccm.kube.resources import EVENTS
+
+    with LocalCluster(tmp_path) as cluster:
+        cluster.start_apiserver()
+        svc = cluster.create_service(load_example("aws-clb-service.yaml"))
+        meta = svc["metadata"]
+        cluster.raw.create(EVENTS.collection_path("default"), {
+            "metadata": {"name": "hello-clb.1", "namespace": "default"},
+            "involvedObject": {"kind": "Service", "namespace": "default", "name": meta["name"], "uid": meta["uid"]},
+            "type": "Warning", "reason": "SyncLoadBalancerFailed", "message": "AWS rejected it",
+            "source": {"component": "service-controller"}})
+        with pytest.raises(TimeoutError) as err:
+            wait_for_hostname(cluster, "default", meta["name"], timeout=0.3)
+    assert "default/hello-clb: no load-balancer ingress" in str(err.value)
+    assert "Warning SyncLoadBalancerFailed: AWS rejected it" in str(err.value)

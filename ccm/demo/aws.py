@@ -157,7 +157,8 @@ def aws_node(instance: Instance) -> dict[str, Any]:
                        ready_message="EC2 instance in moto (ccm demo --provider aws)")
     node["metadata"]["labels"]["topology.kubernetes.io/zone"] = instance.zone
     node["metadata"]["labels"]["topology.kubernetes.io/region"] = REGION
-    node["status"]["addresses"].append({"type": "InternalDNS", "address": instance.private_dns})
+    if instance.private_dns:
+        node["status"]["addresses"].append({"type": "InternalDNS", "address": instance.private_dns})
     return node
 
 
@@ -228,6 +229,7 @@ def _warnings(cluster: LocalCluster, namespace: str, name: str) -> list[str]:
 
 
 def wait_for_hostname(cluster: LocalCluster, namespace: str, name: str, timeout: float) -> str:
+    """The Service's ingress hostname; on timeout the error carries its Warning events (the reason why)."""
     try:
         return cluster.wait_for_ingress(namespace, name, timeout, field="hostname")
     except TimeoutError as e:
@@ -334,7 +336,7 @@ def run_aws(args: argparse.Namespace, p: Printer) -> int:
         ready: list[tuple[FoundLoadBalancer, str, str]] = []
         for (ns, name), hostname in zip(services, hostnames, strict=True):
             if hostname not in by_dns:
-                raise RuntimeError(f"{ns}/{name}: no load balancer named {hostname} in moto")
+                raise RuntimeError(f"{ns}/{name}: no load balancer with DNS name {hostname} in moto")
             ready.append((by_dns[hostname], f"{ns}/{name}", hostname))
         print(_instructions(p, endpoint=moto.url, kubeconfig=cluster.kubeconfig, ready=ready), flush=True)
 

@@ -120,13 +120,13 @@ class AwsLoadBalancer(LoadBalancer):
     def delete(self, request: LoadBalancerRequest) -> None:
         name = self.name(request)
         with self._locked(request), translated_errors(request.key, "delete"):
-            groups = observe_groups(self.clients, request.cluster_name, request.nodes)
             clb_lb = self._find(request, CLB, foreign_is_error=False)
-            obs_clb = clb.observe_clb(self.clients, request, name, lb=clb_lb, tags={}, groups=groups, details=False)
+            obs_clb = clb.observe_clb(self.clients, request, name, lb=clb_lb, tags={}, groups={}, details=False)
+            managed_sg = obs_clb.sg["GroupId"] if obs_clb.sg is not None else None
+            groups = observe_groups(self.clients, request.cluster_name, request.nodes, referencing=managed_sg)
             nlb_lb = self._find(request, NLB, foreign_is_error=False)
             obs_nlb = nlb.observe_nlb(self.clients, request, name, lb=nlb_lb, tags={}, groups=groups,
                                       details=False, targets=False)
-            managed_sg = obs_clb.sg["GroupId"] if obs_clb.sg is not None else None
             # node rules first: the managed group cannot go while rules still admit it
             self._sync_node_rules(request.key, groups, lambda g: [
                 *clb.plan_node_rules_delete(name, managed_sg, g), *nlb.plan_node_rules(name, {}, g)])

@@ -199,9 +199,15 @@ def require_subnets(world: World, key: str, internal: bool) -> None:
         raise UserError(f"{key}: no subnets tagged {role} for this cluster were found", reason="NoSubnets")
 
 
-def observe_groups(clients: Clients, cluster: str, nodes: Sequence[Node]) -> dict[str, Sequence[Mapping[str, Any]]]:
-    """Every group that may hold our node rules: cluster-tagged ones and the nodes' own (for deletion)."""
+def observe_groups(clients: Clients, cluster: str, nodes: Sequence[Node], referencing: str | None = None
+                   ) -> dict[str, Sequence[Mapping[str, Any]]]:
+    """Every group that may hold our node rules, for deletion: cluster-tagged ones, the nodes' own,
+    and any group with a rule admitting ``referencing`` (AWS refuses to delete a referenced group)."""
     groups = {g["GroupId"]: g.get("IpPermissions", []) for g in describe_groups(clients, cluster=cluster)}
+    if referencing:
+        resp = clients.ec2.describe_security_groups(
+            Filters=[{"Name": "ip-permission.group-id", "Values": [referencing]}])
+        groups.update({g["GroupId"]: g.get("IpPermissions", []) for g in resp.get("SecurityGroups", ())})
     instances = describe_instances(clients, target_instance_ids(nodes, {}))
     extra = sorted({g for i in instances for g in i.security_groups} - set(groups))
     groups.update({g["GroupId"]: g.get("IpPermissions", []) for g in describe_groups(clients, ids=extra)})

@@ -259,3 +259,18 @@ def test_aws_validation_errors_become_user_errors_with_the_aws_code(cloud, moto,
     assert aws.clbs() == []
     lb.delete(req)  # what the failed attempt made (its security group) goes with the Service
     assert aws.nothing_left(world.node_sg) == []
+
+
+def test_delete_without_nodes_still_frees_the_managed_group_from_untagged_node_groups(cloud, moto, world):
+    """The controller deletes with no nodes; a node whose only group is untagged still got a rule."""
+    aws, lb = AwsState(moto), cloud.load_balancer()
+    untagged = aws.ec2.create_security_group(GroupName="plain", Description="plain", VpcId=world.vpc_id)["GroupId"]
+    inst = aws.ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=world.internal_subnets[0],
+                                 SecurityGroupIds=[untagged])["Instances"][0]
+    node = Node("plain", f"aws:///{inst['Placement']['AvailabilityZone']}/{inst['InstanceId']}")
+    req = request(world, nodes=(node,))
+    lb.ensure(req)
+    [sg] = aws.managed_groups(lb.name(req))
+    assert {r[3] for r in aws.rules(untagged)} == {sg["GroupId"]}
+    lb.delete(dataclasses.replace(req, nodes=()))
+    assert aws.rules(untagged) == set() and aws.managed_groups(lb.name(req)) == []
