@@ -67,6 +67,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--node-sync-period", type=parse_duration, default=None,
                    help="deprecated upstream and ignored: node sync is event-driven")
     p.add_argument("--aws-endpoint-url", default=None, help="AWS API endpoint (e.g. an emulator)")
+    p.add_argument("--aws-region", default=None,
+                   help="AWS region (default: the boto3 chain, e.g. AWS_REGION)")
     p.add_argument("--provider-option", action="append", type=_key_value, default=[], metavar="K=V")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=2, help="log verbosity (klog-style)")
@@ -90,6 +92,8 @@ def provider_options(args: argparse.Namespace) -> dict[str, str]:
     options = read_cloud_config(args.cloud_config) if args.cloud_config else {}
     if args.aws_endpoint_url:
         options["aws-endpoint-url"] = args.aws_endpoint_url
+    if args.aws_region:
+        options["aws-region"] = args.aws_region
     options.update(dict(args.provider_option))
     return options
 

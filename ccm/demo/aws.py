@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from ccm.annotations import aws as aws_annotations
 from ccm.demo import Printer, serve
 from ccm.demo.cluster import LocalCluster, load_example, node_object
 from ccm.kube.resources import EVENTS, NODES
@@ -44,7 +45,7 @@ IMAGE_ID = "ami-12c6146b"
 DUMMY_KEY = "testing"
 SERVICE_FILES = ("aws-clb-service.yaml", "aws-nlb-service.yaml")
 CLASSIC, NLB = "Classic ELB", "NLB"
-IDLE_TIMEOUT_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-connection-idle-timeout"
+IDLE_TIMEOUT_ANNOTATION = aws_annotations.CONNECTION_IDLE_TIMEOUT.key
 INSTALL_HINT = ("ccm demo --provider aws needs moto[server], an AWS API emulator, which ccm installs only "
                 "with its test extra:\n  python3 run.py demo --provider aws    (sets up .venv with it)\n"
                 "  or: pip install 'moto[server]==5.2.5'")

@@ -47,6 +47,11 @@ def test_provider_options_merge_cloud_config_and_flags(tmp_path):
     assert args.resync_period == 300.0 and args.load_balancer_class == "x/y"
 
 
+def test_aws_region_flag_reaches_the_provider_options():
+    args = parse("--cloud-provider", "aws", "--aws-region", "eu-central-1")
+    assert cli.provider_options(args) == {"aws-region": "eu-central-1"}
+
+
 def test_bad_provider_option_is_an_argument_error():
     with pytest.raises(SystemExit):
         parse("--cloud-provider", "fake", "--provider-option", "novalue")

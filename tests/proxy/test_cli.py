@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,8 @@ def test_node_proxy_command(tmp_path: Path) -> None:
     with testing.embedded_apiserver(allow_loopback_endpoints=True) as server:
         kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
         api = server.api_client()
-        k.CoreV1Api(api).create_node(objects.node("n1", ["127.0.1.1"]))
+        core: Any = k.CoreV1Api(api)  # plain dict bodies
+        core.create_node(objects.node("n1", ["127.0.1.1"]))
         api.close()
         port = free_port()
         proc = subprocess.Popen([sys.executable, "-m", "ccm", "node-proxy", "--node-name", "n1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import os
 import socket
+import threading
 
 import pytest
 
@@ -38,11 +39,13 @@ def test_bulk_transfer_with_half_close_is_intact(engine: ThreadedEngine, backend
     with connect((LB, port), timeout=20) as s:
         assert read_line(s) == b"a\n"
         # write everything then half-close; the reply must arrive whole and end in EOF
-        sender = collections.deque([payload])
         s.setblocking(True)
-        import threading
 
-        t = threading.Thread(target=lambda: (s.sendall(sender.popleft()), s.shutdown(socket.SHUT_WR)))
+        def send_all_then_half_close() -> None:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+
+        t = threading.Thread(target=send_all_then_half_close)
         t.start()
         got = bytearray()
         while chunk := s.recv(1 << 20):

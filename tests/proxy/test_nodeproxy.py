@@ -43,9 +43,9 @@ class Cluster:
     def __init__(self, api_client: Any) -> None:
         import kubernetes.client as k
 
-        self.core = k.CoreV1Api(api_client)
-        self.discovery = k.DiscoveryV1Api(api_client)
-        self.events_api = k.CoreV1Api(api_client)
+        # typed Any: the tests pass plain dicts as bodies, which the client accepts
+        self.core: Any = k.CoreV1Api(api_client)
+        self.discovery: Any = k.DiscoveryV1Api(api_client)
 
     def node(self, name: str, ip: str, **kw: Any) -> None:
         self.core.create_node(objects.node(name, [ip], **kw))
@@ -247,9 +247,8 @@ def test_healthz_follows_node_eligibility(api: Any, shared_engine: ThreadedEngin
         assert healthz().startswith(b"HTTP/1.0 200 OK")
         c.core.patch_node("n1", {"spec": {"taints": [{"key": "ToBeDeletedByClusterAutoscaler",
                                                        "effect": "NoSchedule"}]}})
-        reply = wait_for(lambda: (r := healthz()).startswith(b"HTTP/1.0 503") and r,
-                         message="healthz 503 for a node being scaled down")
-        assert reply.endswith(b'"nodeEligible": false}')
+        wait_for(lambda: healthz().startswith(b"HTTP/1.0 503"), message="healthz 503 for a node being scaled down")
+        assert healthz().endswith(b'"nodeEligible": false}')
     finally:
         proxy.stop()
 
@@ -302,6 +301,8 @@ def test_invalid_annotation_warns_and_keeps_listeners(api: Any, shared_engine: T
         events = wait_for(lambda: c.warnings("web"), message="Warning for the bad annotation")
         assert events[0][0] == "InvalidServiceConfiguration" and aws_ann.PROXY_PROTOCOL.key in events[0][1]
         assert who((N1, node_port)) == "a"  # still served with the previous configuration
+        c.core.delete_namespaced_service("web", "default")
+        wait_for(lambda: not listening(shared_engine, N1, node_port), message="listener closed with its Service")
     finally:
         proxy.stop()
 

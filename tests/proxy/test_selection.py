@@ -70,6 +70,7 @@ def test_removed_backend_drops_its_affinity_entries() -> None:
     sel = Selector((A, B), affinity_timeout=100, clock=Clock(), rng=random.Random(0))
     owners = {ip: sel.pick(ip) for ip in ("1.1.1.1", "2.2.2.2")}
     kept = owners["2.2.2.2"]
+    assert kept is not None
     sel.update((kept,), 100)
     assert sel.affinity_of("1.1.1.1") is None
     assert sel.affinity_of("2.2.2.2") == kept
