@@ -310,8 +310,9 @@ class ProviderContext:
     """What the controller hands a provider factory."""
 
     cluster_name: str = "kubernetes"
-    #: provider-specific settings: ``--cloud-config`` entries and flags such as aws-endpoint-url
-    options: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: provider-specific settings: ``--cloud-config`` entries and flags such as aws-endpoint-url;
+    #: may hold static credentials, so it is kept out of the repr
+    options: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
 
 ProviderFactory = Callable[[ProviderContext], CloudProvider]

@@ -87,3 +87,9 @@ def test_instrumented_wrapper_counts_results() -> None:
     lb.delete(req)
     assert _count("flaky-test", "ensure", "retry") == 1
     assert _count("flaky-test", "delete", "success") == 1
+
+
+def test_context_repr_hides_options_that_may_hold_credentials() -> None:
+    ctx = ProviderContext(cluster_name="c", options={"aws-secret-access-key": "s3cr3t"})
+    assert "s3cr3t" not in repr(ctx)
+    assert ctx.options["aws-secret-access-key"] == "s3cr3t"
