@@ -132,20 +132,8 @@ class Annotation:
 
 
 @dataclasses.dataclass(frozen=True)
-class AnnotationError:
-    """A value that does not parse, or a combination a cross-field check rejects."""
-
-    key: str
-    value: str
-    message: str
-
-    def __str__(self) -> str:
-        return f'annotation {self.key}="{self.value}" is invalid: {self.message}'
-
-
-@dataclasses.dataclass(frozen=True)
-class AnnotationWarning:
-    """Something ccm tolerates as upstream does but the user should hear about (a Warning event)."""
+class _Finding:
+    """One annotation (the key as written, its raw value) and what is wrong with it."""
 
     key: str
     value: str
@@ -153,6 +141,17 @@ class AnnotationWarning:
 
     def __str__(self) -> str:
         return f'annotation {self.key}="{self.value}" {self.message}'
+
+
+class AnnotationError(_Finding):
+    """A value that does not parse, or a combination a cross-field check rejects."""
+
+    def __str__(self) -> str:
+        return f'annotation {self.key}="{self.value}" is invalid: {self.message}'
+
+
+class AnnotationWarning(_Finding):
+    """Something ccm tolerates as upstream does but the user should hear about (a Warning event)."""
 
 
 @dataclasses.dataclass(frozen=True)

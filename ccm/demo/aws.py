@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -166,37 +164,11 @@ def aws_node(instance: Instance) -> dict[str, Any]:
 # -- the controller's cloud ----------------------------------------------------------------------
 
 
-@contextmanager
-def _environment(values: Mapping[str, str | None]) -> Iterator[None]:
-    """Set (or, for None, remove) environment variables for the duration, then put them back."""
-    saved = {k: os.environ.get(k) for k in values}
-    try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        yield
-    finally:
-        for k, old in saved.items():
-            if old is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = old
-
-
 def aws_cloud(cluster_name: str, endpoint: str) -> CloudProvider:
-    """The AWS provider pointed at moto, with dummy credentials.
-
-    The provider takes credentials from the boto3 chain only, and boto3 resolves them when a
-    client is made: the dummy keys are in the environment just for that moment, so nothing else
-    in this process (and no real profile of the user) is involved.
-    """
-    dummy: dict[str, str | None] = {"AWS_ACCESS_KEY_ID": DUMMY_KEY, "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
-                                    "AWS_SESSION_TOKEN": None, "AWS_SECURITY_TOKEN": None}
-    with _environment(dummy):
-        return create_provider("aws", ProviderContext(cluster_name, {
-            "aws-endpoint-url": endpoint, "aws-region": REGION, "aws-max-attempts": "3"}))
+    """The AWS provider pointed at moto, with dummy static credentials (never the user's own)."""
+    return create_provider("aws", ProviderContext(cluster_name, {
+        "aws-endpoint-url": endpoint, "aws-region": REGION, "aws-max-attempts": "3",
+        "aws-access-key-id": DUMMY_KEY, "aws-secret-access-key": DUMMY_KEY}))
 
 
 # -- reading moto back ---------------------------------------------------------------------------

@@ -8,7 +8,8 @@ diffs security-group rules, ``ops.apply`` is the only place that sends a mutatin
 ``ProviderContext.options`` (all optional): ``aws-endpoint-url`` (else boto3's AWS_ENDPOINT_URL
 handling), ``aws-region`` (else the boto3 chain), ``aws-vpc-id`` (else the nodes' VPC),
 ``aws-max-attempts`` (botocore standard retries, default 3), ``aws-connect-timeout`` and
-``aws-read-timeout`` in seconds. Credentials always come from the boto3 chain.
+``aws-read-timeout`` in seconds; ``aws-access-key-id`` with ``aws-secret-access-key`` (and optionally
+``aws-session-token``) as static credentials, else the boto3 chain (environment, profile, role).
 """
 
 from __future__ import annotations

@@ -10,11 +10,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from providers.aws.clients import Clients, error_code
+from providers.aws.clients import Clients, first_or_none
 from providers.aws.names import (
     CLB_NODE_RULE_MARK,
+    first_tags,
     is_owned,
     ownership_tags,
     security_group_name,
@@ -133,9 +132,6 @@ def attributes(settings: Settings) -> dict[str, dict[str, Any]]:
     """Upstream forces draining off, idle 60 s and cross-zone off unless annotated: console drift is reverted."""
     access: dict[str, Any] = {"Enabled": settings.access_log_enabled}
     if settings.access_log_enabled:
-        if not settings.access_log_bucket:
-            raise UserError("access logs are enabled but no S3 bucket name is set",
-                            reason="InvalidAccessLogConfiguration")
         access.update(S3BucketName=settings.access_log_bucket,
                       EmitInterval=settings.access_log_emit_interval or DEFAULT_EMIT_INTERVAL,
                       S3BucketPrefix=settings.access_log_prefix or "")
@@ -151,9 +147,6 @@ def attributes(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def desired_clb(request: LoadBalancerRequest, settings: Settings, world: World, name: str) -> ClbDesired:
-    if settings.target_group_attributes:
-        raise UserError("aws-load-balancer-target-group-attributes applies to NLB target groups only",
-                        reason="UnsupportedAnnotation")
     listeners: list[Listener] = []
     status: list[PortStatus] = []
     for p in request.ports:
@@ -210,16 +203,11 @@ class ClbObserved:
 
 def find_clb(clients: Clients, name: str) -> tuple[Mapping[str, Any] | None, dict[str, str]]:
     """The Classic ELB with this name and its tags, or (None, {})."""
-    try:
-        lbs = clients.elb.describe_load_balancers(LoadBalancerNames=[name])["LoadBalancerDescriptions"]
-    except ClientError as exc:
-        if error_code(exc) in ("LoadBalancerNotFound", "AccessPointNotFound"):
-            return None, {}
-        raise
-    if not lbs:
+    lb = first_or_none(lambda: clients.elb.describe_load_balancers(LoadBalancerNames=[name])[
+        "LoadBalancerDescriptions"], ("LoadBalancerNotFound", "AccessPointNotFound"))
+    if lb is None:
         return None, {}
-    tags = clients.elb.describe_tags(LoadBalancerNames=[name])["TagDescriptions"]
-    return lbs[0], tag_dict(tags[0].get("Tags") if tags else None)
+    return lb, first_tags(clients.elb.describe_tags(LoadBalancerNames=[name])["TagDescriptions"])
 
 
 def find_managed_sg(clients: Clients, request: LoadBalancerRequest, name: str) -> Mapping[str, Any] | None:
@@ -320,7 +308,7 @@ def plan_clb(desired: ClbDesired, observed: ClbObserved) -> tuple[list[Op], list
             ops.append(Op("elb", "attach_load_balancer_to_subnets", {"LoadBalancerName": name, "Subnets": attach}))
         if desired.subnets and (detach := sorted(have_subnets - set(desired.subnets))):
             ops.append(Op("elb", "detach_load_balancer_from_subnets", {"LoadBalancerName": name, "Subnets": detach}))
-        if list(lb.get("SecurityGroups", ())) != groups:
+        if set(lb.get("SecurityGroups", ())) != set(groups):  # AWS does not promise to keep our order
             ops.append(Op("elb", "apply_security_groups_to_load_balancer",
                           {"LoadBalancerName": name, "SecurityGroups": groups}))
         have = {Listener.from_api(d["Listener"]): d for d in lb.get("ListenerDescriptions", ())}

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import botocore.config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from providers.base import ApiCallCounter, RetryError, UserError
+from providers.common import positive_option
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: codes botocore's standard retry mode already retried; after that the controller retries at a fixed delay
 THROTTLING_CODES = frozenset({
@@ -49,6 +51,17 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+def first_or_none(describe: Callable[[], Sequence[T]], not_found: Collection[str]) -> T | None:
+    """The first item ``describe()`` lists; None when it lists none or AWS answers a ``not_found`` code."""
+    try:
+        items = describe()
+    except ClientError as exc:
+        if error_code(exc) in not_found:
+            return None
+        raise
+    return items[0] if items else None
+
+
 @dataclasses.dataclass
 class Clients:
     """The three clients the adapter uses; all count their requests on one counter."""
@@ -73,16 +86,33 @@ def _count_hook(counter: ApiCallCounter, service: str) -> Any:
     return on_attempt
 
 
+def credentials(options: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
+    """(key id, secret, session token) from the options; all None means the boto3 chain.
+
+    A key id without its secret (or the reverse) is a configuration error, not a silent fall back
+    to whatever the environment holds.
+    """
+    key_id, secret, token = (options.get(k) or None for k in
+                             ("aws-access-key-id", "aws-secret-access-key", "aws-session-token"))
+    if (key_id is None) != (secret is None) or (token is not None and key_id is None):
+        raise ValueError("aws: aws-access-key-id and aws-secret-access-key must be given together "
+                         "(aws-session-token only with them)")
+    return key_id, secret, token
+
+
 def make_clients(options: Mapping[str, str], counter: ApiCallCounter) -> Clients:
     """Build counted clients; every HTTP attempt (retries included) is one counted request."""
-    session = boto3.session.Session(region_name=options.get("aws-region") or None)
+    key_id, secret, token = credentials(options)
+    session = boto3.session.Session(region_name=options.get("aws-region") or None, aws_access_key_id=key_id,
+                                    aws_secret_access_key=secret, aws_session_token=token)
     region = session.region_name
     if not region:
         raise ValueError("aws: no region configured; set --aws-region or AWS_REGION/AWS_DEFAULT_REGION")
     config = botocore.config.Config(
-        retries={"mode": "standard", "max_attempts": int(options.get("aws-max-attempts", "3"))},
-        connect_timeout=float(options.get("aws-connect-timeout", "10")),
-        read_timeout=float(options.get("aws-read-timeout", "30")),
+        retries={"mode": "standard", "max_attempts": int(positive_option(options, "aws-max-attempts", 3, int,
+                                                                          provider="aws"))},
+        connect_timeout=positive_option(options, "aws-connect-timeout", 10, provider="aws"),
+        read_timeout=positive_option(options, "aws-read-timeout", 30, provider="aws"),
     )
     endpoint = options.get("aws-endpoint-url") or None
     built: dict[str, Any] = {}

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from providers.aws import clb, nlb
 from providers.aws.clients import Clients, translated_errors
 from providers.aws.names import is_owned, load_balancer_name
-from providers.aws.ops import Op, Ref, apply
-from providers.aws.settings import CLB, NLB, Settings, settings_from_request
+from providers.aws.ops import Op, apply, has_ref
+from providers.aws.settings import CLB, NLB, Settings, check_settings, settings_from_request
 from providers.aws.world import World, describe_groups, observe_groups, observe_world, require_subnets
 from providers.base import (
     EnsureResult,
@@ -24,6 +24,7 @@ from providers.base import (
     ProviderWarning,
     UserError,
 )
+from providers.common import KeyedLocks
 
 log = logging.getLogger(__name__)
 
@@ -41,31 +42,16 @@ _NODE_SYNC_ACTIONS = frozenset({
 })
 
 
-def _has_ref(value: Any) -> bool:
-    if isinstance(value, Ref):
-        return True
-    if isinstance(value, Mapping):
-        return any(_has_ref(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_ref(v) for v in value)
-    return False
-
-
 class AwsLoadBalancer(LoadBalancer):
     def __init__(self, clients: Clients, options: Mapping[str, str]) -> None:
         self.clients = clients
         self.vpc_hint = options.get("aws-vpc-id") or None
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self._locks = KeyedLocks()
         self._rules_lock = threading.Lock()
 
-    @contextmanager
-    def _locked(self, request: LoadBalancerRequest) -> Iterator[None]:
+    def _locked(self, request: LoadBalancerRequest) -> AbstractContextManager[None]:
         """Serialise the service worker and the node-sync worker on one Service."""
-        with self._locks_guard:
-            lock = self._locks.setdefault(request.uid or request.key, threading.Lock())
-        with lock:
-            yield
+        return self._locks.hold(request.uid or request.key)
 
     def name(self, request: LoadBalancerRequest) -> str:
         return load_balancer_name(request)
@@ -164,6 +150,7 @@ class AwsLoadBalancer(LoadBalancer):
         internal = settings.internal
         if lb is not None:
             internal = lb.get("Scheme") == "internal"
+        check_settings(settings, lb_type, internal)
         world = observe_world(self.clients, request.key, request.cluster_name, request.nodes,
                               labels=settings.target_node_labels, internal=internal, vpc_hint=self.vpc_hint,
                               subnets=settings.subnets)
@@ -173,7 +160,7 @@ class AwsLoadBalancer(LoadBalancer):
                                                   details=not node_sync)
         warnings += [ProviderWarning(CREATE_ONLY, n) for n in notes]
         if node_sync:
-            ops = [op for op in ops if op.action in _NODE_SYNC_ACTIONS and not _has_ref(op.params)]
+            ops = [op for op in ops if op.action in _NODE_SYNC_ACTIONS and not has_ref(op.params)]
         for w in warnings:
             log.warning("%s: %s", request.key, w.message)
         if ops:

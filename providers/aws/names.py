@@ -12,7 +12,8 @@ AWS limits, next to the builders that must respect them:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from providers.base import LoadBalancerRequest, default_load_balancer_name
 
@@ -76,6 +77,11 @@ def is_owned(tags: Mapping[str, str], request: LoadBalancerRequest) -> bool:
 def tag_dict(tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
     """AWS ``[{"Key": k, "Value": v}]`` to a dict."""
     return {t["Key"]: t.get("Value", "") for t in tags or ()}
+
+
+def first_tags(descriptions: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The tags of the one resource a ``DescribeTags`` call was asked about."""
+    return tag_dict(descriptions[0].get("Tags") if descriptions else None)
 
 
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

@@ -10,13 +10,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError
-
-from providers.aws.clients import Clients, error_code
+from providers.aws.clients import Clients, first_or_none
 from providers.aws.names import (
     NLB_CLIENT_RULE_MARK,
     NLB_HEALTH_RULE_MARK,
     NLB_MTU_RULE_MARK,
+    first_tags,
     is_owned,
     ownership_tags,
     tag_dict,
@@ -113,10 +112,7 @@ def _health_check(request: LoadBalancerRequest, settings: Settings) -> dict[str,
 def _lb_attributes(settings: Settings) -> dict[str, str]:
     out = {"load_balancing.cross_zone.enabled": _flag(settings.cross_zone),
            "access_logs.s3.enabled": _flag(settings.access_log_enabled)}
-    if settings.access_log_enabled:
-        if not settings.access_log_bucket:
-            raise UserError("access logs are enabled but no S3 bucket name is set",
-                            reason="InvalidAccessLogConfiguration")
+    if settings.access_log_enabled and settings.access_log_bucket:
         out["access_logs.s3.bucket"] = settings.access_log_bucket
         out["access_logs.s3.prefix"] = settings.access_log_prefix or ""
     return out
@@ -162,9 +158,6 @@ def listener_ports(request: LoadBalancerRequest, settings: Settings
 
 
 def desired_nlb(request: LoadBalancerRequest, settings: Settings, world: World, name: str) -> NlbDesired:
-    if settings.extra_security_groups:
-        raise UserError("aws-load-balancer-extra-security-groups is not supported by NLB",
-                        reason="UnsupportedAnnotation")
     subnets = [s.id for s in world.subnets]
     mappings: list[dict[str, str]] = [{"SubnetId": s} for s in subnets]
     for values, field, what in ((settings.eip_allocations, "AllocationId", "eip-allocations"),
@@ -236,17 +229,12 @@ class NlbObserved:
 
 
 def find_nlb(clients: Clients, name: str) -> tuple[Mapping[str, Any] | None, dict[str, str]]:
-    try:
-        lbs = clients.elbv2.describe_load_balancers(Names=[name])["LoadBalancers"]
-    except ClientError as exc:
-        if error_code(exc) in ("LoadBalancerNotFound", "LoadBalancerNotFoundException"):
-            return None, {}
-        raise
-    if not lbs:
+    """The NLB (or another ELBv2 type: the caller checks) with this name and its tags, or (None, {})."""
+    lb = first_or_none(lambda: clients.elbv2.describe_load_balancers(Names=[name])["LoadBalancers"],
+                       ("LoadBalancerNotFound", "LoadBalancerNotFoundException"))
+    if lb is None:
         return None, {}
-    lb = lbs[0]
-    tags = clients.elbv2.describe_tags(ResourceArns=[lb["LoadBalancerArn"]])["TagDescriptions"]
-    return lb, tag_dict(tags[0].get("Tags") if tags else None)
+    return lb, first_tags(clients.elbv2.describe_tags(ResourceArns=[lb["LoadBalancerArn"]])["TagDescriptions"])
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:

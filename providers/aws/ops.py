@@ -54,6 +54,17 @@ def _resolve(value: Any, refs: Mapping[str, Any]) -> Any:
     return value
 
 
+def has_ref(value: Any) -> bool:
+    """Whether ``value`` needs an op of the same plan to have run first (it holds a :class:`Ref`)."""
+    if isinstance(value, Ref):
+        return True
+    if isinstance(value, Mapping):
+        return any(has_ref(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(has_ref(v) for v in value)
+    return False
+
+
 def _dig(response: Any, path: tuple[str | int, ...]) -> Any:
     for step in path:
         response = response[step]

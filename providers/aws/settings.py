@@ -14,7 +14,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ccm.annotations import aws as ann
-from providers.base import ImplementedElsewhere, LoadBalancerRequest
+from ccm.annotations.registry import Annotation
+from providers.base import ImplementedElsewhere, LoadBalancerRequest, UserError
 
 CLB = "clb"
 NLB = "nlb"
@@ -67,92 +68,82 @@ class Settings:
         return str(port) in self.ssl_ports or (bool(name) and name in self.ssl_ports)
 
 
-def _tuple(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    return tuple(str(v) for v in value)
-
-
-def _mapping(value: Any) -> Mapping[str, str]:
-    if value is None:
-        return MappingProxyType({})
-    if isinstance(value, str):
-        out: dict[str, str] = {}
-        for item in value.split(","):
-            k, _, v = item.strip().partition("=")
-            if k.strip():
-                out[k.strip()] = v.strip()
-        return MappingProxyType(out)
-    return MappingProxyType({str(k): str(v) for k, v in dict(value).items()})
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "t", "true"}
-    return bool(value)
-
-
-def _get(request: LoadBalancerRequest, name: str) -> Any:
-    """The typed value of ``ann.<name>`` or its declared default (None when not declared)."""
-    decl = getattr(ann, name, None)
-    return None if decl is None else request.annotation(decl)
-
-
-def _set(request: LoadBalancerRequest, name: str) -> Any:
-    """The value only when the Service sets it (for defaults that depend on the LB type)."""
-    decl = getattr(ann, name, None)
-    if decl is None or decl.key not in request.annotations:
-        return None
-    return request.annotations[decl.key]
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None or value == "" else int(value)
-
-
-def _internal(value: Any) -> bool:
-    """Upstream: any non-empty value except "false" means internal."""
-    if isinstance(value, bool) or value is None:
-        return bool(value)
-    return str(value).strip() not in {"", "false"}
+#: Settings field -> the declaration it reads; when the Service leaves it unset, the declared
+#: default applies, or the field's own default when the declaration has none
+_READ: Mapping[str, Annotation] = MappingProxyType({
+    "internal": ann.INTERNAL,
+    "ssl_cert": ann.SSL_CERT,
+    "ssl_ports": ann.SSL_PORTS,
+    "backend_protocol": ann.BACKEND_PROTOCOL,
+    "ssl_negotiation_policy": ann.SSL_NEGOTIATION_POLICY,
+    "access_log_enabled": ann.ACCESS_LOG_ENABLED,
+    "access_log_emit_interval": ann.ACCESS_LOG_EMIT_INTERVAL,
+    "access_log_bucket": ann.ACCESS_LOG_S3_BUCKET_NAME,
+    "access_log_prefix": ann.ACCESS_LOG_S3_BUCKET_PREFIX,
+    "draining_enabled": ann.CONNECTION_DRAINING_ENABLED,
+    "draining_timeout": ann.CONNECTION_DRAINING_TIMEOUT,
+    "idle_timeout": ann.CONNECTION_IDLE_TIMEOUT,
+    "cross_zone": ann.CROSS_ZONE_LOAD_BALANCING_ENABLED,
+    "extra_tags": ann.ADDITIONAL_RESOURCE_TAGS,
+    "target_group_attributes": ann.TARGET_GROUP_ATTRIBUTES,
+    "security_groups": ann.SECURITY_GROUPS,
+    "extra_security_groups": ann.EXTRA_SECURITY_GROUPS,
+    "target_node_labels": ann.TARGET_NODE_LABELS,
+    "subnets": ann.SUBNETS,
+    "eip_allocations": ann.EIP_ALLOCATIONS,
+    "private_ipv4_addresses": ann.PRIVATE_IPV4_ADDRESSES,
+})
+#: fields whose default depends on the load-balancer type (the plans fill it): None unless set
+_READ_WHEN_SET: Mapping[str, Annotation] = MappingProxyType({
+    "hc_healthy": ann.HEALTHCHECK_HEALTHY_THRESHOLD,
+    "hc_unhealthy": ann.HEALTHCHECK_UNHEALTHY_THRESHOLD,
+    "hc_interval": ann.HEALTHCHECK_INTERVAL,
+    "hc_timeout": ann.HEALTHCHECK_TIMEOUT,
+    "hc_protocol": ann.HEALTHCHECK_PROTOCOL,
+    "hc_port": ann.HEALTHCHECK_PORT,
+    "hc_path": ann.HEALTHCHECK_PATH,
+})
 
 
 def settings_from_request(request: LoadBalancerRequest) -> Settings:
-    lb_type = str(_get(request, "TYPE") or "").strip().lower()
+    """The request's typed annotation values (the registry parsed them) as :class:`Settings`."""
+    lb_type = request.annotation(ann.TYPE) or CLB
     if lb_type in _ELSEWHERE_TYPES:
         raise ImplementedElsewhere(f"{request.key}: aws-load-balancer-type {lb_type} is handled elsewhere")
-    ssl_ports = _get(request, "SSL_PORTS")
+    values: dict[str, Any] = {field: request.annotation(decl) for field, decl in _READ.items()}
+    values.update({field: request.annotations.get(decl.key) for field, decl in _READ_WHEN_SET.items()})
     return Settings(
         lb_type=NLB if lb_type == NLB else CLB,
-        internal=_internal(_get(request, "INTERNAL")),
-        ssl_cert=_get(request, "SSL_CERT") or None,
-        ssl_ports=None if ssl_ports is None else _tuple(ssl_ports),
-        backend_protocol=str(_get(request, "BACKEND_PROTOCOL") or "").strip().lower(),
-        ssl_negotiation_policy=_get(request, "SSL_NEGOTIATION_POLICY") or None,
-        proxy_protocol=str(_get(request, "PROXY_PROTOCOL") or "").strip() == "*",
-        access_log_enabled=_bool(_get(request, "ACCESS_LOG_ENABLED")),
-        access_log_emit_interval=_int(_get(request, "ACCESS_LOG_EMIT_INTERVAL")),
-        access_log_bucket=_get(request, "ACCESS_LOG_S3_BUCKET_NAME") or None,
-        access_log_prefix=_get(request, "ACCESS_LOG_S3_BUCKET_PREFIX") or None,
-        draining_enabled=_bool(_get(request, "CONNECTION_DRAINING_ENABLED")),
-        draining_timeout=_int(_get(request, "CONNECTION_DRAINING_TIMEOUT")),
-        idle_timeout=_int(_get(request, "CONNECTION_IDLE_TIMEOUT")),
-        cross_zone=_bool(_get(request, "CROSS_ZONE_LOAD_BALANCING_ENABLED")),
-        extra_tags=_mapping(_get(request, "ADDITIONAL_RESOURCE_TAGS")),
-        hc_healthy=_int(_set(request, "HEALTHCHECK_HEALTHY_THRESHOLD")),
-        hc_unhealthy=_int(_set(request, "HEALTHCHECK_UNHEALTHY_THRESHOLD")),
-        hc_interval=_int(_set(request, "HEALTHCHECK_INTERVAL")),
-        hc_timeout=_int(_set(request, "HEALTHCHECK_TIMEOUT")),
-        hc_protocol=(str(_set(request, "HEALTHCHECK_PROTOCOL") or "").upper() or None),
-        hc_port=_set(request, "HEALTHCHECK_PORT"),
-        hc_path=_set(request, "HEALTHCHECK_PATH") or None,
-        target_group_attributes=_mapping(_get(request, "TARGET_GROUP_ATTRIBUTES")),
-        security_groups=_tuple(_get(request, "SECURITY_GROUPS")),
-        extra_security_groups=_tuple(_get(request, "EXTRA_SECURITY_GROUPS")),
-        target_node_labels=_mapping(_get(request, "TARGET_NODE_LABELS")),
-        subnets=_tuple(_get(request, "SUBNETS")),
-        eip_allocations=_tuple(_get(request, "EIP_ALLOCATIONS")),
-        private_ipv4_addresses=_tuple(_get(request, "PRIVATE_IPV4_ADDRESSES")),
+        proxy_protocol=request.annotation(ann.PROXY_PROTOCOL) == "*",
+        **{field: value for field, value in values.items() if value is not None},
     )
+
+
+#: settings only one load-balancer type can honour: on the other an error, never silently ignored
+_ONLY_ON: Mapping[str, tuple[str, Annotation]] = MappingProxyType({
+    "target_group_attributes": (NLB, ann.TARGET_GROUP_ATTRIBUTES),
+    "eip_allocations": (NLB, ann.EIP_ALLOCATIONS),
+    "private_ipv4_addresses": (NLB, ann.PRIVATE_IPV4_ADDRESSES),
+    "extra_security_groups": (CLB, ann.EXTRA_SECURITY_GROUPS),
+})
+
+
+def check_settings(settings: Settings, lb_type: str, internal: bool) -> None:
+    """Reject combinations AWS cannot build before any call, so nothing is half made.
+
+    ``lb_type`` and ``internal`` are what the load balancer is (or will be), which after a
+    create-only change differs from what the annotations ask for.
+    """
+    for field, (only_on, decl) in _ONLY_ON.items():
+        if only_on != lb_type and getattr(settings, field):
+            raise UserError(f"{decl.key} applies to {only_on.upper()}s only, and this load balancer is a "
+                            f"{lb_type.upper()}; remove the annotation", reason="UnsupportedAnnotation")
+    if settings.access_log_enabled and not settings.access_log_bucket:
+        raise UserError(f"access logs are enabled but {ann.ACCESS_LOG_S3_BUCKET_NAME.key} is not set",
+                        reason="InvalidAccessLogConfiguration")
+    if internal and settings.eip_allocations:
+        raise UserError(f"{ann.EIP_ALLOCATIONS.key} needs an internet-facing NLB; this one is internal",
+                        reason="InvalidSubnetMappings")
+    if not internal and settings.private_ipv4_addresses:
+        raise UserError(f"{ann.PRIVATE_IPV4_ADDRESSES.key} needs an internal NLB "
+                        f"({ann.INTERNAL.key}: \"true\")", reason="InvalidSubnetMappings")

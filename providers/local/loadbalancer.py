@@ -153,8 +153,13 @@ class LocalLoadBalancer(LoadBalancer):
     def update(self, request: LoadBalancerRequest) -> tuple[ProviderWarning, ...]:
         with self._lock:
             b = self._balancers.get(request.uid)
-            if b is None:  # e.g. node sync reached us before the first ensure after a restart
-                return self.ensure(request).warnings
+            if b is None:
+                if self.vips.ip_of(self.cluster_name, request.uid) is None:
+                    # never made, or deleted while node sync was queued: creating is ensure's job,
+                    # or a late node sync would leak a VIP no Service will ever release
+                    log.info("%s: no load balancer; node sync leaves it to ensure", request.key)
+                    return ()
+                return self.ensure(request).warnings  # the first call after a restart: rebuild
             b.request = dataclasses.replace(b.request, nodes=request.nodes)
             return self._reconcile(b)
 

@@ -9,14 +9,18 @@ clusters on one machine do not share VIP bookkeeping by accident.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from providers.common import positive_option
+
 DEFAULT_VIP_POOL = "127.0.2.0/24"
 DEFAULT_NODE_HEALTH_PORT = 10256  # kube-proxy's --healthz-bind-address port
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -44,17 +48,7 @@ def default_state_file(cluster_name: str) -> Path:
     return Path(tempfile.gettempdir()) / f"ccm-local-{_safe_name(cluster_name)}" / "state.json"
 
 
-def _positive(options: Mapping[str, str], key: str, default: float) -> float:
-    raw = options.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"local provider option {key}={raw!r}: not a number") from None
-    if value <= 0:
-        raise ValueError(f"local provider option {key}={raw!r}: must be > 0")
-    return value
+_positive = functools.partial(positive_option, provider="local")
 
 
 def parse_options(cluster_name: str, options: Mapping[str, str]) -> LocalOptions:
@@ -66,17 +60,19 @@ def parse_options(cluster_name: str, options: Mapping[str, str]) -> LocalOptions
         raise ValueError(f"local provider option vip-pool={raw_pool!r}: {e}") from None
     if not isinstance(pool, ipaddress.IPv4Network) or pool.num_addresses < 1:
         raise ValueError(f"local provider option vip-pool={raw_pool!r}: an IPv4 CIDR is required")
-    port = int(_positive(options, "node-health-port", DEFAULT_NODE_HEALTH_PORT))
+    port = int(_positive(options, "node-health-port", DEFAULT_NODE_HEALTH_PORT, int))
     if port > 65535:
         raise ValueError(f"local provider option node-health-port={port}: not a port")
-    health_checks = options.get("health-checks", "true").strip().lower() not in ("false", "0", "no", "off")
+    raw_checks = (options.get("health-checks") or "true").strip().lower()
+    if raw_checks not in _BOOLEANS:
+        raise ValueError(f"local provider option health-checks={raw_checks!r}: use true or false")
     return LocalOptions(
         vip_pool=pool,
         state_file=Path(options.get("state-file") or default_state_file(cluster_name)),
         node_health_port=port,
         health_interval=_positive(options, "health-interval", 1.0),
         health_timeout=_positive(options, "health-timeout", 1.0),
-        unhealthy_threshold=int(_positive(options, "unhealthy-threshold", 2)),
-        healthy_threshold=int(_positive(options, "healthy-threshold", 1)),
-        health_checks=health_checks,
+        unhealthy_threshold=int(_positive(options, "unhealthy-threshold", 2, int)),
+        healthy_threshold=int(_positive(options, "healthy-threshold", 1, int)),
+        health_checks=_BOOLEANS[raw_checks],
     )

@@ -4,12 +4,16 @@ Allocations carry their owner (cluster, Service uid, ``namespace/name``) so a
 restarted controller re-adopts each Service at the same VIP, and a VIP held by
 another cluster sharing the file is never handed out or released. The file is
 rewritten atomically (temp file + ``os.replace``) on every change, so a crash
-leaves either the old or the new allocation table, never half of one.
+leaves either the old or the new allocation table, never half of one. Every
+query re-reads it under an advisory lock on its directory (the file itself is
+replaced, so it cannot carry the lock): another process sharing the file is seen
+at once and never has its allocations overwritten.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import ipaddress
 import json
 import logging
@@ -17,6 +21,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from prometheus_client import Gauge
@@ -45,9 +50,23 @@ class VipTable:
         self.pool = pool
         self.state_file = state_file
         self._lock = threading.Lock()
-        self._owners: dict[str, Owner] = self._load()
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        self._owners: dict[str, Owner] = {}
         VIP_POOL_ADDRESSES.labels(str(pool)).set(sum(1 for _ in self._candidates()))
-        self._publish()
+        with self._synced():
+            self._publish()
+
+    @contextmanager
+    def _synced(self) -> Iterator[None]:
+        """This process's lock, the cross-process lock, and the table as the file has it now."""
+        with self._lock:
+            fd = os.open(self.state_file.parent, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._owners = self._load()
+                yield
+            finally:
+                os.close(fd)  # releases the flock
 
     def _publish(self) -> None:
         VIP_POOL_IN_USE.labels(str(self.pool)).set(sum(1 for ip in self._owners if self.in_pool(ip)))
@@ -92,11 +111,11 @@ class VipTable:
             raise
 
     def owner_of(self, ip: str) -> Owner | None:
-        with self._lock:
+        with self._synced():
             return self._owners.get(ip)
 
     def ip_of(self, cluster: str, uid: str) -> str | None:
-        with self._lock:
+        with self._synced():
             return next((ip for ip, o in self._owners.items() if o.cluster == cluster and o.uid == uid), None)
 
     def in_pool(self, ip: str) -> bool:
@@ -111,12 +130,12 @@ class VipTable:
             yield str(addr)
 
     def first_free(self, skip: frozenset[str] = frozenset()) -> str | None:
-        with self._lock:
+        with self._synced():
             return next((ip for ip in self._candidates() if ip not in self._owners and ip not in skip), None)
 
     def assign(self, ip: str, owner: Owner) -> bool:
         """Record ``ip`` for ``owner``; False (nothing written) when it is already so."""
-        with self._lock:
+        with self._synced():
             current = self._owners.get(ip)
             if current == owner:
                 return False
@@ -128,7 +147,7 @@ class VipTable:
 
     def release(self, ip: str, cluster: str, uid: str) -> bool:
         """Forget ``ip`` if this owner holds it; False when there was nothing to release."""
-        with self._lock:
+        with self._synced():
             current = self._owners.get(ip)
             if current is None or (current.cluster, current.uid) != (cluster, uid):
                 return False
@@ -137,5 +156,5 @@ class VipTable:
             return True
 
     def allocations(self) -> dict[str, Owner]:
-        with self._lock:
+        with self._synced():
             return dict(self._owners)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,9 +9,6 @@ import pytest
 
 from providers.base import ProviderContext
 from tests.providers.aws.harness import CLUSTER, REGION, AwsWorld, MotoServer, build_world
-
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +38,8 @@ def make_cloud(server: MotoServer, **options: str) -> Any:
     from providers.aws import create
 
     return create(ProviderContext(cluster_name=CLUSTER, options={
-        "aws-endpoint-url": server.url, "aws-region": REGION, "aws-max-attempts": "3", **options}))
+        "aws-endpoint-url": server.url, "aws-region": REGION, "aws-max-attempts": "3",
+        "aws-access-key-id": "testing", "aws-secret-access-key": "testing", **options}))
 
 
 @pytest.fixture

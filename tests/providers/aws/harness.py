@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+import re
 import threading
 import urllib.parse
 import urllib.request
@@ -26,6 +27,8 @@ REGION = "us-east-1"
 CLUSTER = "test"
 ZONES = ("us-east-1a", "us-east-1b")
 _READ_PREFIXES = ("Describe", "List", "Get")
+#: SigV4 ``Authorization: AWS4-HMAC-SHA256 Credential=<key id>/<date>/...``
+_SIGNED_BY = re.compile(r"Credential=([^/,\s]+)/")
 
 
 def _error(code: str, message: str) -> bytes:
@@ -46,6 +49,7 @@ class Faults:
             self.crash_after: int | None = None  # mutating requests allowed before the "crash"
             self.mutating_seen = 0
             self.actions: list[str] = []
+            self.access_keys: set[str] = set()  # the key ids requests were signed with
 
     def decide(self, action: str) -> bytes | None:
         with self.lock:
@@ -87,6 +91,10 @@ class MotoServer:
             if environ.get("PATH_INFO", "/") == "/" and body:
                 form = urllib.parse.parse_qs(body.decode(errors="replace"))
                 action = form.get("Action", [""])[0]
+            signed = _SIGNED_BY.search(environ.get("HTTP_AUTHORIZATION", ""))
+            if signed:
+                with self.faults.lock:
+                    self.faults.access_keys.add(signed[1])
             failure = self.faults.decide(action) if action else None
             if failure is not None:
                 start_response("400 Bad Request", [("Content-Type", "text/xml"),

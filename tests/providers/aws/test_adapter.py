@@ -91,6 +91,41 @@ def test_nlb_lifecycle_default(cloud, moto, world):
     assert n == 0
 
 
+CERT = "arn:aws:iam::123456789012:server-certificate/web"
+#: annotations both types honour (values each type accepts)
+_EVERY_SHARED_SETTING = {
+    ann.SSL_CERT.key: CERT, ann.SSL_PORTS.key: "443", ann.PROXY_PROTOCOL.key: "*",
+    ann.ACCESS_LOG_ENABLED.key: "true", ann.ACCESS_LOG_S3_BUCKET_NAME.key: "logs-bucket",
+    ann.ACCESS_LOG_S3_BUCKET_PREFIX.key: "lb", ann.CONNECTION_DRAINING_ENABLED.key: "true",
+    ann.CROSS_ZONE_LOAD_BALANCING_ENABLED.key: "true", ann.ADDITIONAL_RESOURCE_TAGS.key: "team=a,cost-center",
+    ann.HEALTHCHECK_UNHEALTHY_THRESHOLD.key: "4",
+}
+EVERY_CLB_SETTING = {
+    **_EVERY_SHARED_SETTING, ann.BACKEND_PROTOCOL.key: "http",
+    ann.SSL_NEGOTIATION_POLICY.key: "ELBSecurityPolicy-TLS-1-2-2017-01", ann.ACCESS_LOG_EMIT_INTERVAL.key: "5",
+    ann.CONNECTION_DRAINING_TIMEOUT.key: "120", ann.CONNECTION_IDLE_TIMEOUT.key: "300",
+    ann.HEALTHCHECK_HEALTHY_THRESHOLD.key: "3", ann.HEALTHCHECK_INTERVAL.key: "20", ann.HEALTHCHECK_TIMEOUT.key: "8",
+}
+EVERY_NLB_SETTING = {
+    **_EVERY_SHARED_SETTING, **NLB, ann.SSL_NEGOTIATION_POLICY.key: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    ann.CONNECTION_DRAINING_TIMEOUT.key: "45", ann.HEALTHCHECK_HEALTHY_THRESHOLD.key: "5",
+    ann.HEALTHCHECK_INTERVAL.key: "10", ann.HEALTHCHECK_TIMEOUT.key: "6",
+    ann.TARGET_GROUP_ATTRIBUTES.key: "preserve_client_ip.enabled=false",
+}
+
+
+@pytest.mark.parametrize("annotations", [EVERY_CLB_SETTING, EVERY_NLB_SETTING], ids=["clb", "nlb"])
+def test_steady_ensure_and_update_make_no_mutating_call_with_every_setting(cloud, moto, world, annotations):
+    lb = cloud.load_balancer()
+    req = dataclasses.replace(local(request(world, annotations)), source_ranges=("192.0.2.0/24", "2001:db8::/32"),
+                              source_ranges_set=True)
+    first, n = mutating(cloud, lb.ensure, req)
+    assert n > 0 and first.warnings == ()
+    again, n = mutating(cloud, lb.ensure, req)
+    assert n == 0 and again.status == first.status
+    assert mutating(cloud, lb.update, req)[1] == 0
+
+
 @pytest.mark.parametrize("annotations", [pytest.param({}, id="clb"), pytest.param(NLB, id="nlb")])
 def test_crash_after_each_mutating_call_converges_without_duplicates(moto, world, annotations):
     """Kill the provider after its k-th mutating call (create, then delete); a fresh one finishes the job.
@@ -247,6 +282,27 @@ def test_subnet_and_address_annotations_that_cannot_be_met_are_user_errors(cloud
             lb.ensure(request(world, values))
         assert err.value.reason == reason
     assert cloud.counter.totals()[0] == 0
+
+
+UNHONOURABLE = [  # (annotations, reason): settings the load-balancer type cannot honour
+    ({ann.EIP_ALLOCATIONS.key: "eipalloc-01,eipalloc-02"}, "UnsupportedAnnotation"),
+    ({ann.INTERNAL.key: "true", ann.PRIVATE_IPV4_ADDRESSES.key: "10.0.8.10,10.0.24.10"}, "UnsupportedAnnotation"),
+    ({ann.TARGET_GROUP_ATTRIBUTES.key: "proxy_protocol_v2.enabled=true"}, "UnsupportedAnnotation"),
+    ({**NLB, ann.EXTRA_SECURITY_GROUPS.key: "sg-0123"}, "UnsupportedAnnotation"),
+    ({**NLB, ann.PRIVATE_IPV4_ADDRESSES.key: "10.0.8.10,10.0.24.10"}, "InvalidSubnetMappings"),  # internet-facing
+    ({**NLB, ann.INTERNAL.key: "true", ann.EIP_ALLOCATIONS.key: "eipalloc-01,eipalloc-02"}, "InvalidSubnetMappings"),
+    ({ann.ACCESS_LOG_ENABLED.key: "true"}, "InvalidAccessLogConfiguration"),  # no bucket
+    ({**NLB, ann.ACCESS_LOG_ENABLED.key: "true"}, "InvalidAccessLogConfiguration"),
+]
+
+
+def test_settings_the_load_balancer_type_cannot_honour_fail_before_any_change(cloud, moto, world):
+    aws, lb = AwsState(moto), cloud.load_balancer()
+    for values, reason in UNHONOURABLE:
+        with pytest.raises(UserError) as err:
+            lb.ensure(request(world, values))
+        assert err.value.reason == reason, values
+    assert cloud.counter.totals()[0] == 0 and aws.clbs() == [] and aws.nlbs() == []
 
 
 def test_aws_validation_errors_become_user_errors_with_the_aws_code(cloud, moto, world):

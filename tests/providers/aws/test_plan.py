@@ -161,6 +161,17 @@ def test_clb_plan_is_empty_when_steady_and_minimal_on_change():
         "revoke_security_group_ingress", "authorize_security_group_ingress"]
 
 
+def test_clb_security_groups_in_another_order_are_steady():
+    d = clb.desired_clb(req(), Settings(security_groups=("sg-b", "sg-a")), WORLD, NAME)
+    observed = _observed_clb(d)
+    observed.lb = {**observed.lb, "SecurityGroups": ["sg-a", "sg-b"]}
+    observed.sg = None
+    assert clb.plan_clb(d, observed) == ([], [])
+    observed.lb = {**observed.lb, "SecurityGroups": ["sg-a"]}
+    [op] = clb.plan_clb(d, observed)[0]
+    assert op.action == "apply_security_groups_to_load_balancer" and op.params["SecurityGroups"] == ["sg-b", "sg-a"]
+
+
 def test_clb_scheme_change_warns_and_changes_nothing():
     d = clb.desired_clb(req(), Settings(), WORLD, NAME)
     ops, warnings = clb.plan_clb(dataclasses.replace(d, internal=True), _observed_clb(d))

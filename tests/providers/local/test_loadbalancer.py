@@ -277,6 +277,17 @@ def test_update_after_a_restart_rebuilds_the_balancer(env: Env) -> None:
     wait_for(lambda: nodes_seen(vip, 8080) == {"node-1", "node-2"}, timeout=10)
 
 
+def test_update_never_creates_a_load_balancer(env: Env) -> None:
+    """A node sync queued before the Service was deleted must not bring its VIP back."""
+    lb = env.cloud().lb
+    req = env.request()
+    assert lb.update(req) == ()
+    lb.ensure(req)
+    lb.delete(req)
+    assert lb.update(req) == ()
+    assert lb.get(req) is None and lb.engine.listeners() == [] and lb.vips.allocations() == {}
+
+
 def test_sctp_port_is_a_port_error_not_a_failure(env: Env) -> None:
     lb = env.cloud().lb
     ports = (ServicePort("http", "TCP", 8080, NODE_PORT), ServicePort("sig", "SCTP", 9999, NODE_PORT))

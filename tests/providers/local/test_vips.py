@@ -61,6 +61,18 @@ def test_allocations_survive_a_restart(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["s.json"]  # no temp file left behind
 
 
+def test_two_processes_sharing_the_file_see_and_keep_each_others_allocations(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    first, second = VipTable(POOL, path), VipTable(POOL, path)  # both read the empty file first
+    first.assign("127.0.2.1", Owner("c1", "u1", "ns/a"))
+    assert second.first_free() == "127.0.2.2"
+    assert second.owner_of("127.0.2.1") == Owner("c1", "u1", "ns/a")
+    second.assign("127.0.2.2", Owner("c2", "u2", "ns/b"))
+    assert first.release("127.0.2.2", "c1", "u2") is False  # not first's cluster
+    assert set(json.loads(path.read_text())["allocations"]) == {"127.0.2.1", "127.0.2.2"}
+    assert first.ip_of("c2", "u2") == "127.0.2.2" and first.first_free() is None
+
+
 def test_corrupt_state_file_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text("{not json")
@@ -81,3 +93,11 @@ def test_options_defaults_and_errors() -> None:
     with pytest.raises(ValueError, match="health-interval"):
         parse_options("c", {"health-interval": "-1"})
     assert parse_options("c", {"health-checks": "false"}).health_checks is False
+    # an integer option never truncates to 0, and a misspelt switch is not silently "on"
+    with pytest.raises(ValueError, match=r"unhealthy-threshold.*integer"):
+        parse_options("c", {"unhealthy-threshold": "0.5"})
+    with pytest.raises(ValueError, match=r"node-health-port.*integer"):
+        parse_options("c", {"node-health-port": "10256.7"})
+    with pytest.raises(ValueError, match="health-checks"):
+        parse_options("c", {"health-checks": "flase"})
+    assert parse_options("c", {"healthy-threshold": "3"}).healthy_threshold == 3
