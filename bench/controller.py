@@ -11,7 +11,11 @@ Prints, each next to a baseline measured in the same run:
 * API writes and cloud calls (mutating) during a steady resync of all N;
 * cloud calls for one Node added with N Services;
 * the controller's RSS (a separate process) with 10,000 Services and 1,000 Nodes cached,
-  against its RSS with an empty cluster.
+  against its RSS with an empty cluster;
+* in-process, no API: the service and node-sync paths with 1,000 Nodes across N Services (ensure
+  per Service, a steady node-sync pass, a pass after one Node is added), against the fake cloud's
+  own cost for the same calls; and one workqueue add/get/done with its metrics against an
+  unnamed queue (no metrics). ``--only inprocess`` runs just these parts.
 """
 
 from __future__ import annotations
@@ -37,8 +41,15 @@ import psutil
 
 from ccm.apiserver.testing import embedded_apiserver
 from ccm.controllers.manager import ControllerManager, ControllerOptions
+from ccm.controllers.service.nodesync import NodeSyncer
+from ccm.controllers.service.patching import ServicePatcher
+from ccm.controllers.service.predicates import ClassFilter
+from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
+from ccm.controllers.service.sync import ServiceSyncer
 from ccm.kube.client import RawClient
+from ccm.kube.events import FakeRecorder
 from ccm.kube.resources import NODES, SERVICES
+from ccm.kube.workqueue import RateLimitingQueue
 from providers.fake import FakeCloud
 
 
@@ -206,6 +217,116 @@ def controller_rss(services: int, node_count: int) -> tuple[float, float]:
     return results[0], results[1]
 
 
+class _NullPatcher(ServicePatcher):
+    """Accepts every patch without a server: this part measures the controller's own work."""
+
+    def __init__(self) -> None:
+        pass
+
+    def _patch(self, svc: Any, body: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+
+def api_node(i: int) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": f"node-{i}", "labels": {"kubernetes.io/hostname": f"node-{i}",
+                                                          "topology.kubernetes.io/zone": f"zone-{i % 3}"}},
+            "spec": {"providerID": f"aws:///zone-{i % 3}/i-{i:017x}"},
+            "status": {"addresses": [{"type": "InternalIP", "address": f"10.0.{i // 250}.{i % 250}"},
+                                     {"type": "Hostname", "address": f"node-{i}"}]}}
+
+
+def api_service(i: int) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": f"s{i}", "namespace": "default", "uid": f"uid-{i}", "finalizers": [],
+                         "annotations": {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}},
+            "spec": {"type": "LoadBalancer", "ports": [{"name": "http", "port": 80, "protocol": "TCP",
+                                                        "nodePort": 30080, "targetPort": 8080}]},
+            "status": {}}
+
+
+def node_sync_cost(services: int, node_count: int) -> dict[str, float]:
+    """Seconds for the controller paths (fake cloud included) and for the fake cloud's calls alone."""
+    node_list = [api_node(i) for i in range(node_count)]
+    cloud = FakeCloud(annotation_provider="aws")
+    cache, last_synced = ServiceCache(), LastSyncedNodes()
+    syncer = ServiceSyncer(lb=cloud.lb, patcher=_NullPatcher(), recorder=FakeRecorder(),
+                           list_nodes=lambda: list(node_list), cache=cache, last_synced=last_synced,
+                           cluster_name="kubernetes", annotation_provider="aws", classes=ClassFilter())
+    node_syncer = NodeSyncer(syncer, workers=1)
+    svcs = [api_service(i) for i in range(services)]
+    out: dict[str, float] = {}
+    start = time.perf_counter()
+    for s in svcs:
+        syncer.process_service_create_or_update(s, f"default/{s['metadata']['name']}")
+    out["ensure"] = time.perf_counter() - start
+    requests = [c.request for c in cloud.lb.calls_of("ensure")]
+    start = time.perf_counter()
+    for r in requests:
+        cloud.lb.ensure(r)
+    out["ensure_cloud"] = time.perf_counter() - start
+    start = time.perf_counter()
+    node_syncer.sync_nodes()
+    out["steady_pass"] = time.perf_counter() - start
+    # Status churn: one Node object replaced (same content) before every Service's listing.
+    listings = [0]
+
+    def churning() -> list[dict[str, Any]]:
+        listings[0] += 1
+        i = listings[0] % node_count
+        node_list[i] = {**node_list[i]}
+        return list(node_list)
+
+    syncer.node_sets.list_nodes = churning
+    start = time.perf_counter()
+    node_syncer.sync_nodes()
+    out["churn_pass"] = time.perf_counter() - start
+    syncer.node_sets.list_nodes = lambda: list(node_list)
+    node_list.append(api_node(node_count))
+    cloud.lb.reset_calls()
+    start = time.perf_counter()
+    node_syncer.sync_nodes()
+    out["changed_pass"] = time.perf_counter() - start
+    updates = [c.request for c in cloud.lb.calls_of("update")]
+    assert len(updates) == services, len(updates)
+    start = time.perf_counter()
+    for r in updates:
+        cloud.lb.update(r)
+    out["update_cloud"] = time.perf_counter() - start
+    node_syncer.close()
+    return out
+
+
+def queue_cycle_us(name: str, n: int = 20_000, rounds: int = 5) -> float:
+    """µs for one add + get + done on a queue (named queues export the workqueue metrics), best round."""
+    q: RateLimitingQueue[str] = RateLimitingQueue(name)
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(n):
+            q.add("k")
+            q.get()
+            q.done("k")
+        best = min(best, time.perf_counter() - start)
+    return best / n * 1e6
+
+
+def print_in_process(services: int, node_count: int) -> None:
+    named, bare = queue_cycle_us("bench"), queue_cycle_us("")
+    print(f"workqueue add+get+done: {named:.2f} µs with metrics, {bare:.2f} µs without ({named / bare:.2f}x)")
+    r = node_sync_cost(services, node_count)
+    per = 1e3 / services
+    print(f"{node_count:,} Nodes, {services:,} Services, in-process (fake cloud, no API):")
+    print(f"  ensure: {r['ensure'] * per:.2f} ms/Service; the fake cloud's ensure alone "
+          f"{r['ensure_cloud'] * per:.2f} ms ({r['ensure'] / r['ensure_cloud']:.2f}x)")
+    print(f"  node sync, steady pass: {r['steady_pass'] * per:.3f} ms/Service "
+          f"({r['steady_pass'] / r['update_cloud']:.2f}x one cloud update per Service)")
+    print(f"  node sync, steady pass, one Node object replaced before each Service: "
+          f"{r['churn_pass'] * per:.3f} ms/Service ({r['churn_pass'] / r['update_cloud']:.2f}x)")
+    print(f"  node sync, one Node added: {r['changed_pass'] * per:.2f} ms/Service; the fake cloud's update "
+          f"alone {r['update_cloud'] * per:.2f} ms ({r['changed_pass'] / r['update_cloud']:.2f}x)")
+
+
 def main() -> None:
     # the event recorder drops (and logs) events when its bounded queue is full: counted, not printed
     logging.basicConfig(level=logging.ERROR)
@@ -213,7 +334,11 @@ def main() -> None:
     ap.add_argument("--services", type=int, default=1000)
     ap.add_argument("--rss-services", type=int, default=10000)
     ap.add_argument("--rss-nodes", type=int, default=1000)
+    ap.add_argument("--only", choices=("inprocess",), default=None, help="run only this part")
     args = ap.parse_args()
+    if args.only == "inprocess":
+        print_in_process(args.services, args.rss_nodes)
+        return
     n = args.services
     ceiling = write_ceiling(n)
     print(f"embedded API write ceiling (4 threads, creates): {ceiling:,.0f} writes/s")
@@ -234,6 +359,7 @@ def main() -> None:
         print(f"{workers} worker(s), controller in its own process: {n} Services converged in {elapsed:.2f} s "
               f"after readiness ({n / elapsed:,.0f} Services/s; API writes {rate:,.0f}/s = {rate / ceiling:.2f}x "
               f"the ceiling); API writes per converged Service: {per_service:.2f}")
+    print_in_process(n, args.rss_nodes)
     empty, full = controller_rss(args.rss_services, args.rss_nodes)
     print(f"controller RSS: {full:.0f} MiB with {args.rss_services:,} Services + {args.rss_nodes:,} Nodes cached "
           f"(empty cluster: {empty:.0f} MiB; {full / empty:.2f}x)")

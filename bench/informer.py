@@ -8,9 +8,12 @@ alone), fills it over HTTP, then measures, each against a baseline from the same
   ``RawClient.watch`` loop over the same events;
 * µs per event of the informer's own work (cache + index + handler dispatch) on parsed
   events vs. a plain ``dict`` assignment, and vs. ``json.loads`` of the same event;
-* RSS growth for the cached objects.
+* RSS growth for the cached objects;
+* ``gc.freeze()`` after the initial sync (``--gc-only`` runs just this): in two fresh child
+  processes, one freezing and one not, the cache is filled and then 20,000 update events are
+  parsed and applied; time, cyclic-GC pause time and RSS are compared.
 
-Usage: ``.venv/bin/python bench/informer.py [--services 10000] [--nodes 1000]``
+Usage: ``.venv/bin/python bench/informer.py [--services 10000] [--nodes 1000] [--gc-only]``
 """
 
 from __future__ import annotations
@@ -183,11 +186,76 @@ def per_event_cost(events: list[dict[str, Any]]) -> tuple[float, float, float]:
     return best(through_informer), best(plain_dict), best(parse)
 
 
+def gc_probe(services: int, nodes: int, freeze: bool, updates: int = 20_000) -> dict[str, float]:
+    """One child's run: fill an informer cache from JSON lines, optionally freeze, apply updates."""
+    pauses: list[float] = []
+    began_at = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                began_at[0] = time.perf_counter()
+            else:
+                pauses.append(time.perf_counter() - began_at[0])
+
+    inf = Informer(None, SERVICES, indexers={"namespace": namespace_index})  # type: ignore[arg-type]
+    inf.add_handler(on_add=lambda o: None, on_update=lambda a, b: None)
+    nodes_inf = Informer(None, NODES)  # type: ignore[arg-type]
+    for i in range(nodes):
+        nodes_inf._handle(json.loads(json.dumps({"type": "ADDED", "object": node(i)})))
+    for i in range(services):
+        obj = service(i)
+        obj["metadata"]["resourceVersion"] = str(i)
+        inf._handle(json.loads(json.dumps({"type": "ADDED", "object": obj})))
+    if freeze:
+        gc.freeze()
+    lines = []
+    for j in range(updates):
+        obj = service(j % services)
+        obj["metadata"]["resourceVersion"] = str(services + j)
+        lines.append(json.dumps({"type": "MODIFIED", "object": obj}).encode())
+    gc.callbacks.append(on_gc)
+    began, cpu = time.perf_counter(), time.process_time()
+    for line in lines:
+        inf._handle(json.loads(line))
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+    gc.callbacks.remove(on_gc)
+    return {"seconds": elapsed, "cpu": cpu, "gc_full": len(pauses), "gc_seconds": sum(pauses),
+            "rss_mib": psutil.Process().memory_info().rss / 2**20}
+
+
+def gc_freeze_effect(services: int, nodes: int) -> None:
+    runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
+    for _ in range(3):  # alternate, best of 3
+        for freeze in (False, True):
+            out = subprocess.run([sys.executable, __file__, "--gc-probe", "freeze" if freeze else "plain",
+                                  "--services", str(services), "--nodes", str(nodes)],
+                                 check=True, capture_output=True, text=True).stdout
+            runs[freeze].append(json.loads(out))
+    best = {f: min(r, key=lambda x: x["seconds"]) for f, r in runs.items()}
+    plain, frozen = best[False], best[True]
+    print(f"gc.freeze() after the initial sync ({services} Services + {nodes} Nodes cached, "
+          f"20,000 update events, best of 3):")
+    for label, r in (("no freeze", plain), ("gc.freeze()", frozen)):
+        print(f"  {label:<12} {r['seconds']:.3f} s ({r['cpu']:.3f} s CPU), {r['gc_full']:.0f} full collections "
+              f"taking {r['gc_seconds'] * 1e3:.1f} ms, RSS {r['rss_mib']:.0f} MiB")
+    print(f"  ratio freeze / no freeze: time {frozen['seconds'] / plain['seconds']:.2f}x, "
+          f"RSS {frozen['rss_mib'] / plain['rss_mib']:.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--services", type=int, default=10_000)
     parser.add_argument("--nodes", type=int, default=1_000)
+    parser.add_argument("--gc-only", action="store_true", help="only the gc.freeze() comparison")
+    parser.add_argument("--gc-probe", choices=("plain", "freeze"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.gc_probe:
+        print(json.dumps(gc_probe(args.services, args.nodes, args.gc_probe == "freeze")))
+        return 0
+    if args.gc_only:
+        gc_freeze_effect(args.services, args.nodes)
+        return 0
 
     proc, kubeconfig = start_apiserver(history=args.services + args.nodes + 1000)
     try:
@@ -247,6 +315,7 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(10)
+    gc_freeze_effect(args.services, args.nodes)
     return 0
 
 

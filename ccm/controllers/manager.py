@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kubernetes.client
@@ -62,8 +62,10 @@ class ControllerManager:
         self.client = RawClient(api_client)
         self.services = Informer(self.client, SERVICES)
         self.nodes = Informer(self.client, NODES)
-        self.services.add_handler(self._on_service_add, self._on_service_update, None)
-        self.nodes.add_handler(self._on_node_add, self._on_node_update, self._on_node_delete)
+        sc = ServiceController
+        self.services.add_handler(self._forward(sc.on_service_add), self._forward(sc.on_service_update), None)
+        self.nodes.add_handler(self._forward(sc.on_node_add), self._forward(sc.on_node_update),
+                               self._forward(sc.on_node_delete))
         self.recorder = EventRecorder(self.client, COMPONENT)
         self.identity = opts.identity or default_identity()
         self._lock = threading.Lock()
@@ -76,28 +78,14 @@ class ControllerManager:
         self.health: HealthServer | None = None
 
     # ---- forwarding handlers -----------------------------------------------------------------
-    def _current(self) -> ServiceController | None:
-        return self._controller
+    def _forward(self, method: Callable[..., None]) -> Callable[..., None]:
+        """An informer handler that calls ``method`` on the current controller, if there is one."""
 
-    def _on_service_add(self, svc: Mapping[str, Any]) -> None:
-        if c := self._current():
-            c.on_service_add(svc)
+        def handler(*objs: Mapping[str, Any]) -> None:
+            if (c := self._controller) is not None:
+                method(c, *objs)
 
-    def _on_service_update(self, old: Mapping[str, Any], cur: Mapping[str, Any]) -> None:
-        if c := self._current():
-            c.on_service_update(old, cur)
-
-    def _on_node_add(self, node: Mapping[str, Any]) -> None:
-        if c := self._current():
-            c.on_node_add(node)
-
-    def _on_node_update(self, old: Mapping[str, Any], cur: Mapping[str, Any]) -> None:
-        if c := self._current():
-            c.on_node_update(old, cur)
-
-    def _on_node_delete(self, node: Mapping[str, Any]) -> None:
-        if c := self._current():
-            c.on_node_delete(node)
+        return handler
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -157,7 +145,10 @@ class ControllerManager:
             )
             self._controller = controller
         controller.start()
-        metrics.RUNNING_MANAGED_CONTROLLERS.labels(CONTROLLER_NAME, MANAGER).set(1)
+        with self._lock:  # not if _stop_controller took it meanwhile: the gauge would stay at 1
+            if self._controller is not controller:
+                return
+            metrics.RUNNING_MANAGED_CONTROLLERS.labels(CONTROLLER_NAME, MANAGER).set(1)
         log.info("service controller started with %d workers", controller.workers)
 
     def _stop_controller(self) -> None:

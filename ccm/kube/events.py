@@ -14,7 +14,6 @@ import datetime
 import logging
 import socket
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -112,6 +111,7 @@ class EventRecorder:
         self._stop_event = threading.Event()  # cuts retry waits short on stop()
         self._seen: collections.OrderedDict[tuple[Any, ...], _Seen] = collections.OrderedDict()
         self.dropped = 0
+        self._last_ns = 0  # the newest Event name's timestamp; only the writer thread uses it
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"events-{component}")
         self._thread.start()
 
@@ -134,14 +134,8 @@ class EventRecorder:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued event was written (or given up); False on timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._pending or self._busy:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
-            return True
+            return self._cond.wait_for(lambda: not (self._pending or self._busy), timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Write what is queued (up to ``timeout``), then stop the writer."""
@@ -190,7 +184,10 @@ class EventRecorder:
                     return
                 # The Event expired (TTL) or was deleted: start a new one.
         namespace = ref.namespace or "default"
-        name = f"{ref.name}.{int(item.at.timestamp() * 1e9):x}"
+        # client-go names Events name.<unix nanoseconds>; our wall clock has microseconds, so two
+        # events in one microsecond (two invalid annotations) would collide (409) and one be lost.
+        self._last_ns = max(int(item.at.timestamp() * 1e9), self._last_ns + 1)
+        name = f"{ref.name}.{self._last_ns:x}"
         body = {
             "apiVersion": "v1",
             "kind": "Event",

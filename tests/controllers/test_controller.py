@@ -8,11 +8,14 @@ import kubernetes.client
 import pytest
 
 from ccm.controllers.service.controller import Listers, ServiceController
+from ccm.controllers.service.nodeset import NodeSets
 from ccm.controllers.service.predicates import LOAD_BALANCER_CLEANUP_FINALIZER as F
 from ccm.controllers.service.predicates import ClassFilter
 from ccm.kube.client import RawClient
 from ccm.kube.events import FakeRecorder
+from providers.base import RetryError
 from providers.fake import FakeCloud
+from tests.controllers.test_sync import RecordingPatcher
 
 
 def svc(name="web", **spec):
@@ -86,3 +89,49 @@ def test_no_load_balancer_capability_is_refused():
     with pytest.raises(ValueError, match="does not support external load balancers"):
         ServiceController(RawClient(kubernetes.client.ApiClient()), FakeCloud(has_load_balancer=False),
                           FakeRecorder(), Listers(lambda k: None, list, list))
+
+
+def test_worker_requeues_by_error_kind(ctrl):
+    ctrl.listers = Listers({"default/a": svc("a")}.get, list, list)
+    ctrl.syncer.patcher = RecordingPatcher()
+    ctrl.lb.inner.fail("ensure", RetryError("busy", 30))
+    ctrl._process_service("default/a")
+    assert ctrl.queue.waiting() == 1 and ctrl.queue.num_requeues("default/a") == 0  # fixed delay
+    ctrl.lb.inner.fail("ensure", RuntimeError("boom"))
+    ctrl._process_service("default/a")
+    assert ctrl.queue.num_requeues("default/a") == 1  # exponential backoff
+    ctrl._process_service("default/a")
+    assert ctrl.queue.num_requeues("default/a") == 0  # success forgets
+
+
+def test_start_after_stop_starts_nothing(ctrl):
+    ctrl.stop()
+    ctrl.start()
+    assert ctrl._threads == [] and len(ctrl.queue) == 0
+
+
+def test_resync_is_quiet_unless_a_change_is_pending(ctrl):
+    ctrl.syncer.patcher = patcher = RecordingPatcher()
+    ctrl.syncer.node_sets = NodeSets(lambda: [{"metadata": {"name": "n1"}, "spec": {}}])
+    rec = ctrl.syncer.recorder
+    ctrl.syncer.process_service_create_or_update(svc("a"), "default/a")
+    steady = svc("a")
+    steady["metadata"]["finalizers"] = [F]
+    steady["status"] = patcher.bodies[-1][1]["status"]
+    ctrl.listers = Listers({"default/a": steady}.get, lambda: [steady], list)
+
+    def run_queue():
+        rec.clear()
+        for key in drain(ctrl.queue):
+            ctrl._process_service(key)
+        return rec.events
+
+    ctrl.resync_now()
+    assert run_queue() == []  # steady and only resynced: no events
+    ctrl.on_service_add(steady)
+    ctrl.resync_now()  # does not turn the pending real change quiet
+    assert run_queue()[0] == "Normal EnsuringLoadBalancer Ensuring load balancer"
+    ctrl.on_service_add(steady)
+    assert run_queue()[0] == "Normal EnsuringLoadBalancer Ensuring load balancer"
+    ctrl.resync_now()
+    assert run_queue() == []  # the mark of the earlier loud sync is gone

@@ -6,7 +6,6 @@ import threading
 
 from ccm.controllers.service import metrics
 from ccm.controllers.service.nodesync import NodeSyncer
-from ccm.controllers.service.predicates import ClassFilter
 from providers.base import ImplementedElsewhere, ProviderWarning
 from tests.controllers.test_sync import RecordingPatcher, make, svc
 
@@ -22,8 +21,7 @@ def setup(services=("a",), workers=1):
     for name in services:
         syncer.process_service_create_or_update(svc(name=name, uid=f"uid-{name}"), f"default/{name}")
     rec.clear()
-    ns = NodeSyncer(lb=lb, recorder=rec, syncer=syncer, list_nodes=lambda: list(nodes), cache=syncer.cache,
-                    last_synced=syncer.last_synced, classes=ClassFilter(), workers=workers)
+    ns = NodeSyncer(syncer, workers=workers)
     return nodes, lb, rec, ns
 
 
@@ -36,6 +34,7 @@ def test_node_added_updates_hosts_once():
         updates = lb.calls_of("update")
         assert sorted(c.key for c in updates) == ["default/a", "default/b"]
         assert all(c.node_names == {"n1", "n2"} for c in updates)
+        assert updates[0].request.nodes is updates[1].request.nodes  # converted once for the pass
         assert rec.events == ["Normal UpdatedLoadBalancer Updated load balancer with new hosts"] * 2
         assert metrics.LOADBALANCER_SYNC._value.get() == before + 2
         assert ns.sync_nodes() == set() and len(lb.calls_of("update")) == 2  # sufficiently equal: no call

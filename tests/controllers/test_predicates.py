@@ -91,13 +91,6 @@ def test_should_sync_updated_node():
     assert not pr.should_sync_updated_node(n, other)
 
 
-def test_nodes_sufficiently_equal():
-    a, b = node("a", provider_id="p://a"), node("b")
-    assert pr.nodes_sufficiently_equal([a, b], [b, a])
-    assert not pr.nodes_sufficiently_equal([a], [a, b])
-    assert not pr.nodes_sufficiently_equal([a, b], [node("a", provider_id="p://other"), b])
-
-
 def test_loggable_node_names():
     assert pr.loggable_node_names([node("b"), node("a")]) == "[a b]"
     many = [node(f"n{i:02d}") for i in range(25)]

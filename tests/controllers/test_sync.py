@@ -241,3 +241,12 @@ def test_quiet_resync_emits_nothing_when_steady():
     rec.clear()
     op = s.sync_load_balancer_if_needed(svc(finalizers=[F], status=st), "default/web", quiet=True)
     assert op is Op.ENSURE and rec.events == []
+
+
+def test_node_set_converted_once_for_many_services():
+    lb, _rec, s = make()
+    s.process_service_create_or_update(svc(name="a", uid="ua"), "default/a")
+    s.process_service_create_or_update(svc(name="b", uid="ub"), "default/b")
+    a, b = lb.calls_of("ensure")
+    assert a.request.nodes is b.request.nodes and s.node_sets.computed == 1
+    assert s.last_synced.get("default/a") is s.last_synced.get("default/b")

@@ -62,6 +62,16 @@ def test_event_shape(clock, caplog):
     assert (body["reportingComponent"], body["reportingInstance"]) == ("service-controller", "host-a")
 
 
+def test_distinct_events_in_one_instant_get_distinct_names(clock):
+    writer = Writer()
+    rec = EventRecorder(writer, "c", host="h", clock=clock)
+    rec.event(SVC, "Warning", "InvalidAnnotation", "first is invalid")
+    rec.event(SVC, "Warning", "InvalidAnnotation", "second is invalid")  # same fake instant
+    rec.stop()
+    names = [body["metadata"]["name"] for verb, _, body in writer.calls if verb == "create"]
+    assert len(names) == 2 and len(set(names)) == 2
+
+
 def test_cluster_scoped_object_events_go_to_default(clock):
     writer = Writer()
     rec = EventRecorder(writer, "c", host="h", clock=clock)

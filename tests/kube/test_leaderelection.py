@@ -129,13 +129,19 @@ def test_second_candidate_waits_while_the_leader_renews(make_fake):
     assert not b.is_leader() and a.is_leader()
 
 
-def test_takeover_after_the_leader_stops_renewing(make, lease_client):
-    a, _ = make("a")
+def leader_and_follower(make):
+    """``a`` leads and ``b`` campaigns, having seen ``a`` as the holder; returns (a, a's network, b)."""
+    a, a_net = make("a")
     a.start()
     wait_for(a.is_leader, timeout=5)
     b, _ = make("b")
     b.start()
     wait_for(lambda: b.get_leader() == "a", timeout=5)
+    return a, a_net, b
+
+
+def test_takeover_after_the_leader_stops_renewing(make, lease_client):
+    a, _, b = leader_and_follower(make)
     a.stop(release=False)  # a crash: the lease is left to expire
     stopped = time.monotonic()
     assert not a.is_leader()
@@ -146,12 +152,7 @@ def test_takeover_after_the_leader_stops_renewing(make, lease_client):
 
 
 def test_partitioned_leader_steps_down_before_the_other_takes_over(make):
-    a, a_net = make("a")
-    a.start()
-    wait_for(a.is_leader, timeout=5)
-    b, _ = make("b")
-    b.start()
-    wait_for(lambda: b.get_leader() == "a", timeout=5)
+    a, a_net, b = leader_and_follower(make)
     a_net.partitioned = True
     wait_for(b.is_leader, timeout=5)
     timeline = make.timeline
@@ -162,12 +163,7 @@ def test_partitioned_leader_steps_down_before_the_other_takes_over(make):
 
 
 def test_release_on_stop_hands_over_at_once(make, lease_client):
-    a, _ = make("a")
-    a.start()
-    wait_for(a.is_leader, timeout=5)
-    b, _ = make("b")
-    b.start()
-    wait_for(lambda: b.get_leader() == "a", timeout=5)
+    a, _, b = leader_and_follower(make)
     a.stop()  # release_on_cancel=True by default
     spec = lease(lease_client)["spec"]
     assert spec["holderIdentity"] in ("", "b")

@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from ccm.controllers.service import predicates as pr
 from ccm.controllers.service.errors import find_retry
 from ccm.controllers.service.nodesync import NodeSyncer
 from ccm.controllers.service.patching import ServicePatcher
+from ccm.controllers.service.predicates import Obj
 from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
 from ccm.controllers.service.sync import ServiceSyncer
 from ccm.kube.client import RawClient
@@ -27,8 +27,6 @@ from ccm.kube.workqueue import RateLimitingQueue
 from providers.base import CloudProvider, InstrumentedLoadBalancer
 
 log = logging.getLogger(__name__)
-
-Obj = Mapping[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,22 +68,18 @@ class ServiceController:
             cache=self.cache, last_synced=self.last_synced, cluster_name=cluster_name,
             annotation_provider=cloud.annotation_provider, classes=classes,
         )
-        self.node_syncer = NodeSyncer(
-            lb=self.lb, recorder=recorder, syncer=self.syncer, list_nodes=listers.list_nodes,
-            cache=self.cache, last_synced=self.last_synced, classes=classes, workers=self.workers,
-        )
+        self.node_syncer = NodeSyncer(self.syncer, workers=self.workers)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._marks = threading.Lock()
-        self._quiet: set[str] = set()  # keys queued only by the periodic resync
-        self._loud: set[str] = set()  # keys queued by a real change since their last sync
+        # queued key -> True when a real change queued it, False when only the periodic resync did
+        self._loud: dict[str, bool] = {}
 
     # ---- informer handlers (enqueue only) --------------------------------------------------
     def _enqueue(self, svc: Obj) -> None:
         key = object_key(svc)
         with self._marks:
-            self._loud.add(key)
-            self._quiet.discard(key)
+            self._loud[key] = True
         self.queue.add(key)
 
     def on_service_add(self, svc: Obj) -> None:
@@ -108,7 +102,12 @@ class ServiceController:
 
     # ---- running ----------------------------------------------------------------------------
     def start(self) -> None:
-        """Start workers and replay the cache as Add events (what a newly registered handler gets)."""
+        """Start workers and replay the cache as Add events (what a newly registered handler gets).
+
+        A controller stopped before it started (leadership lost meanwhile) stays stopped.
+        """
+        if self._stop.is_set():
+            return
         for svc in self.listers.list_services():
             self.on_service_add(svc)
         for i in range(self.workers):
@@ -140,30 +139,37 @@ class ServiceController:
             t.join(timeout)
         self.node_syncer.close()
 
-    def _service_worker(self) -> None:
+    def _drain(self, queue: RateLimitingQueue[str], process: Callable[[str], None]) -> None:
+        """A worker loop: one item at a time, always ``done``, until shut down or stopped."""
         while not self._stop.is_set():
-            key, shutdown = self.queue.get()
-            if shutdown or key is None:
+            item, shutdown = queue.get()
+            if shutdown or item is None:
                 return
             try:
                 if self._stop.is_set():
                     return  # prompt stop: what is still queued is re-driven at the next start
-                with self._marks:
-                    quiet = key in self._quiet and key not in self._loud
-                    self._quiet.discard(key)
-                    self._loud.discard(key)
-                self.sync_service(key, quiet)
-                self.queue.forget(key)
-            except Exception as exc:
-                retry = find_retry(exc)
-                if retry is not None:
-                    log.error("error processing service %s (retrying in %.3gs): %s", key, retry.retry_after, exc)
-                    self.queue.add_after(key, retry.retry_after)
-                else:
-                    log.error("error processing service %s (retrying with exponential backoff): %s", key, exc)
-                    self.queue.add_rate_limited(key)
+                process(item)
             finally:
-                self.queue.done(key)
+                queue.done(item)
+
+    def _service_worker(self) -> None:
+        self._drain(self.queue, self._process_service)
+
+    def _process_service(self, key: str) -> None:
+        with self._marks:
+            quiet = not self._loud.pop(key, True)  # unmarked (a retry, a node-sync failure): loud
+        try:
+            self.sync_service(key, quiet)
+        except Exception as exc:
+            retry = find_retry(exc)
+            if retry is not None:
+                log.error("error processing service %s (retrying in %.3gs): %s", key, retry.retry_after, exc)
+                self.queue.add_after(key, retry.retry_after)
+            else:
+                log.error("error processing service %s (retrying with exponential backoff): %s", key, exc)
+                self.queue.add_rate_limited(key)
+        else:
+            self.queue.forget(key)
 
     def sync_service(self, key: str, quiet: bool = False) -> None:
         split_key(key)  # "unexpected key format" for a malformed key
@@ -174,20 +180,17 @@ class ServiceController:
             self.syncer.process_service_create_or_update(svc, key, quiet)
 
     def _node_worker(self) -> None:
-        while not self._stop.is_set():
-            item, shutdown = self.node_queue.get()
-            if shutdown or item is None:
-                return
-            try:
-                if self._stop.is_set():
-                    return
-                for key in self.node_syncer.sync_nodes():
-                    self.queue.add(key)  # immediate, not rate-limited: a full ensure with current nodes
-            except Exception as exc:
-                log.error("node sync failed: %s", exc)
-            finally:
-                self.node_queue.forget(item)
-                self.node_queue.done(item)
+        self._drain(self.node_queue, self._process_nodes)
+
+    def _process_nodes(self, item: str) -> None:
+        """A full node sync whatever the node; never retried through the node queue (§2.4)."""
+        try:
+            for key in self.node_syncer.sync_nodes():
+                self.queue.add(key)  # immediate, not rate-limited: a full ensure with current nodes
+        except Exception as exc:
+            log.error("node sync failed: %s", exc)
+        finally:
+            self.node_queue.forget(item)
 
     def _resync_loop(self) -> None:
         """Improvement (kubernetes#34660): periodically re-ensure every owned Service, so an
@@ -203,8 +206,7 @@ class ServiceController:
             if pr.wants_load_balancer(svc, self.classes):
                 key = object_key(svc)
                 with self._marks:
-                    if key not in self._loud:
-                        self._quiet.add(key)
+                    self._loud.setdefault(key, False)
                 self.queue.add(key)
                 n += 1
         return n

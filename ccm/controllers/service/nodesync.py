@@ -9,51 +9,28 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-from ccm.annotations import registry
 from ccm.controllers.service import events as ev
 from ccm.controllers.service import metrics
-from ccm.controllers.service.predicates import (
-    ClassFilter,
-    eligible_nodes,
-    loggable_node_names,
-    nodes_sufficiently_equal,
-    wants_load_balancer,
-)
-from ccm.controllers.service.request import node_from_api
-from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
+from ccm.controllers.service.nodeset import NodeSet
+from ccm.controllers.service.predicates import Obj, loggable_node_names, wants_load_balancer
 from ccm.controllers.service.sync import ServiceSyncer
-from ccm.kube.events import Recorder
-from providers.base import ImplementedElsewhere, LoadBalancer
+from providers.base import ImplementedElsewhere, LoadBalancerRequest
 
 log = logging.getLogger(__name__)
 
-Obj = Mapping[str, Any]
-
 
 class NodeSyncer:
-    def __init__(
-        self,
-        *,
-        lb: LoadBalancer,
-        recorder: Recorder,
-        syncer: ServiceSyncer,
-        list_nodes: Callable[[], Sequence[Obj]],
-        cache: ServiceCache,
-        last_synced: LastSyncedNodes,
-        classes: ClassFilter,
-        workers: int,
-    ) -> None:
-        self.lb = lb
-        self.recorder = recorder
+    """Shares the service syncer's cloud, recorder, caches and node sets (upstream: one controller)."""
+
+    def __init__(self, syncer: ServiceSyncer, *, workers: int) -> None:
         self.syncer = syncer
-        self.list_nodes = list_nodes
-        self.cache = cache
-        self.last_synced = last_synced
-        self.classes = classes
+        self.lb = syncer.lb
+        self.recorder = syncer.recorder
+        self.cache = syncer.cache
+        self.last_synced = syncer.last_synced
+        self.classes = syncer.classes
         self.workers = max(1, workers)
         self._pool = ThreadPoolExecutor(self.workers, "node-sync") if self.workers > 1 else None
 
@@ -79,35 +56,37 @@ class NodeSyncer:
         """nodeSyncService: True when the Service needs a retry."""
         if svc is None or not wants_load_balancer(svc, self.classes):
             return False
-        annotations = (svc.get("metadata") or {}).get("annotations") or {}
-        if not registry.parse(self.syncer.annotation_provider, annotations).ok:
-            # the service worker refuses invalid annotations; do not act on a partial request
-            return False
         try:
-            nodes = self.list_nodes()
+            new = self.syncer.node_sets.current()  # listed now, per Service (kubernetes#121090)
         except Exception as exc:
             log.error("%s: failed to list nodes: %s", key, exc)
             metrics.NODESYNC_ERRORS.inc()
             return True
-        new = eligible_nodes(nodes)
-        old = eligible_nodes(self.last_synced.get(key))
+        # Upstream re-filters the stored set; it holds read-only objects that passed the same
+        # predicates, so the result could not differ.
+        old = self.last_synced.get(key)
         self.last_synced.set(key, new)  # before the cloud call
-        if nodes_sufficiently_equal(old, new):
+        if old.sufficiently_equal(new):
             return False
-        err = self.update_hosts(svc, key, new)
+        parsed = self.syncer.parse_annotations(svc)
+        if not parsed.ok:
+            # The service worker refuses invalid annotations and pushes the current nodes once
+            # they are fixed (an annotation change always triggers an ensure).
+            log.info("%s: invalid annotations; host update left to the next ensure", key)
+            return False
+        err = self.update_hosts(svc, key, self.syncer.lenient_request(svc, parsed), new)
         if err is not None:
             log.error("%s: failed to update load balancer hosts: %s", key, err)
             metrics.NODESYNC_ERRORS.inc()
             return True
         return False
 
-    def update_hosts(self, svc: Obj, key: str, hosts: list[Obj]) -> Exception | None:
+    def update_hosts(self, svc: Obj, key: str, request: LoadBalancerRequest, hosts: NodeSet) -> Exception | None:
         """lockedUpdateLoadBalancerHosts (there is no lock upstream either)."""
         metrics.LOADBALANCER_SYNC.inc()
-        request = self.syncer.lenient_request(svc, hosts)
         start = time.monotonic()
         try:
-            warnings = self.lb.update(request.with_nodes(tuple(node_from_api(n) for n in hosts)))
+            warnings = self.lb.update(request.with_nodes(hosts.nodes))
         except ImplementedElsewhere:
             return None
         except Exception as exc:
@@ -120,7 +99,7 @@ class NodeSyncer:
                 return None  # gone: nothing to update
             self.recorder.event(
                 svc, ev.WARNING, ev.UPDATE_FAILED,
-                f"Error updating load balancer with new hosts {loggable_node_names(hosts)} "
+                f"Error updating load balancer with new hosts {loggable_node_names(hosts.objects)} "
                 f"[node names limited, total number of nodes: {len(hosts)}], error: {exc}",
             )
             return exc

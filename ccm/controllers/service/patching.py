@@ -11,7 +11,7 @@ so metadata changes go through ``/status`` (the RBAC role has no ``services`` up
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ccm.controllers.service.predicates import LOAD_BALANCER_CLEANUP_FINALIZER
@@ -21,6 +21,7 @@ from ccm.kube.resources import SERVICES
 from providers.base import LoadBalancerStatus
 
 F = LOAD_BALANCER_CLEANUP_FINALIZER
+FinalizerPatch = Callable[[list[str]], dict[str, Any] | None]
 
 
 def add_finalizer_patch(finalizers: list[str]) -> dict[str, Any] | None:
@@ -44,10 +45,6 @@ def status_patch(status: LoadBalancerStatus) -> dict[str, Any]:
     return {"status": {"loadBalancer": lb if lb else {"ingress": None}}}
 
 
-def _finalizers(svc: Mapping[str, Any]) -> list[str]:
-    return list((svc.get("metadata") or {}).get("finalizers") or [])
-
-
 class ServicePatcher:
     """Sends the patches above for one Service dict (read-only: never mutated)."""
 
@@ -59,19 +56,19 @@ class ServicePatcher:
         path = SERVICES.item_path(meta.get("namespace"), meta.get("name", ""), "status")
         return self.client.patch(path, body, "strategic")
 
-    def add_finalizer(self, svc: Mapping[str, Any]) -> bool:
-        body = add_finalizer_patch(_finalizers(svc))
+    def _patch_finalizers(self, svc: Mapping[str, Any], build: FinalizerPatch) -> bool:
+        """False when there is nothing to change (no API call)."""
+        body = build(list((svc.get("metadata") or {}).get("finalizers") or []))
         if body is None:
             return False
         self._patch(svc, body)
         return True
 
+    def add_finalizer(self, svc: Mapping[str, Any]) -> bool:
+        return self._patch_finalizers(svc, add_finalizer_patch)
+
     def remove_finalizer(self, svc: Mapping[str, Any]) -> bool:
-        body = remove_finalizer_patch(_finalizers(svc))
-        if body is None:
-            return False
-        self._patch(svc, body)
-        return True
+        return self._patch_finalizers(svc, remove_finalizer_patch)
 
     def patch_status(self, svc: Mapping[str, Any], status: LoadBalancerStatus) -> None:
         self._patch(svc, status_patch(status))

@@ -158,16 +158,12 @@ def should_sync_updated_node(old: Obj, new: Obj) -> bool:
     return node_included(old) != node_included(new) or provider_id(old) != provider_id(new)
 
 
-def nodes_sufficiently_equal(old: Sequence[Obj], new: Sequence[Obj]) -> bool:
-    if len(old) != len(new):
-        return False
-    return {_meta(n).get("name"): provider_id(n) for n in old} == {
-        _meta(n).get("name"): provider_id(n) for n in new
-    }
+def node_name(node: Obj) -> str:
+    return str(_meta(node).get("name", ""))
 
 
 def node_names(nodes: Iterable[Obj]) -> list[str]:
-    return sorted({str(_meta(n).get("name", "")) for n in nodes})
+    return sorted({node_name(n) for n in nodes})
 
 
 def loggable_node_names(nodes: Sequence[Obj]) -> str:

@@ -74,7 +74,7 @@ def node_from_api(node: Mapping[str, Any]) -> Node:
         name=str(meta.get("name", "")),
         provider_id=str(spec.get("providerID") or ""),
         addresses=addresses,
-        labels=dict(meta.get("labels") or {}),
+        labels=meta.get("labels") or {},  # the request types freeze a copy
     )
 
 
@@ -127,6 +127,6 @@ def build_request(
         requested_ip=spec.get("loadBalancerIP") or None,
         current_ips=tuple(i["ip"] for i in ingress if i.get("ip")),
         load_balancer_class=spec.get("loadBalancerClass"),
-        annotations=dict(annotation_values),
-        labels=dict(meta.get("labels") or {}),
+        annotations=annotation_values,
+        labels=meta.get("labels") or {},
     )

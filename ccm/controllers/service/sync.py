@@ -11,21 +11,17 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from ccm.annotations import registry
 from ccm.annotations.common import LOAD_BALANCER_SOURCE_RANGES
+from ccm.annotations.registry import ParsedAnnotations
 from ccm.controllers.service import events as ev
 from ccm.controllers.service import status as st
 from ccm.controllers.service.errors import SyncError, wrap
+from ccm.controllers.service.nodeset import NodeSets
 from ccm.controllers.service.patching import ServicePatcher
-from ccm.controllers.service.predicates import (
-    ClassFilter,
-    eligible_nodes,
-    needs_cleanup,
-    wants_load_balancer,
-)
-from ccm.controllers.service.request import InvalidServiceError, build_request, node_from_api
+from ccm.controllers.service.predicates import ClassFilter, Obj, needs_cleanup, wants_load_balancer
+from ccm.controllers.service.request import InvalidServiceError, build_request
 from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
 from ccm.kube.client import ApiError
 from ccm.kube.events import Recorder
@@ -33,7 +29,6 @@ from providers.base import ImplementedElsewhere, LoadBalancer, LoadBalancerReque
 
 log = logging.getLogger(__name__)
 
-Obj = Mapping[str, Any]
 SOURCE_RANGES_KEY = LOAD_BALANCER_SOURCE_RANGES.key
 
 
@@ -69,7 +64,7 @@ class ServiceSyncer:
         self.lb = lb
         self.patcher = patcher
         self.recorder = recorder
-        self.list_nodes = list_nodes
+        self.node_sets = NodeSets(list_nodes)  # shared with node sync: one conversion per node list
         self.cache = cache
         self.last_synced = last_synced
         self.cluster_name = cluster_name
@@ -77,17 +72,19 @@ class ServiceSyncer:
         self.classes = classes
 
     # ---- request building (also used by node sync) --------------------------------------------
-    def lenient_request(self, svc: Obj, nodes: Sequence[Obj] = ()) -> LoadBalancerRequest:
-        """The valid subset of the annotations: deletion is never blocked by a bad value."""
-        parsed = registry.parse(self.annotation_provider, _annotations(svc))
+    def parse_annotations(self, svc: Obj) -> ParsedAnnotations:
+        return registry.parse(self.annotation_provider, _annotations(svc))
+
+    def lenient_request(self, svc: Obj, parsed: ParsedAnnotations | None = None) -> LoadBalancerRequest:
+        """The valid subset of the annotations, no nodes: deletion is never blocked by a bad value."""
+        values = (parsed if parsed is not None else self.parse_annotations(svc)).values
         return build_request(
-            svc, nodes, parsed.values, cluster_name=self.cluster_name,
-            source_ranges_key=SOURCE_RANGES_KEY, lenient=True,
+            svc, (), values, cluster_name=self.cluster_name, source_ranges_key=SOURCE_RANGES_KEY, lenient=True
         )
 
     def strict_request(self, svc: Obj, key: str, loud: bool) -> LoadBalancerRequest:
         """Validate annotations and the spec before any cloud call; Warning events name the problem."""
-        parsed = registry.parse(self.annotation_provider, _annotations(svc))
+        parsed = self.parse_annotations(svc)
         if loud:
             for w in parsed.warnings:
                 self.recorder.event(svc, ev.WARNING, ev.ANNOTATION_WARNING, str(w))
@@ -206,12 +203,12 @@ class ServiceSyncer:
             self.patcher.add_finalizer(svc)  # before any cloud call
         except Exception as exc:
             raise wrap("failed to add load balancer cleanup finalizer", exc) from exc
-        nodes = eligible_nodes(self.list_nodes())
+        nodes = self.node_sets.current()
         if not nodes:
             self.recorder.event(svc, ev.WARNING, ev.UNAVAILABLE, ev.MSG_NO_NODES)
         self.last_synced.set(key, nodes)  # before the cloud call (upstream v0.29)
         try:
-            result = self.lb.ensure(request.with_nodes(tuple(node_from_api(n) for n in nodes)))
+            result = self.lb.ensure(request.with_nodes(nodes.nodes))
         except ImplementedElsewhere:
             log.info("%s: load balancer implemented elsewhere; skipping status update", key)
             return None
