@@ -195,7 +195,7 @@ class FakeLoadBalancer(LoadBalancer):
                         self._failures[operation].remove(f)
                 break
         if error is not None:
-            self.counter.record(request.key, operation, mutating=False, ok=False)
+            self.counter.record("loadbalancers", operation, mutating=False, ok=False)
             raise error
 
     def _warnings_for(self, operation: str) -> tuple[ProviderWarning, ...]:
@@ -213,7 +213,7 @@ class FakeLoadBalancer(LoadBalancer):
     # ---- the interface ------------------------------------------------------------------
     def get(self, request: LoadBalancerRequest) -> LoadBalancerStatus | None:
         self._enter("get", request)
-        self.counter.record(request.key, "describe", mutating=False)
+        self.counter.record("loadbalancers", "describe", mutating=False)
         with self._lock:
             s = self._lbs.get(request.uid)
             return s.status if s else None
@@ -224,7 +224,7 @@ class FakeLoadBalancer(LoadBalancer):
     def ensure(self, request: LoadBalancerRequest) -> EnsureResult:
         self._enter("ensure", request)
         spec = _spec_of(request)
-        self.counter.record(request.key, "describe", mutating=False)
+        self.counter.record("loadbalancers", "describe", mutating=False)
         with self._lock:
             current = self._lbs.get(request.uid)
             unchanged = current is not None and current.spec == spec
@@ -234,12 +234,12 @@ class FakeLoadBalancer(LoadBalancer):
         status = self._status(request)
         with self._lock:
             self._lbs[request.uid] = _Stored(spec, status)
-        self.counter.record(request.key, "modify" if current else "create", mutating=True)
+        self.counter.record("loadbalancers", "modify" if current else "create", mutating=True)
         return EnsureResult(status, self._warnings_for("ensure"))
 
     def update(self, request: LoadBalancerRequest) -> tuple[ProviderWarning, ...]:
         self._enter("update", request)
-        self.counter.record(request.key, "describe", mutating=False)
+        self.counter.record("loadbalancers", "describe", mutating=False)
         nodes = _spec_of(request).nodes
         with self._lock:
             current = self._lbs.get(request.uid)
@@ -247,17 +247,17 @@ class FakeLoadBalancer(LoadBalancer):
             if current is not None and changed:
                 current.spec = dataclasses.replace(current.spec, nodes=nodes)
         if changed:  # nothing to do when the load balancer is gone or the hosts are the same
-            self.counter.record(request.key, "register-targets", mutating=True)
+            self.counter.record("loadbalancers", "register-targets", mutating=True)
         return self._warnings_for("update")
 
     def delete(self, request: LoadBalancerRequest) -> None:
         self._enter("delete", request)
-        self.counter.record(request.key, "describe", mutating=False)
+        self.counter.record("loadbalancers", "describe", mutating=False)
         with self._lock:
             existed = self._lbs.pop(request.uid, None) is not None
         if existed:
             self._addresses.release(request.uid)
-            self.counter.record(request.key, "delete", mutating=True)
+            self.counter.record("loadbalancers", "delete", mutating=True)
 
 
 class FakeCloud(CloudProvider):
