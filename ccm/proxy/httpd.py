@@ -1,9 +1,10 @@
 """A tiny HTTP/1.x responder that answers the way Go's net/http does, header order included.
 
 kube-proxy's health endpoints are probed by load balancers that some users match
-byte-for-byte, so the responses mirror Go: handler headers sorted by name, then
-``Connection: close`` (when asked), ``Date`` and ``Content-Length``; status lines with Go's
-reason phrases; HEAD gets the headers without a body.
+byte-for-byte, so the responses mirror Go's ``chunkWriter.writeHeader``: handler headers
+sorted by name, then ``Date``, ``Content-Length`` and ``Connection`` (``close`` on HTTP/1.1
+when asked, ``keep-alive`` on an HTTP/1.0 keep-alive); status lines with Go's reason
+phrases; HEAD gets the headers without a body; a malformed request Go's bare 400.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ log = logging.getLogger(__name__)
 
 REASONS = {200: "OK", 404: "Not Found", 400: "Bad Request", 503: "Service Unavailable"}
 MAX_HEAD = 8192
+MAX_BODY = 65536  # request bodies are read and dropped; a bigger one ends the connection
+#: net/http's reply to a request it cannot parse (no Date, no Content-Length)
+BAD_REQUEST = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+               b"Connection: close\r\n\r\n400 Bad Request")
 IDLE_TIMEOUT = 60.0
 
 #: (method, path) -> (status, headers, body)
@@ -28,10 +33,12 @@ def render(version: str, status: int, headers: list[tuple[str, str]], body: byte
            close: bool, head: bool, date: str | None = None) -> bytes:
     lines = [f"{version} {status} {REASONS.get(status, '')}"]
     lines += [f"{k}: {v}" for k, v in sorted(headers)]
-    if close and version == "HTTP/1.1":
-        lines.append("Connection: close")
     lines.append(f"Date: {date or email.utils.formatdate(usegmt=True)}")
     lines.append(f"Content-Length: {len(body)}")
+    if version == "HTTP/1.1" and close:
+        lines.append("Connection: close")
+    elif version == "HTTP/1.0" and not close:
+        lines.append("Connection: keep-alive")
     out = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     return out if head else out + body
 
@@ -51,7 +58,8 @@ class HttpServer:
         self.name = name
         self._server: asyncio.AbstractServer | None = None
         self._task: asyncio.Task[None] | None = None
-        self._conns: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._task = loop.create_task(self._serve())
@@ -60,7 +68,12 @@ class HttpServer:
         self._server = await asyncio.start_server(self._handle, sock=self.sock)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._conns.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        if self._closed:  # accepted in the same loop turn as close()
+            writer.close()
+            return
+        self._handlers.add(task)
         try:
             while True:
                 try:
@@ -73,20 +86,22 @@ class HttpServer:
                 lines = head.decode("latin-1").split("\r\n")
                 parts = lines[0].split(" ")
                 if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-                    writer.write(render("HTTP/1.1", 400, [("Content-Type", "text/plain; charset=utf-8")],
-                                        b"400 Bad Request", close=True, head=False))
+                    writer.write(BAD_REQUEST)
                     return
                 method, target, version = parts
+                version = "HTTP/1.0" if version == "HTTP/1.0" else "HTTP/1.1"  # Go answers 1.x > 1 as 1.1
                 headers = {}
                 for line in lines[1:]:
                     name, sep, value = line.partition(":")
                     if sep:
                         headers[name.strip().lower()] = value.strip()
                 length = int(headers.get("content-length", "0") or 0)
+                if length > MAX_BODY:
+                    return
                 if length:
                     await reader.readexactly(length)
-                conn_hdr = headers.get("connection", "").lower()
-                close = conn_hdr == "close" or (version == "HTTP/1.0" and conn_hdr != "keep-alive")
+                tokens = {t.strip() for t in headers.get("connection", "").lower().split(",")}
+                close = "close" in tokens or (version == "HTTP/1.0" and "keep-alive" not in tokens)
                 status, rheaders, body = self.handler(method, target.split("?", 1)[0])
                 writer.write(render(version, status, rheaders, body, close=close, head=method == "HEAD"))
                 await writer.drain()
@@ -95,14 +110,33 @@ class HttpServer:
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             return
         finally:
-            self._conns.discard(writer)
+            self._handlers.discard(task)
             writer.close()
 
     def close(self) -> None:
+        """Stop accepting and cancel the connected probes; ``wait_closed`` awaits them.
+
+        A handler left pending when its loop stops would later touch a closed loop
+        ("Event loop is closed", "Task was destroyed but it is pending").
+        """
+        self._closed = True
         if self._server is not None:
             self._server.close()
         elif self._task is not None:
             self._task.cancel()
         self.sock.close()
-        for writer in list(self._conns):
-            writer.close()
+        for task in self._handlers:
+            task.cancel()
+
+    async def wait_closed(self) -> None:
+        tasks = [t for t in (self._task, *self._handlers) if t is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        self.close()
+        await self.wait_closed()
+
+    @property
+    def done(self) -> bool:
+        """Closed and every task finished."""
+        return self._closed and all(t.done() for t in (self._task, *self._handlers) if t is not None)

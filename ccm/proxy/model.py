@@ -10,7 +10,7 @@ serving-and-terminating endpoints when it has no ready one (``CategorizeEndpoint
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -173,7 +173,7 @@ def source_ranges(svc: Obj) -> tuple[str, ...]:
     Raises ``ValueError`` naming the bad entry.
     """
     spec = svc.get("spec", {})
-    ranges = tuple(spec.get("loadBalancerSourceRanges") or ())
+    ranges = tuple(r.strip() for r in spec.get("loadBalancerSourceRanges") or ())  # trimmed, as upstream
     if not ranges:
         raw = (svc["metadata"].get("annotations") or {}).get(common_ann.LOAD_BALANCER_SOURCE_RANGES.key)
         if raw is not None:
@@ -201,48 +201,84 @@ def _parse_annotation(decl: Any, raw: str) -> Any:
         raise ValueError(f"annotation {decl.key}={raw!r}: {e}") from None
 
 
-def plan_node(services: Iterable[Obj], slices_of: Mapping[str, list[Obj]], node_name: str,
+@dataclass
+class ServicePlan:
+    """What one Service asks of this node; the unit the node proxy recomputes per event."""
+
+    #: (ip, nodePort, protocol) -> config
+    listeners: dict[tuple[str, int, str], ListenerConfig] = field(default_factory=dict)
+    health_check: HealthCheckPlan | None = None
+    #: what is wrong with it (the node proxy then keeps its previous listeners)
+    error: str | None = None
+    #: worth a log line (e.g. SCTP ports skipped)
+    note: str | None = None
+
+
+def affinity_timeout(spec: Obj) -> int | None:
+    """ClientIP affinity seconds; an unset or zero timeout means upstream's default."""
+    if spec.get("sessionAffinity") != "ClientIP":
+        return None
+    cfg = (spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}
+    return int(cfg.get("timeoutSeconds") or 0) or DEFAULT_AFFINITY_SECONDS
+
+
+def plan_service(svc: Obj, slices: Sequence[Obj], node_name: str, addresses: tuple[str, ...], *,
+                 udp_idle_timeout: float = 30.0) -> ServicePlan:
+    plan = ServicePlan()
+    spec = svc.get("spec", {})
+    if spec.get("type") == "ExternalName":
+        return plan
+    # no early return without nodePorts: an ETP=Local LoadBalancer with
+    # allocateLoadBalancerNodePorts=false still has its healthCheckNodePort
+    ports = [p for p in spec.get("ports") or () if p.get("nodePort")]
+    is_lb = spec.get("type") == "LoadBalancer"
+    local = spec.get("externalTrafficPolicy") == "Local"
+    try:
+        # both are asks of the Service's load balancer: a NodePort Service has none
+        ranges = source_ranges(svc) if is_lb else ()
+        accept_pp = is_lb and proxy_protocol(svc)
+    except ValueError as e:
+        plan.error = str(e)
+        return plan
+    affinity = affinity_timeout(spec)
+    all_eps: list[Endpoint] = []
+    for p in ports:
+        protocol: Literal["TCP", "UDP"] = p.get("protocol") or "TCP"
+        if protocol not in ("TCP", "UDP"):
+            plan.note = f"port {p.get('name') or p['nodePort']}: {protocol} is not supported " \
+                        "by the node proxy, skipped"
+            continue
+        eps = slice_endpoints(slices, p.get("name") or "", protocol)
+        all_eps += eps
+        chosen = select(eps, local, node_name)
+        backends = tuple(sorted({Backend(e.ip, e.port) for e in chosen}, key=lambda b: (b.ip, b.port)))
+        config = ListenerConfig(protocol, backends, affinity_timeout=affinity, source_ranges=ranges,
+                                accept_proxy_protocol=accept_pp and protocol == "TCP",
+                                udp_idle_timeout=udp_idle_timeout)
+        for ip in addresses:
+            plan.listeners[(ip, int(p["nodePort"]), protocol)] = config
+    hc_port = spec.get("healthCheckNodePort")
+    if is_lb and local and hc_port:
+        meta = svc["metadata"]
+        plan.health_check = HealthCheckPlan(meta.get("namespace", ""), meta["name"], int(hc_port),
+                                            local_ready_ips(all_eps, node_name))
+    return plan
+
+
+def plan_node(services: Iterable[Obj], slices_of: Mapping[str, Sequence[Obj]], node_name: str,
               addresses: tuple[str, ...], *, udp_idle_timeout: float = 30.0) -> NodePlan:
+    """Every Service's plan, merged (the node-wide view; the node proxy applies per Service)."""
     plan = NodePlan()
     for svc in services:
         key = service_key(svc)
-        spec = svc.get("spec", {})
-        ports = [p for p in spec.get("ports") or () if p.get("nodePort")]
-        if not ports or spec.get("type") == "ExternalName":
-            continue
-        is_lb = spec.get("type") == "LoadBalancer"
-        local = spec.get("externalTrafficPolicy") == "Local"
-        try:
-            ranges = source_ranges(svc) if is_lb else ()
-            accept_pp = proxy_protocol(svc)
-        except ValueError as e:
-            plan.errors[key] = str(e)
-            continue
-        affinity = None
-        if spec.get("sessionAffinity") == "ClientIP":
-            cfg = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {})
-            affinity = int(cfg.get("timeoutSeconds") or 0) or DEFAULT_AFFINITY_SECONDS
-        slices = slices_of.get(key, [])
-        all_eps: list[Endpoint] = []
-        for p in ports:
-            protocol: Literal["TCP", "UDP"] = p.get("protocol") or "TCP"
-            if protocol not in ("TCP", "UDP"):
-                plan.notes[key] = f"port {p.get('name') or p['nodePort']}: {protocol} is not supported " \
-                                  "by the node proxy, skipped"
-                continue
-            eps = slice_endpoints(slices, p.get("name") or "", protocol)
-            all_eps += eps
-            chosen = select(eps, local, node_name)
-            backends = tuple(sorted({Backend(e.ip, e.port) for e in chosen},
-                                    key=lambda b: (b.ip, b.port)))
-            config = ListenerConfig(protocol, backends, affinity_timeout=affinity, source_ranges=ranges,
-                                    accept_proxy_protocol=accept_pp and protocol == "TCP",
-                                    udp_idle_timeout=udp_idle_timeout)
-            for ip in addresses:
-                plan.listeners[(ip, int(p["nodePort"]), protocol)] = (key, config)
-        hc_port = spec.get("healthCheckNodePort")
-        if is_lb and local and hc_port:
-            meta = svc["metadata"]
-            plan.health_checks[key] = HealthCheckPlan(meta.get("namespace", ""), meta["name"], int(hc_port),
-                                                      local_ready_ips(all_eps, node_name))
+        one = plan_service(svc, slices_of.get(key, []), node_name, addresses,
+                           udp_idle_timeout=udp_idle_timeout)
+        if one.error is not None:
+            plan.errors[key] = one.error
+        if one.note is not None:
+            plan.notes[key] = one.note
+        if one.health_check is not None:
+            plan.health_checks[key] = one.health_check
+        for lkey, config in one.listeners.items():
+            plan.listeners[lkey] = (key, config)
     return plan

@@ -2,10 +2,13 @@
 
 Informers (Services, EndpointSlices, Nodes) run on their own threads; their handlers only
 mark the proxy dirty and hand a coalesced sync to the engine's loop with
-``call_soon_threadsafe``. A sync recomputes the whole plan (``ccm.proxy.model``) and applies
-the difference: unchanged listeners are untouched, changed ones are updated in place (so
-connections to endpoints still valid survive), removed ones close. Several NodeProxies can
-share one ``ThreadedEngine`` (the demo's three nodes on 127.0.1.x): each owns its keys.
+``call_soon_threadsafe``. Handlers record which Services changed (a Service, or the owner
+of an EndpointSlice); a sync recomputes only those Services' plans (``ccm.proxy.model``), so
+one event costs one Service however many exist. A change of this Node, the periodic resync
+and a restart recompute all. Each plan is applied as a difference: unchanged listeners are
+untouched, changed ones are updated in place (so connections to endpoints still valid
+survive), removed ones close. Several NodeProxies can share one ``ThreadedEngine`` (the
+demo's three nodes on 127.0.1.x): each owns its keys.
 """
 
 from __future__ import annotations
@@ -22,20 +25,30 @@ from ccm.kube.events import WARNING, EventRecorder, Recorder
 from ccm.kube.informer import Informer
 from ccm.kube.resources import ENDPOINTSLICES, NODES, SERVICES
 from ccm.proxy import model
-from ccm.proxy.engine import ListenerConfig, ThreadedEngine
+from ccm.proxy.engine import ForwardingEngine, ListenerConfig, ThreadedEngine
 from ccm.proxy.engine.tcp import bind_socket
-from ccm.proxy.health import ProxyHealth, ServiceHealth
+from ccm.proxy.health import ProxyHealth, ServiceHealth, go_quote
 from ccm.proxy.httpd import HttpServer
 
 log = logging.getLogger(__name__)
 
 COMPONENT = "ccm-node-proxy"
+SHUTDOWN_TIMEOUT = 10.0
+INVALID = "InvalidServiceConfiguration"
+REASONS = (INVALID, "FailedToStartNodePort", "FailedToStartServiceHealthcheck", "note")
 ListenerKey = tuple[str, int, str]
 
 
 def _slice_service(obj: Mapping[str, Any]) -> list[str]:
     name = (obj.get("metadata", {}).get("labels") or {}).get(model.SERVICE_NAME_LABEL)
     return [f"{obj['metadata'].get('namespace', '')}/{name}"] if name else []
+
+
+def listen_error(protocol: str, ip: str, port: int, e: OSError) -> str:
+    """An OSError from bind as Go's net.Listen words it (``listen tcp 1.2.3.4:80: bind: ...``)."""
+    reason = e.strerror or str(e)
+    host = f"[{ip}]" if ":" in ip else ip
+    return f"listen {protocol.lower()} {host}:{port}: bind: {reason[:1].lower()}{reason[1:]}"
 
 
 def parse_bind(address: str) -> tuple[str, int]:
@@ -49,17 +62,17 @@ def parse_bind(address: str) -> tuple[str, int]:
 class _HealthCheckServer:
     """One Service's healthCheckNodePort, on every node address."""
 
-    def __init__(self, port: int, handler: ServiceHealth, servers: list[HttpServer]) -> None:
+    def __init__(self, port: int, addresses: tuple[str, ...], handler: ServiceHealth,
+                 servers: list[HttpServer]) -> None:
         self.port = port
+        self.addresses = addresses
         self.handler = handler
         self.servers = servers
 
-    def close(self) -> None:
-        for server in self.servers:
-            server.close()
-
 
 class NodeProxy:
+    """One node's proxy; informer threads mark Services dirty, the engine loop applies them."""
+
     def __init__(self, client: Any, node_name: str, *, nodeport_addresses: Iterable[str] | None = None,
                  healthz_bind: str | None = "0.0.0.0:10256", engine: ThreadedEngine | None = None,
                  recorder: Recorder | None = None, udp_idle_timeout: float = 30.0,
@@ -80,7 +93,8 @@ class NodeProxy:
         self.services = Informer(self.raw, SERVICES)
         self.slices = Informer(self.raw, ENDPOINTSLICES, label_selector=model.SERVICE_NAME_LABEL,
                                indexers={"service": _slice_service})
-        self.nodes = Informer(self.raw, NODES)
+        # only this Node: a proxy per node must not cache (and wake for) the whole fleet
+        self.nodes = Informer(self.raw, NODES, field_selector=f"metadata.name={node_name}")
         self._informers = (self.services, self.slices, self.nodes)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduled = False
@@ -88,11 +102,20 @@ class NodeProxy:
         self._stopped = False
         self._timer: asyncio.TimerHandle | None = None
         self._healthz: HttpServer | None = None
+        # shared with the informer threads, under _lock: what changed since the last sync
+        self._lock = threading.Lock()
+        self._dirty: set[str] = set()
+        self._full = True
         # loop-thread state
+        self._addresses: tuple[str, ...] | None = None
+        self._applied: dict[str, model.ServicePlan] = {}  # service key -> plan in force
         self._owned: dict[ListenerKey, str] = {}  # listener -> service key
         self._health_checks: dict[str, _HealthCheckServer] = {}
+        self._retired: list[HttpServer] = []  # closed, their probe tasks maybe still finishing
+        self._retry: set[str] = set()  # services with a port that failed to bind
         self._reported: dict[tuple[str, str], str] = {}  # (service, reason) -> last message
         self.syncs = 0
+        self.services_planned = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -110,8 +133,11 @@ class NodeProxy:
                 raise
             self._healthz = HttpServer(sock, self.health.handle, f"{self.node_name} healthz")
             self.engine.call(self._healthz.start, self._loop)
+        self.services.add_handler(self._on_service, lambda old, new: self._on_service(new),
+                                  self._on_service)
+        self.slices.add_handler(self._on_slice, self._on_slice_update, self._on_slice)
+        self.nodes.add_handler(self._on_node, lambda old, new: self._on_node(new), self._on_node)
         for informer in self._informers:
-            informer.add_handler(self._on_add, self._on_update, self._on_delete)
             informer.start()
         log.info("%s: node proxy started (nodeport addresses %s)", self.node_name,
                  ",".join(self.nodeport_addresses) or "InternalIP")
@@ -128,17 +154,18 @@ class NodeProxy:
         self._stopped = True
         for informer in self._informers:
             informer.stop()
-        if self._loop is not None:
+        if self._loop is not None and not self._loop.is_closed():
             try:
-                self.engine.call(self._shutdown)
+                asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(SHUTDOWN_TIMEOUT)
             except RuntimeError:
-                pass
+                log.warning("%s: engine loop gone before the node proxy stopped", self.node_name)
         if self._own_recorder and isinstance(self.recorder, EventRecorder):
             self.recorder.stop()
         if self._own_engine:
             self.engine.stop()
 
-    def _shutdown(self) -> None:
+    async def _shutdown(self) -> None:
+        """Close listeners and HTTP servers, and await their probe tasks before the loop stops."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -146,24 +173,43 @@ class NodeProxy:
         for key in list(self._owned):
             engine.close_listener(*key)
         self._owned.clear()
+        self._applied.clear()
         for hc in self._health_checks.values():
-            hc.close()
+            self._retire(hc.servers)
         self._health_checks.clear()
         if self._healthz is not None:
-            self._healthz.close()
+            self._retire([self._healthz])
+        await asyncio.gather(*(server.wait_closed() for server in self._retired))
+        self._retired.clear()
+
+    def _retire(self, servers: Iterable[HttpServer]) -> None:
+        for server in servers:
+            server.close()
+            self._retired.append(server)
 
     # -- informer threads --------------------------------------------------------------------
-    def _on_add(self, obj: Any) -> None:
-        self._changed()
+    def _on_service(self, obj: Any) -> None:
+        self._changed(model.service_key(obj))
 
-    def _on_update(self, old: Any, new: Any) -> None:
-        self._changed()
+    def _on_slice(self, obj: Any) -> None:
+        self._changed(*_slice_service(obj))
 
-    def _on_delete(self, obj: Any) -> None:
-        self._changed()
+    def _on_slice_update(self, old: Any, new: Any) -> None:
+        self._changed(*_slice_service(old), *_slice_service(new))
 
-    def _changed(self) -> None:
+    def _on_node(self, obj: Any) -> None:
+        self._changed(full=True)
+
+    def _changed(self, *keys: str, full: bool = False) -> None:
+        if not keys and not full:
+            return
+        with self._lock:
+            self._dirty.update(keys)
+            self._full = self._full or full
         self.health.queued()
+        self._kick()
+
+    def _kick(self) -> None:
         if not self._scheduled and self._loop is not None and not self._stopped:
             self._scheduled = True
             try:
@@ -172,14 +218,17 @@ class NodeProxy:
                 pass
 
     # -- the loop ----------------------------------------------------------------------------
-    def _schedule(self, delay: float) -> None:
+    def _schedule(self, delay: float, full: bool) -> None:
         assert self._loop is not None
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = self._loop.call_later(delay, self._periodic)
+        self._timer = self._loop.call_later(delay, self._periodic, full)
 
-    def _periodic(self) -> None:
+    def _periodic(self, full: bool) -> None:
         self._timer = None
+        if full:
+            with self._lock:
+                self._full = True
         self._sync()
 
     def _sync(self) -> None:
@@ -187,63 +236,83 @@ class NodeProxy:
         if self._stopped:
             return
         if not all(i.has_synced() for i in self._informers):
-            self._schedule(0.05)
+            self._schedule(0.05, False)
             return
         queued = self.health.begin_sync()
+        with self._lock:
+            dirty, full = self._dirty, self._full
+            self._dirty, self._full = set(), False
         try:
-            failures = self._apply()
+            failures = self._apply(dirty | self._retry, full)
         except Exception:
             log.exception("%s: node proxy sync failed", self.node_name)
+            with self._lock:
+                self._full = True
             self.health.requeue(queued)
-            self._schedule(self.retry_interval)
+            self._schedule(self.retry_interval, True)
             return
         self.syncs += 1
         self.health.updated()
         self._ready.set()
-        self._schedule(self.retry_interval if failures else self.sync_period)
+        self._retired = [s for s in self._retired if not s.done]
+        if failures:
+            self._schedule(self.retry_interval, False)
+        elif full or self._timer is None:
+            self._schedule(self.sync_period, True)
 
-    def _apply(self) -> int:
+    def _apply(self, keys: set[str], full: bool) -> int:
+        """Recompute and apply the plans of ``keys`` (of every Service when ``full``)."""
         node = self.nodes.store.get(self.node_name)
         self.health.node_eligible = model.node_eligible(node)
         addresses = model.listen_addresses(node, self.nodeport_addresses)
-        services = {model.service_key(s): s for s in self.services.store.list()}
-        slices_of: dict[str, list[Any]] = {}
-        for eps in self.slices.store.list():
-            for owner_key in _slice_service(eps):
-                slices_of.setdefault(owner_key, []).append(eps)
-        plan = model.plan_node(services.values(), slices_of, self.node_name, addresses,
-                               udp_idle_timeout=self.udp_idle_timeout)
+        if addresses != self._addresses:
+            self._addresses = addresses
+            full = True
+        if full:
+            keys = set(self.services.store.keys()) | set(self._applied)
         engine = self.engine.engine
-        desired = dict(plan.listeners)
-        for svc_key, message in plan.errors.items():
-            # a bad annotation leaves the Service's listeners exactly as they were
-            self._report(services[svc_key], "InvalidServiceConfiguration",
-                         f"node proxy on {self.node_name} keeps the previous configuration: {message}",
-                         once=True)
-            for key, owner in self._owned.items():
-                if owner == svc_key:
-                    current = engine.config_of(*key)
-                    if current is not None:
-                        desired[key] = (svc_key, current)
-        for svc_key, note in plan.notes.items():
-            if self._reported.get((svc_key, "note")) != note:
-                self._reported[(svc_key, "note")] = note
-                log.warning("%s: %s", svc_key, note)
-        for key in [k for k in self._owned if k not in desired]:
-            engine.close_listener(*key)
-            del self._owned[key]
-        failures = 0
-        for key, (svc_key, config) in desired.items():
-            failures += not self._ensure_listener(engine, key, svc_key, config, services.get(svc_key))
-        failures += self._sync_health_checks(plan, services, addresses)
-        for svc_key, reason in list(self._reported):
-            if svc_key not in services or (reason == "InvalidServiceConfiguration"
-                                           and svc_key not in plan.errors):
-                del self._reported[(svc_key, reason)]
+        return sum(self._apply_service(engine, key, addresses) for key in sorted(keys))
+
+    def _apply_service(self, engine: ForwardingEngine, key: str, addresses: tuple[str, ...]) -> int:
+        """Make one Service's listeners and health check match its plan; returns bind failures."""
+        self.services_planned += 1
+        svc = self.services.store.get(key)
+        if svc is None:
+            plan = model.ServicePlan()
+            for reason in REASONS:
+                self._reported.pop((key, reason), None)
+        else:
+            plan = model.plan_service(svc, self.slices.store.by_index("service", key), self.node_name,
+                                      addresses, udp_idle_timeout=self.udp_idle_timeout)
+            if plan.error is not None:
+                # a bad annotation leaves the Service's listeners exactly as they were
+                self._report(svc, INVALID, f"node proxy on {self.node_name} keeps the previous "
+                                           f"configuration: {plan.error}", once=True)
+                return 0
+            self._reported.pop((key, INVALID), None)
+            if plan.note is not None and self._reported.get((key, "note")) != plan.note:
+                self._reported[(key, "note")] = plan.note
+                log.warning("%s: %s", key, plan.note)
+        old = self._applied.get(key)  # kept until the new plan is in force: a failed sync retries it
+        for lkey in old.listeners if old is not None else ():
+            if lkey not in plan.listeners and self._owned.get(lkey) == key:
+                engine.close_listener(*lkey)
+                del self._owned[lkey]
+        failures = sum(not self._ensure_listener(engine, lkey, key, config, svc)
+                       for lkey, config in plan.listeners.items())
+        failures += self._ensure_health_check(key, plan.health_check, svc, addresses)
+        if svc is not None:
+            self._applied[key] = plan
+        else:
+            self._applied.pop(key, None)
+        if failures:
+            self._retry.add(key)
+        else:
+            self._retry.discard(key)
         return failures
 
-    def _ensure_listener(self, engine: Any, key: ListenerKey, svc_key: str, config: ListenerConfig,
-                         svc: Mapping[str, Any] | None) -> bool:
+    def _ensure_listener(self, engine: ForwardingEngine, key: ListenerKey, svc_key: str,
+                         config: ListenerConfig, svc: Mapping[str, Any] | None) -> bool:
         ip, port, protocol = key
         if key in self._owned:
             if engine.config_of(*key) != config:
@@ -256,8 +325,8 @@ class NodeProxy:
         except OSError as e:
             if svc is not None:
                 self._report(svc, "FailedToStartNodePort",
-                             f"node {self.node_name} failed to start nodePort {svc_key!r} on "
-                             f"{ip}:{port}/{protocol.lower()}: {e.strerror or e}")
+                             f"node {self.node_name} failed to start nodePort {go_quote(svc_key)} on "
+                             f"{ip}:{port}/{protocol.lower()}: {listen_error(protocol, ip, port, e)}")
             return False
         self._owned[key] = svc_key
         self._reported.pop((svc_key, "FailedToStartNodePort"), None)
@@ -265,43 +334,41 @@ class NodeProxy:
                  len(config.backends))
         return True
 
-    def _sync_health_checks(self, plan: model.NodePlan, services: Mapping[str, Any],
-                            addresses: tuple[str, ...]) -> int:
-        failures = 0
-        for svc_key in list(self._health_checks):
-            if svc_key in plan.errors:
-                continue  # kept as it was, like the Service's listeners
-            want = plan.health_checks.get(svc_key)
-            if want is None or want.port != self._health_checks[svc_key].port:
-                self._health_checks.pop(svc_key).close()
-        bind_ips = addresses
-        for svc_key, want in plan.health_checks.items():
-            current = self._health_checks.get(svc_key)
-            if current is not None:
-                current.handler.local_endpoints = want.local_endpoints
-                continue
-            handler = ServiceHealth(self.health, want.namespace, want.name, want.local_endpoints)
-            servers: list[HttpServer] = []
-            try:
-                for ip in bind_ips:
-                    sock = bind_socket(ip, want.port, socket.SOCK_STREAM)
-                    servers.append(HttpServer(sock, handler.handle, f"{svc_key} healthcheck"))
-            except OSError as e:
-                for server in servers:
-                    server.sock.close()
-                self._report(services[svc_key], "FailedToStartServiceHealthcheck",
-                             f"node {self.node_name} failed to start healthcheck {svc_key!r} "
-                             f"on port {want.port}: {e.strerror or e}")
-                failures += 1
-                continue
-            assert self._loop is not None
+    def _ensure_health_check(self, svc_key: str, want: model.HealthCheckPlan | None,
+                             svc: Mapping[str, Any] | None, addresses: tuple[str, ...]) -> int:
+        current = self._health_checks.get(svc_key)
+        if current is not None and (want is None or want.port != current.port
+                                    or addresses != current.addresses):
+            self._retire(self._health_checks.pop(svc_key).servers)
+            current = None
+        if want is None or svc is None:
+            return 0
+        if current is not None:
+            current.handler.local_endpoints = want.local_endpoints
+            return 0
+        handler = ServiceHealth(self.health, want.namespace, want.name, want.local_endpoints)
+        servers: list[HttpServer] = []
+        ip = ""
+        try:
+            for ip in addresses:
+                sock = bind_socket(ip, want.port, socket.SOCK_STREAM)
+                servers.append(HttpServer(sock, handler.handle, f"{svc_key} healthcheck"))
+        except OSError as e:
             for server in servers:
-                server.start(self._loop)
-            self._health_checks[svc_key] = _HealthCheckServer(want.port, handler, servers)
-            self._reported.pop((svc_key, "FailedToStartServiceHealthcheck"), None)
-            log.info("%s: health check server on port %d (%d local endpoints)", svc_key, want.port,
-                     want.local_endpoints)
-        return failures
+                server.sock.close()
+            # kube-proxy's words exactly (pkg/proxy/healthcheck/service_health.go)
+            self._report(svc, "FailedToStartServiceHealthcheck",
+                         f"node {self.node_name} failed to start healthcheck {go_quote(svc_key)} "
+                         f"on port {want.port}: {listen_error('TCP', ip, want.port, e)}")
+            return 1
+        assert self._loop is not None
+        for server in servers:
+            server.start(self._loop)
+        self._health_checks[svc_key] = _HealthCheckServer(want.port, addresses, handler, servers)
+        self._reported.pop((svc_key, "FailedToStartServiceHealthcheck"), None)
+        log.info("%s: health check server on port %d (%d local endpoints)", svc_key, want.port,
+                 want.local_endpoints)
+        return 0
 
     def _report(self, svc: Mapping[str, Any], reason: str, message: str, once: bool = False) -> None:
         """A Warning event on the Service plus a log line (events aggregate repeats into count).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from collections.abc import Iterator
@@ -17,16 +18,26 @@ DATE = re.compile(rb"Date: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\
 GO_TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,9})? \+0000 UTC m=\+\d+\.\d{9}"
 
 
+_served: list[HttpServer] = []
+
+
 @pytest.fixture
 def loop_engine() -> Iterator[ThreadedEngine]:
+    """An engine loop for the servers; those ``serve`` started are closed and awaited before it stops."""
     with ThreadedEngine() as e:
-        yield e
+        try:
+            yield e
+        finally:
+            servers, _served[:] = list(_served), []
+            for server in servers:
+                asyncio.run_coroutine_threadsafe(server.aclose(), e.loop).result(5)
 
 
 def serve(engine: ThreadedEngine, handler) -> tuple[str, int]:  # type: ignore[no-untyped-def]
     sock = bind_socket("127.0.0.1", 0, socket.SOCK_STREAM)
     server = HttpServer(sock, handler, "test")
     engine.call(server.start, engine.loop)
+    _served.append(server)
     return sock.getsockname()[:2]
 
 
@@ -51,7 +62,7 @@ def test_service_health_is_byte_exact(loop_engine: ThreadedEngine) -> None:
     handler = ServiceHealth(ProxyHealth(), "ns", "svc", 2)
     addr = serve(loop_engine, handler.handle)
     expected = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
-                b"Connection: close\r\nDate: X\r\nContent-Length: %d\r\n\r\n" % len(SERVICE_BODY)) + SERVICE_BODY
+                b"Date: X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(SERVICE_BODY)) + SERVICE_BODY
     assert get(addr) == expected
     # any method, any path
     assert get(addr, "/whatever/else", "POST") == expected
@@ -91,8 +102,8 @@ def test_healthz_and_livez_formats(loop_engine: ThreadedEngine) -> None:
     reply = get(addr, "/healthz")
     head, body = reply.split(b"\r\n\r\n", 1)
     assert head.split(b"\r\n") == [b"HTTP/1.1 200 OK", b"Content-Type: application/json",
-                                   b"X-Content-Type-Options: nosniff", b"Connection: close", b"Date: X",
-                                   b"Content-Length: %d" % len(body)]
+                                   b"X-Content-Type-Options: nosniff", b"Date: X",
+                                   b"Content-Length: %d" % len(body), b"Connection: close"]
     m = re.fullmatch(rf'\{{"lastUpdated": "({GO_TIME})","currentTime": "({GO_TIME})", "nodeEligible": true\}}',
                      body.decode())
     assert m, body
@@ -126,16 +137,53 @@ def test_other_paths_get_go_404(loop_engine: ThreadedEngine) -> None:
     addr = serve(loop_engine, ProxyHealth().handle)
     assert get(addr, "/metrics") == (
         b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        b"X-Content-Type-Options: nosniff\r\nConnection: close\r\nDate: X\r\nContent-Length: 19\r\n\r\n"
+        b"X-Content-Type-Options: nosniff\r\nDate: X\r\nContent-Length: 19\r\nConnection: close\r\n\r\n"
         b"404 page not found\n")
 
 
 def test_head_has_no_body(loop_engine: ThreadedEngine) -> None:
     addr = serve(loop_engine, ServiceHealth(ProxyHealth(), "ns", "svc", 2).handle)
     reply = get(addr, "/", "HEAD")
-    assert reply.endswith(b"Content-Length: %d\r\n\r\n" % len(SERVICE_BODY))
+    assert reply.endswith(b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(SERVICE_BODY))
+
+
+def test_http10_keep_alive_is_answered_like_go(loop_engine: ThreadedEngine) -> None:
+    addr = serve(loop_engine, ServiceHealth(ProxyHealth(), "ns", "svc", 2).handle)
+    with socket.create_connection(addr, timeout=5) as s:
+        for _ in range(2):  # the connection stays open for the second request
+            s.sendall(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+            data = b""
+            while not data.endswith(SERVICE_BODY):
+                data += s.recv(4096)
+            assert DATE.sub(b"Date: X\r\n", data).startswith(
+                b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
+                b"Date: X\r\nContent-Length: %d\r\nConnection: keep-alive\r\n\r\n" % len(SERVICE_BODY))
+
+
+def test_malformed_request_gets_gos_bare_400(loop_engine: ThreadedEngine) -> None:
+    addr = serve(loop_engine, ProxyHealth().handle)
+    assert request(addr, b"NONSENSE\r\n\r\n") == (
+        b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+        b"400 Bad Request")
 
 
 def test_go_time_string() -> None:
     assert go_time(1_700_000_000_123_400_000, 0.0).startswith("2023-11-14 22:13:20.1234 +0000 UTC m=")
     assert go_time(1_700_000_000_000_000_000, 0.0).startswith("2023-11-14 22:13:20 +0000 UTC m=")
+
+
+def test_close_cancels_and_awaits_connected_probes(loop_engine: ThreadedEngine) -> None:
+    """A keep-alive probe still connected when the server closes: its task ends, the probe sees EOF."""
+    sock = bind_socket("127.0.0.1", 0, socket.SOCK_STREAM)
+    server = HttpServer(sock, ServiceHealth(ProxyHealth(), "ns", "svc", 1).handle, "test")
+    loop_engine.call(server.start, loop_engine.loop)
+    with socket.create_connection(sock.getsockname()[:2], timeout=5) as probe:
+        probe.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert probe.recv(4096).startswith(b"HTTP/1.1 200 OK")  # kept open (keep-alive)
+        assert not server.done
+        asyncio.run_coroutine_threadsafe(server.aclose(), loop_engine.loop).result(5)
+        assert server.done
+        assert probe.recv(4096) == b""
+    pending = loop_engine.call(lambda: [t for t in asyncio.all_tasks(loop_engine.loop)
+                                        if "_handle" in repr(t.get_coro())])
+    assert pending == []

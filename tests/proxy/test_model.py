@@ -72,6 +72,20 @@ def test_health_check_counts_distinct_ips_across_ports() -> None:
     assert p.health_checks["default/web"].local_endpoints == 2
 
 
+def test_health_check_without_node_ports() -> None:
+    """allocateLoadBalancerNodePorts=false: no listener, but the health check still runs."""
+    svc = service("web", [{"name": "", "protocol": "TCP", "port": 80}], type="LoadBalancer", etp="Local",
+                  hc_port=32000)
+    p = plan([svc], [])
+    assert not p.listeners
+    assert p.health_checks["default/web"] == model.HealthCheckPlan("default", "web", 32000, 0)
+
+
+def test_source_range_entries_are_trimmed() -> None:
+    svc = service("a", [port(30080)], type="LoadBalancer", ranges=[" 10.0.0.0/8 "])
+    assert plan([svc], []).listeners[(ADDR[0], 30080, "TCP")][1].source_ranges == ("10.0.0.0/8",)
+
+
 def test_no_health_check_for_cluster_policy_or_nodeport() -> None:
     assert not plan([service("a", [port(30080)], type="LoadBalancer", hc_port=32000)], []).health_checks
     assert not plan([service("b", [port(30081)], etp="Local", hc_port=32001)], []).health_checks
@@ -104,11 +118,17 @@ def test_bad_annotation_is_an_error_not_a_listener(annotations: dict[str, str]) 
 
 
 def test_proxy_protocol_annotation_enables_tcp_only() -> None:
-    svc = service("a", [port(30080, name="t"), port(30080, name="u", protocol="UDP")],
+    svc = service("a", [port(30080, name="t"), port(30080, name="u", protocol="UDP")], type="LoadBalancer",
                   annotations={aws_ann.PROXY_PROTOCOL.key: "*"})
     p = plan([svc], [])
     assert p.listeners[(ADDR[0], 30080, "TCP")][1].accept_proxy_protocol is True
     assert p.listeners[(ADDR[0], 30080, "UDP")][1].accept_proxy_protocol is False
+
+
+def test_proxy_protocol_only_for_a_load_balancer() -> None:
+    """A NodePort Service has no load balancer to send PROXY headers: its clients send none."""
+    svc = service("a", [port(30080)], annotations={aws_ann.PROXY_PROTOCOL.key: "*"})
+    assert plan([svc], []).listeners[(ADDR[0], 30080, "TCP")][1].accept_proxy_protocol is False
 
 
 def test_sctp_is_skipped_with_a_note() -> None:

@@ -94,6 +94,24 @@ def listening(engine: ThreadedEngine, ip: str, port: int, protocol: str = "TCP")
     return (ip, port, protocol) in engine.listeners()
 
 
+def http(addr: tuple[str, int], request: bytes = b"GET / HTTP/1.0\r\n\r\n") -> bytes:
+    """One request on a fresh connection; the reply up to the server's close."""
+    with socket.create_connection(addr, timeout=5) as s:
+        s.sendall(request)
+        reply = b""
+        while chunk := s.recv(4096):
+            reply += chunk
+    return reply
+
+
+def health_check_answers(addr: tuple[str, int]) -> bool:
+    """A health check server answers there (503: these tests give it no local endpoint)."""
+    try:
+        return http(addr).startswith(b"HTTP/1.0 503")
+    except ConnectionRefusedError:
+        return False
+
+
 def test_nodeport_round_robin_and_endpoint_changes(api: Any, shared_engine: ThreadedEngine,
                                                    backends: Peers) -> None:
     c = Cluster(api)
@@ -156,20 +174,15 @@ def test_local_policy_health_check_and_terminating_fallback(api: Any, shared_eng
         wait_for(lambda: listening(shared_engine, N2, node_port))
         # n1 serves only its local endpoint
         assert {who((N1, node_port)) for _ in range(4)} == {"a"}
-        with socket.create_connection((N1, hc_port), timeout=5) as s:
-            s.sendall(b"GET /anything HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            reply = b""
-            while chunk := s.recv(4096):
-                reply += chunk
+        reply = http((N1, hc_port), b"GET /anything HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert reply.startswith(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                b"X-Content-Type-Options: nosniff\r\nConnection: close\r\nDate: ")
-        assert reply.endswith(b'\r\n\r\n{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "lb"\n\t},\n'
-                              b'\t"localEndpoints": 1,\n\t"serviceProxyHealthy": true\n}')
+                                b"X-Content-Type-Options: nosniff\r\nDate: ")
+        body = (b'{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "lb"\n\t},\n'
+                b'\t"localEndpoints": 1,\n\t"serviceProxyHealthy": true\n}')
+        assert reply.endswith(b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
         # n2 has only a terminating endpoint: traffic still goes there, the health check says 503
         wait_for(lambda: who((N2, node_port)) == "b", message="n2 falls back to its terminating endpoint")
-        with socket.create_connection((N2, hc_port), timeout=5) as s:
-            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-            reply = s.recv(4096)
+        reply = http((N2, hc_port))
         assert reply.startswith(b"HTTP/1.0 503 Service Unavailable\r\n")
         assert b'"localEndpoints": 0' in reply
     finally:
@@ -194,8 +207,8 @@ def test_bind_failure_is_a_warning_event_and_is_retried(api: Any, shared_engine:
         events = wait_for(lambda: c.warnings("web"), message="Warning event on the Service")
         reason, message = events[0]
         assert reason == "FailedToStartNodePort"
-        assert message.startswith(f"node n1 failed to start nodePort 'default/web' on {N1}:{node_port}/tcp: ")
-        assert "in use" in message
+        assert message == (f'node n1 failed to start nodePort "default/web" on {N1}:{node_port}/tcp: '
+                           f"listen tcp {N1}:{node_port}: bind: address already in use")
         blocker.close()
         wait_for(lambda: listening(shared_engine, N1, node_port), message="retried after the port freed")
         assert who((N1, node_port)) == "a"
@@ -216,17 +229,12 @@ def test_health_check_bind_failure_is_a_warning_event(api: Any, shared_engine: T
         try:
             events = wait_for(lambda: c.warnings("lb"), message="Warning event on the Service")
             assert events[0][0] == "FailedToStartServiceHealthcheck"
-            assert events[0][1].startswith(f"node n1 failed to start healthcheck 'default/lb' on port {hc_port}: ")
+            assert events[0][1] == (f'node n1 failed to start healthcheck "default/lb" on port {hc_port}: '
+                                    f"listen tcp {N1}:{hc_port}: bind: address already in use")
         finally:
             blocker.close()
-        # retried once the port is free
-        def answers() -> bool:
-            with socket.create_connection((N1, hc_port), timeout=2) as s:
-                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-                return s.recv(100).startswith(b"HTTP/1.0 503")  # no local endpoints
-
-        try:
-            wait_for(answers, message="health check server after retry")
+        try:  # retried once the port is free
+            wait_for(lambda: health_check_answers((N1, hc_port)), message="health check server after retry")
         finally:
             proxy.stop()
 
@@ -240,9 +248,7 @@ def test_healthz_follows_node_eligibility(api: Any, shared_engine: ThreadedEngin
         assert port
 
         def healthz() -> bytes:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
-                return s.recv(4096)
+            return http(("127.0.0.1", port), b"GET /healthz HTTP/1.0\r\n\r\n")
 
         assert healthz().startswith(b"HTTP/1.0 200 OK")
         c.core.patch_node("n1", {"spec": {"taints": [{"key": "ToBeDeletedByClusterAutoscaler",
@@ -342,3 +348,60 @@ def test_source_ranges_on_node_ports_admit_the_services_load_balancer(api: Any, 
             shared_engine.close_listener(vip, lb_port, "TCP")
     finally:
         proxy.stop()
+
+
+def test_an_endpoint_change_replans_only_its_service(api: Any, shared_engine: ThreadedEngine,
+                                                     backends: Peers) -> None:
+    c = Cluster(api)
+    c.node("n1", N1)
+    c.node("n2", N2)
+    a, b = backends.tcp("a"), backends.tcp("b")
+    for i in range(4):
+        c.service(f"s{i}", [objects.port(0)])
+        c.slice(f"s{i}", [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    node_port = c.node_ports("s2")[""]
+    proxy = start(api, "n1", shared_engine)
+    try:
+        wait_for(lambda: listening(shared_engine, N1, node_port))
+        before = proxy.services_planned
+        c.slice("s2", [objects.endpoint(b[0])], [("", b[1], "TCP")])
+        wait_for(lambda: who((N1, node_port)) == "b", message="s2 moved to b")
+        assert proxy.services_planned - before == 1
+        assert proxy.nodes.store.keys() == ["n1"]  # other Nodes are neither cached nor watched
+    finally:
+        proxy.stop()
+
+
+def test_health_check_follows_the_node_address(api: Any, shared_engine: ThreadedEngine) -> None:
+    c = Cluster(api)
+    c.node("n1", N1)
+    c.service("lb", [objects.port(0)], type="LoadBalancer", etp="Local")
+    hc_port = c.core.read_namespaced_service("lb", "default").spec.health_check_node_port
+
+    def answers(ip: str) -> bool:
+        return health_check_answers((ip, hc_port))
+
+    proxy = start(api, "n1", shared_engine)
+    try:
+        wait_for(lambda: answers(N1), message="health check on the first address")
+        c.core.patch_node_status("n1", {"status": {"addresses": [{"type": "InternalIP", "address": N2}]}})
+        wait_for(lambda: answers(N2) and not answers(N1), message="health check moved to the new address")
+    finally:
+        proxy.stop()
+
+
+def test_stop_with_a_probe_connected_leaves_no_pending_task(api: Any, shared_engine: ThreadedEngine) -> None:
+    import asyncio
+
+    c = Cluster(api)
+    c.node("n1", N1)
+    proxy = start(api, "n1", shared_engine)
+    port = proxy.healthz_port
+    assert port
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as probe:
+        probe.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert probe.recv(4096).startswith(b"HTTP/1.1 200 OK")
+        proxy.stop()
+        assert probe.recv(4096) == b""
+    loop = shared_engine.loop
+    assert shared_engine.call(lambda: [t for t in asyncio.all_tasks(loop) if "_handle" in repr(t.get_coro())]) == []
