@@ -110,6 +110,14 @@ class Transaction:
     def release_on_commit(self, release: Callable[[], None]) -> None:
         self._on_commit.append(release)
 
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        """A request that fails while allocating or validating gives back everything it took."""
+        if exc_type is not None:
+            self.revert()
+
     def commit(self) -> None:
         for fn in self._on_commit:
             fn()

@@ -53,7 +53,24 @@ def _unpointer(path: Any) -> list[str]:
 
 
 def _json_patch_error(message: str) -> APIError:
-    return APIError(422, message, "Invalid")
+    """kube-apiserver answers every patch that does not apply with this one generic 422 (no causes)."""
+    del message  # the specific reason is not on the wire upstream either
+    return APIError(422, "the server rejected our request due to an error in our request", "Invalid", {})
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality of JSON values: unlike Python's ``==``, true is not 1 and "1" is not 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(json_equal(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _parent(doc: Any, parts: list[str], path: str) -> tuple[Any, str]:
@@ -120,8 +137,10 @@ def json_patch(doc: Any, ops: Any, *, in_place: bool = False) -> Any:
     if not in_place:
         doc = copy.deepcopy(doc)
     for op in ops:
-        if not isinstance(op, dict) or "op" not in op:
-            raise bad_request("Unexpected kind: missing op")
+        if not isinstance(op, dict):
+            raise bad_request(f"json: cannot unmarshal {type(op).__name__} into Go value of type jsonpatch.Operation")
+        if "op" not in op:
+            raise _json_patch_error("Unexpected kind: missing op")  # found on apply, as upstream
         kind, path = op["op"], op.get("path", "")
         if kind == "add":
             doc = _add(doc, path, copy.deepcopy(op.get("value")))
@@ -137,10 +156,10 @@ def json_patch(doc: Any, ops: Any, *, in_place: bool = False) -> Any:
                 doc = _remove(doc, op.get("from", ""))
             doc = _add(doc, path, value)
         elif kind == "test":
-            if _get(doc, path) != op.get("value"):
+            if not json_equal(_get(doc, path), op.get("value")):
                 raise _json_patch_error(f"testing value {path} failed: test failed")
         else:
-            raise bad_request(f"Unexpected kind: {kind}")
+            raise _json_patch_error(f"Unexpected kind: {kind}")
     return doc
 
 

@@ -14,6 +14,7 @@ import bisect
 import datetime
 import json
 import logging
+import operator
 import random
 import uuid
 from typing import Any
@@ -22,10 +23,11 @@ from ccm.apiserver import errors
 from ccm.apiserver import fielderrors as fe
 from ccm.apiserver.allocators import Transaction
 from ccm.apiserver.errors import APIError
+from ccm.apiserver.listoptions import EXACT
 from ccm.apiserver.patch import json_patch, merge_patch, strategic_merge_patch
 from ccm.apiserver.schema import check_fields
 from ccm.apiserver.selectors import LabelSelector, parse_field_selector, parse_label_selector
-from ccm.apiserver.store import Entry, Store, dumps
+from ccm.apiserver.store import Entry, Store, dumps, in_namespace
 from ccm.apiserver.strategies import Strategy
 from ccm.apiserver.strategies.base import Obj
 from ccm.apiserver.validation import validate_object_meta, validate_object_meta_update
@@ -59,6 +61,11 @@ def _ordered(obj: Obj) -> Obj:
     out: dict[str, Any] = {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion"), "metadata": meta}
     out.update((k, v) for k, v in obj.items() if k not in out)
     return out
+
+
+def _preview(strategy: Strategy, obj: Obj) -> Obj:
+    """What a dry run answers: the (already ordered) object as this API version shows it."""
+    return _ordered(strategy.to_external(obj)) if strategy.converts else obj
 
 
 class Selection:
@@ -124,7 +131,7 @@ class Registry:
 
     def render(self, strategy: Strategy, entry: Entry) -> bytes:
         """The object as this API version shows it (cached bytes unless the version converts)."""
-        return dumps(_ordered(strategy.to_external(entry.obj))) if strategy.converts else entry.raw
+        return dumps(_preview(strategy, entry.obj)) if strategy.converts else entry.raw
 
     def render_item(self, strategy: Strategy, entry: Entry) -> bytes:
         if strategy.converts:
@@ -188,6 +195,7 @@ class Registry:
     def list(self, strategy: Strategy, namespace: str | None, *, label_selector: str | None = None,
              field_selector: str | None = None, limit: int = 0, continue_token: str | None = None,
              resource_version: str | None = None, resource_version_match: str | None = None) -> bytes:
+        """A (page of a) list; the options were checked by :func:`listoptions.validate_list`."""
         selection = Selection(strategy, label_selector, field_selector)
         start = ""
         if continue_token:
@@ -198,26 +206,19 @@ class Registry:
                 items = self.store.snapshot(strategy.bucket, rv)
             except APIError:
                 raise self._continue_expired(strategy, namespace, start) from None
-        elif resource_version_match == "Exact" and resource_version:
-            rv = self._parse_rv(resource_version)
+        elif resource_version_match == EXACT:
+            rv = self.not_too_large(resource_version or "")
             items = self.store.snapshot(strategy.bucket, rv)
         else:
-            if resource_version_match not in (None, "", "NotOlderThan", "Exact"):
-                raise errors.bad_request(f"resourceVersionMatch: Unsupported value: \"{resource_version_match}\"")
-            if resource_version not in (None, "", "0") and self._parse_rv(resource_version) > self.store.rv:
-                raise errors.APIError(504, f"Too large resource version: {resource_version}, current: "
-                                           f"{self.store.rv}", "Timeout",
-                                      {"causes": [{"reason": "ResourceVersionTooLarge",
-                                                   "message": "Too large resource version"}],
-                                       "retryAfterSeconds": 1})
+            # unset: a consistent read; "0": any state; N: not older than N. The newest state is all three.
+            if resource_version not in (None, "", "0"):
+                self.not_too_large(resource_version or "")
             rv = self.store.rv
             items = self.store.items(strategy.bucket)
         if namespace is not None:
-            lo = bisect.bisect_left(items, (namespace + "/",), key=lambda kv: (kv[0],))
-            hi = bisect.bisect_left(items, (namespace + "0",), key=lambda kv: (kv[0],))
-            items = items[lo:hi]
+            items = in_namespace(items, namespace)
         if start:
-            items = items[bisect.bisect_left(items, (start,), key=lambda kv: (kv[0],)):]
+            items = items[bisect.bisect_left(items, start, key=operator.itemgetter(0)):]
         chunks: list[bytes] = []
         next_key = None
         remaining = 0
@@ -247,8 +248,18 @@ class Registry:
         exc.list_continue = encode_continue(self.store.rv, start)
         return exc
 
+    def not_too_large(self, value: str) -> int:
+        """The revision asked for; 504 when it is in the future (upstream waits ~3 s, then answers this)."""
+        rv = self.parse_rv(value)
+        if rv > self.store.rv:
+            raise errors.APIError(504, f"Too large resource version: {rv}, current: {self.store.rv}", "Timeout",
+                                  {"causes": [{"reason": "ResourceVersionTooLarge",
+                                               "message": "Too large resource version"}],
+                                   "retryAfterSeconds": 1})
+        return rv
+
     @staticmethod
-    def _parse_rv(value: str) -> int:
+    def parse_rv(value: str) -> int:
         try:
             rv = int(value)
         except ValueError:
@@ -278,22 +289,18 @@ class Registry:
         # a version-4 UUID from the PRNG: uuid4() costs a getrandom syscall per object
         m["uid"] = str(uuid.UUID(int=self._rand.getrandbits(128), version=4))
         m["creationTimestamp"] = now()
-        txn = Transaction()
-        strategy.begin_create(obj, txn)
-        try:
+        with Transaction() as txn:  # an allocation failing part-way gives back what it already took
+            strategy.begin_create(obj, txn)
             errs = validate_object_meta(m, strategy.namespaced, strategy.name_errors) + strategy.validate(obj)
             if errs:
                 raise self._invalid(strategy, obj, errs)
             key = _key(strategy, namespace, m["name"])
             if self.store.get(strategy.bucket, key) is not None:
                 raise errors.already_exists(strategy.plural, m["name"], strategy.group)
-        except BaseException:
-            txn.revert()
-            raise
         obj = _ordered(obj)
         if dry_run:
             txn.revert()
-            return dumps(_ordered(strategy.to_external(obj)))
+            return dumps(_preview(strategy, obj))
         entry = self.store.create(strategy.bucket, key, obj)
         txn.commit()
         log.debug("%s: created %s", key, strategy.plural)
@@ -328,8 +335,10 @@ class Registry:
             if rv != om.get("resourceVersion"):
                 raise errors.conflict(strategy.plural, om["name"], strategy.group)
         elif not strategy.allow_unconditional_update:
-            raise self._invalid(strategy, obj, [fe.invalid("metadata.resourceVersion", 0,
-                                                           "must be specified for an update")])
+            # upstream names the resource (not the kind) here
+            raise errors.invalid(strategy.plural, om["name"], [fe.invalid("metadata.resourceVersion", 0,
+                                                                          "must be specified for an update")],
+                                 strategy.group)
         strategy.default(obj)
         m["generation"] = om.get("generation")
         if subresource == "status":
@@ -349,29 +358,26 @@ class Registry:
             m.pop("generation", None)
         m.pop("selfLink", None)
         m["resourceVersion"] = om.get("resourceVersion")
-        txn = Transaction()
-        if subresource != "status":
-            strategy.begin_update(obj, old, txn)
-        try:
+        with Transaction() as txn:
+            if subresource != "status":
+                strategy.begin_update(obj, old, txn)
             errs = validate_object_meta(m, strategy.namespaced, strategy.name_errors)
             errs += validate_object_meta_update(m, om)
             errs += (strategy.validate_status_update(obj, old) if subresource == "status"
                      else strategy.validate_update(obj, old))
             if errs:
                 raise self._invalid(strategy, obj, errs)
-        except BaseException:
+        if m.get("deletionTimestamp") and not m.get("finalizers"):
+            # deleteWithoutFinalizers: the emptied version is never written; the stored object is
+            # deleted as it was (the DELETED event and the answer show it), nothing new is allocated
             txn.revert()
-            raise
+            if not dry_run:
+                log.info("%s: last finalizer removed, %s deleted", key, strategy.plural)
+            return self._delete_now(strategy, existing, dry_run)[1]
         obj = _ordered(obj)
         if dry_run:
             txn.revert()
-            return dumps(_ordered(strategy.to_external(obj)))
-        if m.get("deletionTimestamp") and not m.get("finalizers"):
-            txn.commit()
-            strategy.after_delete(obj)
-            entry = self.store.delete(strategy.bucket, key, obj)
-            log.info("%s: last finalizer removed, %s deleted", key, strategy.plural)
-            return self.render(strategy, entry)
+            return dumps(_preview(strategy, obj))
         if obj == old:
             txn.revert()
             return self.render(strategy, existing)
@@ -448,17 +454,23 @@ class Registry:
             obj["metadata"]["deletionGracePeriodSeconds"] = 0
             obj = _ordered(obj)
             if dry_run:
-                preview = _ordered(strategy.to_external(obj))
+                preview = _preview(strategy, obj)
                 return dumps({k: v for k, v in preview.items() if k not in ("kind", "apiVersion")}), dumps(preview)
             entry = self.store.update(strategy.bucket, key, obj)
             log.info("%s: %s marked for deletion, waiting for finalizers %s", key, strategy.plural,
                      om.get("finalizers"))
             return self.render_item(strategy, entry), self.render(strategy, entry)
+        return self._delete_now(strategy, existing, dry_run)
+
+    def _delete_now(self, strategy: Strategy, existing: Entry, dry_run: bool) -> tuple[bytes, bytes]:
+        """Remove the stored object as it is (stamped with the deletion's revision) and free what it held."""
         if dry_run:
             entry = existing
         else:
-            strategy.after_delete(old)
-            entry = self.store.delete(strategy.bucket, key, json.loads(existing.raw))
+            strategy.after_delete(existing.obj)
+            entry = self.store.delete(strategy.bucket, _key(strategy, existing.obj["metadata"].get("namespace"),
+                                                            existing.obj["metadata"]["name"]),
+                                      json.loads(existing.raw))
         return self.render_item(strategy, entry), \
             self._deleted_response(strategy, entry.obj, self.render(strategy, entry))
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import yaml
 from aiohttp import web
 
-from ccm.apiserver import discovery, errors, tables
+from ccm.apiserver import discovery, errors, listoptions, tables
 from ccm.apiserver.errors import APIError
 from ccm.apiserver.registry import MERGE_PATCH, Registry, Selection
 from ccm.apiserver.store import Entry, Store, Watcher, dumps
@@ -166,17 +166,13 @@ class APIServer:
             if method == "GET":
                 if watch_prefix or q.get("watch") in ("true", "1"):
                     return await self._watch(request, strategy, namespace)
-                limit = self._int_param(q, "limit")
-                if tables.wants_table(request.headers.get("Accept", "")):
-                    return self._table(strategy, reg.list(
-                        strategy, namespace, label_selector=q.get("labelSelector"),
-                        field_selector=q.get("fieldSelector"), limit=limit, continue_token=q.get("continue"),
-                        resource_version=q.get("resourceVersion"),
-                        resource_version_match=q.get("resourceVersionMatch")), is_list=True)
+                listoptions.validate_list(q)
                 body = reg.list(strategy, namespace, label_selector=q.get("labelSelector"),
-                                field_selector=q.get("fieldSelector"), limit=limit,
+                                field_selector=q.get("fieldSelector"), limit=self._int_param(q, "limit"),
                                 continue_token=q.get("continue"), resource_version=q.get("resourceVersion"),
                                 resource_version_match=q.get("resourceVersionMatch"))
+                if tables.wants_table(request.headers.get("Accept", "")):
+                    return self._table(strategy, body, is_list=True)
                 return self._ok(body)
             if method == "POST" and (namespace is not None or not strategy.namespaced):
                 return self._ok(reg.create(strategy, namespace, self._body(raw, request), dry_run,
@@ -276,13 +272,11 @@ class APIServer:
 
     async def _watch(self, request: web.Request, strategy: Strategy, namespace: str | None) -> web.StreamResponse:
         q = request.query
-        if "sendInitialEvents" in q:
-            raise errors.bad_request("sendInitialEvents is forbidden for watch unless the WatchList feature "
-                                     "gate is enabled")
+        send_initial = listoptions.send_initial_events(q)
         selection = Selection(strategy, q.get("labelSelector"), q.get("fieldSelector"))
         timeout = self._int_param(q, "timeoutSeconds")
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
-        rv = q.get("resourceVersion") or "0"
+        rv = q.get("resourceVersion") or ""
 
         def plain(kind: str, entry: Entry) -> bytes:
             return b'{"type":"' + kind.encode() + b'","object":' + self.registry.render(strategy, entry) + b"}\n"
@@ -292,20 +286,25 @@ class APIServer:
             render = self._table_renderer(strategy)
 
         watcher = Watcher(strategy.bucket, namespace, None if selection.everything else selection.matches, render)
-        initial = rv == "0"
+        # legacy watch: unset or "0" starts with the current state as synthetic ADDED events;
+        # sendInitialEvents says explicitly whether to (its end is marked by a bookmark)
+        initial = rv in ("", "0") if send_initial is None else send_initial
         error_line = None
-        if initial:
-            for _, entry in self.store.items(strategy.bucket, namespace):
-                if selection.everything or selection.matches(entry.obj):
-                    watcher.push(render("ADDED", entry))
-        else:
-            try:
-                for ev in self.store.events_since(strategy.bucket, self.registry._parse_rv(rv)):
+        try:
+            if initial:
+                if rv not in ("", "0"):
+                    self.registry.not_too_large(rv)
+                for _, entry in self.store.items(strategy.bucket, namespace):
+                    if selection.everything or selection.matches(entry.obj):
+                        watcher.push(render("ADDED", entry))
+            elif rv not in ("", "0"):
+                for ev in self.store.events_since(strategy.bucket, self.registry.parse_rv(rv)):
                     watcher.offer(ev)
-            except APIError as exc:
-                if exc.code != 410:
-                    raise
-                error_line = b'{"type":"ERROR","object":' + exc.to_bytes() + b"}\n"
+        except APIError as exc:
+            if exc.code not in (410, 504):
+                raise
+            # as the watch cache does: HTTP 200, then one ERROR event carrying the Status
+            error_line = b'{"type":"ERROR","object":' + exc.to_bytes() + b"}\n"
         response = web.StreamResponse(status=200, headers={"Content-Type": JSON,
                                                            "Cache-Control": "no-cache, private"})
         response.enable_chunked_encoding()
@@ -314,7 +313,7 @@ class APIServer:
             await response.write(error_line)
             await response.write_eof()
             return response
-        if bookmarks and initial:
+        if bookmarks and send_initial:
             mark = strategy.bookmark(self.store.rv)
             mark["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
             watcher.push(b'{"type":"BOOKMARK","object":' + dumps(mark) + b"}\n")

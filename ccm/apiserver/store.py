@@ -11,10 +11,12 @@ calls it, so it needs no locks.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import dataclasses
 import json
 import logging
+import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -115,6 +117,13 @@ class Watcher:
         self.wake.set()
 
 
+def in_namespace(items: list[tuple[str, Entry]], namespace: str) -> list[tuple[str, Entry]]:
+    """The slice of key-sorted ``items`` in one namespace ("/" sorts just below "0")."""
+    lo = bisect.bisect_left(items, namespace + "/", key=operator.itemgetter(0))
+    hi = bisect.bisect_left(items, namespace + "0", key=operator.itemgetter(0))
+    return items[lo:hi]
+
+
 class Store:
     """All objects of all resources, keyed by resource then ``namespace/name`` (or ``name``)."""
 
@@ -143,10 +152,7 @@ class Store:
         ordered = self._sorted.get(resource)
         if ordered is None:
             ordered = self._sorted[resource] = sorted(self._objects[resource].items())
-        if namespace is None:
-            return ordered
-        prefix = namespace + "/"
-        return [(k, e) for k, e in ordered if k.startswith(prefix)]
+        return ordered if namespace is None else in_namespace(ordered, namespace)
 
     def count(self, resource: str) -> int:
         return len(self._objects[resource])

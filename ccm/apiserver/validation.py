@@ -262,13 +262,14 @@ def validate_object_meta(meta: Mapping[str, Any], namespaced: bool, name_fn: Nam
 def validate_object_meta_update(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
     """ValidateObjectMetaUpdate: identity is immutable; no new finalizers once terminating."""
     errs: list[FieldError] = []
-    for field in ("name", "namespace", "uid", "deletionTimestamp", "deletionGracePeriodSeconds"):
-        if new.get(field) != old.get(field) and (new.get(field) or old.get(field)):
-            errs.append(fe.invalid(f"metadata.{field}", new.get(field), "field is immutable"))
-    if old.get("deletionTimestamp"):
-        added = [f for f in new.get("finalizers") or [] if f not in (old.get("finalizers") or [])]
+    if old.get("deletionTimestamp"):  # first, as upstream lists it
+        added = sorted({f for f in new.get("finalizers") or [] if isinstance(f, str)
+                        and f not in (old.get("finalizers") or [])})
         if added:
             errs.append(fe.forbidden("metadata.finalizers",
                                      "no new finalizers can be added if the object is being deleted, "
                                      f"found new finalizers {fe.go_repr(added)}"))
+    for field in ("name", "namespace", "uid", "deletionTimestamp", "deletionGracePeriodSeconds"):
+        if new.get(field) != old.get(field) and (new.get(field) or old.get(field)):
+            errs.append(fe.invalid(f"metadata.{field}", new.get(field), "field is immutable"))
     return errs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import kubernetes.client as k8s
 import pytest
 
@@ -197,3 +199,24 @@ def test_delete_collection_by_selector(core: Api, make_service) -> None:
     with pytest.raises(k8s.ApiException) as e:
         core.delete_collection_namespaced_service("default")
     assert e.value.status == 405 and api_error(e.value)["reason"] == "MethodNotAllowed"
+
+
+def test_noop_writes_of_every_kind_emit_no_watch_event(apiserver, core: Api, make_service) -> None:
+    """kube-apiserver skips writing an identical object: no new resourceVersion, no watch event."""
+    svc = make_service("web", "LoadBalancer")
+    rv = svc["metadata"]["resourceVersion"]
+    writes = apiserver.write_count()
+    same = [raw(core.replace_namespaced_service, "web", "default", svc),
+            raw(core.replace_namespaced_service_status, "web", "default", svc),
+            raw(core.patch_namespaced_service, "web", "default", {"spec": {"ports": [{"port": 80}]}}),
+            raw(core.patch_namespaced_service_status, "web", "default", {"status": {"loadBalancer": {}}})]
+    assert [o["metadata"]["resourceVersion"] for o in same] == [rv] * 4
+    assert apiserver.write_count() == writes + 4  # served as successful writes all the same
+    raw(core.patch_namespaced_service, "web", "default", {"metadata": {"labels": {"changed": "1"}}})
+    stream = core.list_namespaced_service("default", watch=True, resource_version=rv, timeout_seconds=5,
+                                          _preload_content=False)
+    try:
+        first = json.loads(stream.readline())
+    finally:
+        stream.release_conn()
+    assert first["type"] == "MODIFIED" and first["object"]["metadata"]["labels"] == {"changed": "1"}

@@ -37,3 +37,19 @@ def test_lease_validation(api_client: k8s.ApiClient) -> None:
         api.create_namespaced_lease("default", {"metadata": {"name": "x"}, "spec": {"leaseDurationSeconds": 0}})
     assert e.value.status == 422
     assert api_error(e.value)["details"]["causes"][0]["field"] == "spec.leaseDurationSeconds"
+
+
+def test_lease_update_needs_a_resource_version(api_client: k8s.ApiClient) -> None:
+    """leaseStrategy.AllowUnconditionalUpdate is false: a blind overwrite of the lock is refused."""
+    api: Api = k8s.CoordinationV1Api(api_client)
+    raw(api.create_namespaced_lease, "kube-system", {"metadata": {"name": "ccm"}, "spec": SPEC})
+    with pytest.raises(k8s.ApiException) as e:
+        api.replace_namespaced_lease("ccm", "kube-system", {"metadata": {"name": "ccm"},
+                                                            "spec": dict(SPEC, holderIdentity="b")})
+    assert e.value.status == 422
+    assert api_error(e.value)["message"] == ('leases.coordination.k8s.io "ccm" is invalid: metadata.resourceVersion: '
+                                             'Invalid value: 0: must be specified for an update')
+    assert api.read_namespaced_lease("ccm", "kube-system").spec.holder_identity == "a"
+    # create-on-update still needs no version
+    out = raw(api.replace_namespaced_lease, "other", "kube-system", {"metadata": {"name": "other"}, "spec": SPEC})
+    assert out["metadata"]["name"] == "other"

@@ -37,3 +37,17 @@ def test_taint_validation_and_provider_id_immutability(core: Api) -> None:
     raw(core.patch_node, "n", {"spec": {"taints": [{"key": "a", "effect": "NoSchedule"}]}})
     out = raw(core.patch_node, "n", {"spec": {"taints": [{"key": "b", "effect": "NoExecute"}]}})
     assert [t["key"] for t in out["spec"]["taints"]] == ["b"]
+
+
+def test_strategic_merge_on_node_lists_follows_the_api_struct_tags(core: Api) -> None:
+    """addresses merge by type; taints and images have no patch strategy, so a patch replaces them."""
+    raw(core.create_node, {"metadata": {"name": "n1"},
+                           "spec": {"taints": [{"key": "a", "effect": "NoSchedule"}]},
+                           "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.2"}],
+                                      "images": [{"names": ["img:1"], "sizeBytes": 1}]}})
+    out = raw(core.patch_node, "n1", {"spec": {"taints": [{"key": "b", "effect": "NoSchedule"}]}})
+    assert [t["key"] for t in out["spec"]["taints"]] == ["b"]
+    out = raw(core.patch_node_status, "n1", {"status": {"addresses": [{"type": "Hostname", "address": "n1"}],
+                                                        "images": [{"names": ["img:2"], "sizeBytes": 2}]}})
+    assert [a["type"] for a in out["status"]["addresses"]] == ["InternalIP", "Hostname"]
+    assert out["status"]["images"] == [{"names": ["img:2"], "sizeBytes": 2}]

@@ -8,7 +8,7 @@ import kubernetes.client as k8s
 import pytest
 
 from ccm.apiserver.testing import embedded_apiserver
-from tests.apiserver.conftest import Api, raw, service_body
+from tests.apiserver.conftest import Api, raw, request, service_body
 
 
 def test_pages_are_a_consistent_snapshot(core: Api) -> None:
@@ -79,3 +79,38 @@ def test_list_at_an_exact_older_resource_version(core: Api) -> None:
     # NotOlderThan (the default for a set resourceVersion) serves the current state
     now = raw(core.list_namespaced_service, "default", resource_version=before)
     assert [i["metadata"]["name"] for i in now["items"]] == ["a", "b"]
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ([("resourceVersionMatch", "Exact")],
+     "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"),
+    ([("resourceVersionMatch", "Exact"), ("resourceVersion", "0")],
+     'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"'),
+    ([("resourceVersionMatch", "Newest"), ("resourceVersion", "1")],
+     'resourceVersionMatch: Unsupported value: "Newest": supported values: "Exact", "NotOlderThan", ""'),
+    ([("sendInitialEvents", "true")], "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list"),
+])
+def test_list_options_are_validated_like_kube_apiserver(api_client: k8s.ApiClient, query: list[tuple[str, str]],
+                                                        message: str) -> None:
+    status, body = request(api_client, "GET", "/api/v1/namespaces/default/services", query=query)
+    assert status == 422 and body["reason"] == "Invalid"
+    assert body["message"] == f'ListOptions.meta.k8s.io "" is invalid: {message}'
+
+
+def test_list_options_match_with_continue_is_invalid(core: Api, api_client: k8s.ApiClient) -> None:
+    for name in ("a", "b"):
+        raw(core.create_namespaced_service, "default", service_body(name))
+    token = raw(core.list_namespaced_service, "default", limit=1)["metadata"]["continue"]
+    status, body = request(api_client, "GET", "/api/v1/namespaces/default/services",
+                           query=[("continue", token), ("resourceVersionMatch", "NotOlderThan")])
+    assert status == 422
+    assert "resourceVersionMatch is forbidden when continue is provided" in body["message"]
+
+
+@pytest.mark.parametrize("match", ["Exact", "NotOlderThan"])
+def test_list_at_a_future_resource_version_is_too_large(core: Api, api_client: k8s.ApiClient, match: str) -> None:
+    current = int(raw(core.list_namespaced_service, "default")["metadata"]["resourceVersion"])
+    status, body = request(api_client, "GET", "/api/v1/namespaces/default/services",
+                           query=[("resourceVersion", str(current + 100)), ("resourceVersionMatch", match)])
+    assert status == 504 and body["reason"] == "Timeout"
+    assert body["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"

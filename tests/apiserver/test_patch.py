@@ -49,6 +49,31 @@ def test_json_patch_ops_and_failed_test(api_client: k8s.ApiClient, make_service)
     status, out = patch(api_client, [{"op": "test", "path": "/spec/type", "value": "NodePort"},
                                      {"op": "add", "path": "/metadata/labels", "value": {"a": "b"}}], JSONP)
     assert status == 422 and out["kind"] == "Status"
+    # kube-apiserver's answer to a patch that does not apply: one generic message, no causes
+    assert (out["reason"], out["message"], out["details"]) == (
+        "Invalid", "the server rejected our request due to an error in our request", {})
+
+
+def test_json_patch_that_does_not_decode_is_400_one_that_does_not_apply_422(api_client: k8s.ApiClient,
+                                                                            make_service) -> None:
+    make_service("web")
+    assert patch(api_client, ["add"], JSONP)[0] == 400  # (the client turns a dict body into a strategic patch)
+    for ops in ([{"op": "frobnicate", "path": "/metadata/labels"}], [{"path": "/metadata/labels"}],
+                [{"op": "remove", "path": "/metadata/nothing"}]):
+        status, out = patch(api_client, ops, JSONP)
+        assert (status, out["reason"]) == (422, "Invalid"), ops
+
+
+def test_json_patch_test_compares_json_types(api_client: k8s.ApiClient, make_service) -> None:
+    """JSON true is not 1 and "80" is not 80, though Python's == says otherwise for the first."""
+    make_service("web", "LoadBalancer")
+    for value in (1, "80", 80.5):
+        path = "/spec/allocateLoadBalancerNodePorts" if value == 1 else "/spec/ports/0/port"
+        status, _ = patch(api_client, [{"op": "test", "path": path, "value": value}], JSONP)
+        assert status == 422, value
+    status, _ = patch(api_client, [{"op": "test", "path": "/spec/allocateLoadBalancerNodePorts", "value": True},
+                                   {"op": "test", "path": "/spec/ports/0/port", "value": 80.0}], JSONP)
+    assert status == 200
 
 
 def test_finalizer_added_then_removed_through_status_with_upstream_bytes(api_client: k8s.ApiClient,

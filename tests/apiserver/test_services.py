@@ -263,3 +263,23 @@ def test_external_ips_and_session_affinity_rules(core: Api) -> None:
     err = create_error(core, service_body("c", sessionAffinity="ClientIP",
                                           sessionAffinityConfig={"clientIP": {"timeoutSeconds": 90000}}))
     assert causes(err)[0][1] == "Invalid value: 90000: must be greater than 0 and less than 86400"
+
+
+def test_allocation_failing_part_way_gives_back_what_it_took(core: Api, make_service) -> None:
+    """A nodePort conflict on the second port must release the clusterIP and first nodePort already taken."""
+    make_service("holder", "NodePort", ports=[{"port": 80, "nodePort": 30200}])
+    err = create_error(core, service_body("bad", "NodePort", clusterIP="10.96.0.77",
+                                          ports=[{"name": "a", "port": 80, "nodePort": 30201},
+                                                 {"name": "b", "port": 81, "nodePort": 30200}]))
+    assert causes(err) == [("spec.ports[1].nodePort", "Invalid value: 30200: provided port is already allocated")]
+    ok = make_service("good", "NodePort", clusterIP="10.96.0.77", ports=[{"port": 80, "nodePort": 30201}])
+    assert ok["spec"]["clusterIP"] == "10.96.0.77" and ok["spec"]["ports"][0]["nodePort"] == 30201
+    # the same on update: a type change whose second nodePort is taken keeps nothing of the first
+    make_service("up", ports=[{"name": "a", "port": 80}, {"name": "b", "port": 81}])
+    body = service_body("up", "NodePort", ports=[{"name": "a", "port": 80, "nodePort": 30202},
+                                                 {"name": "b", "port": 81, "nodePort": 30200}])
+    with pytest.raises(k8s.ApiException) as exc:
+        core.replace_namespaced_service("up", "default", body)
+    assert exc.value.status == 422
+    assert make_service("c", "NodePort", ports=[{"port": 80, "nodePort": 30202}])["spec"]["ports"][0]["nodePort"] \
+        == 30202

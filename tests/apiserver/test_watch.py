@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import kubernetes.client as k8s
@@ -16,6 +18,17 @@ from kubernetes import watch
 from ccm.apiserver.testing import embedded_apiserver
 from tests.apiserver.conftest import Api, raw, request, service_body
 from tests.util import wait_for
+
+
+@contextlib.contextmanager
+def own_server(**options: Any) -> Iterator[Api]:
+    """A server with non-default options, and a CoreV1Api on it."""
+    with embedded_apiserver(**options) as server:
+        client = server.api_client()
+        try:
+            yield k8s.CoreV1Api(client)
+        finally:
+            client.close()
 
 
 class Collector:
@@ -94,58 +107,51 @@ def test_selector_moves_become_added_and_deleted(apiserver, core: Api) -> None:
 
 
 def test_bookmarks_after_initial_events_and_periodically() -> None:
-    with embedded_apiserver(bookmark_interval=0.2) as server:
-        client = server.api_client()
-        core: Api = k8s.CoreV1Api(client)
-        try:
-            raw(core.create_namespaced_service, "default", service_body("web"))
-            c = Collector(core.list_namespaced_service, "default", allow_watch_bookmarks=True, timeout_seconds=10)
-            wait_for(lambda: sum(1 for t, _, _ in c.events if t == "BOOKMARK") >= 3, timeout=5)
-            assert c.events[0][0] == "ADDED" and c.events[1][0] == "BOOKMARK"
-            first = c.raw[1]["raw_object"]
-            assert first["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
-            assert first["kind"] == "Service" and first["apiVersion"] == "v1"
-            node = raw(core.create_node, {"metadata": {"name": "n1"}})
-            # bookmarks carry the current global revision, so a reconnect skips unrelated writes
-            wait_for(lambda: int(c.events[-1][2]) >= int(node["metadata"]["resourceVersion"]), timeout=5)
-            c.stop()
-        finally:
-            client.close()
+    with own_server(bookmark_interval=0.2) as core:
+        raw(core.create_namespaced_service, "default", service_body("web"))
+        c = Collector(core.list_namespaced_service, "default", allow_watch_bookmarks=True, timeout_seconds=10,
+                      send_initial_events=True, resource_version_match="NotOlderThan")
+        wait_for(lambda: sum(1 for t, _, _ in c.events if t == "BOOKMARK") >= 3, timeout=5)
+        assert c.events[0][0] == "ADDED" and c.events[1][0] == "BOOKMARK"
+        first = c.raw[1]["raw_object"]
+        assert first["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+        # only the first bookmark marks the end of the initial events; the others carry just the revision
+        assert all(set(e["raw_object"]["metadata"]) == {"resourceVersion"} for e in c.raw[2:])
+        assert first["kind"] == "Service" and first["apiVersion"] == "v1"
+        node = raw(core.create_node, {"metadata": {"name": "n1"}})
+        # bookmarks carry the current global revision, so a reconnect skips unrelated writes
+        wait_for(lambda: int(c.events[-1][2]) >= int(node["metadata"]["resourceVersion"]), timeout=5)
+        c.stop()
 
 
 def test_expired_resource_version_gets_410_error_event_and_relist_recovers() -> None:
-    with embedded_apiserver(watch_history=3) as server:
-        client = server.api_client()
-        core: Api = k8s.CoreV1Api(client)
-        try:
-            raw(core.create_namespaced_service, "default", service_body("web"))
-            old_rv = raw(core.list_namespaced_service, "default")["metadata"]["resourceVersion"]
-            for i in range(4):
-                raw(core.patch_namespaced_service, "web", "default", {"metadata": {"labels": {"n": str(i)}}})
-            # on the wire: HTTP 200 and one ERROR event carrying a 410 Expired Status
-            status, text = request(client, "GET", "/api/v1/namespaces/default/services",
-                                   query=[("watch", "true"), ("resourceVersion", old_rv)])
-            assert status == 200
-            event = text if isinstance(text, dict) else json.loads(text.splitlines()[0])
-            assert event["type"] == "ERROR"
-            assert event["object"]["code"] == 410 and event["object"]["reason"] == "Expired"
-            assert event["object"]["message"].startswith(f"too old resource version: {old_rv} (")
-            # the official client surfaces it as ApiException(410)
-            with pytest.raises(k8s.ApiException) as e:
-                for _ in watch.Watch().stream(core.list_namespaced_service, "default", resource_version=old_rv,
-                                              timeout_seconds=2):
-                    pass
-            assert e.value.status == 410
-            # relist, then watch from the list's resourceVersion: works, and sees new changes
-            listed = raw(core.list_namespaced_service, "default")
-            assert listed["items"][0]["metadata"]["labels"] == {"n": "3"}
-            c = Collector(core.list_namespaced_service, "default",
-                          resource_version=listed["metadata"]["resourceVersion"], timeout_seconds=10)
-            raw(core.patch_namespaced_service, "web", "default", {"metadata": {"labels": {"n": "4"}}})
-            wait_for(lambda: c.types() == ["MODIFIED"], timeout=5, message=lambda: str(c.events))
-            c.stop()
-        finally:
-            client.close()
+    with own_server(watch_history=3) as core:
+        raw(core.create_namespaced_service, "default", service_body("web"))
+        old_rv = raw(core.list_namespaced_service, "default")["metadata"]["resourceVersion"]
+        for i in range(4):
+            raw(core.patch_namespaced_service, "web", "default", {"metadata": {"labels": {"n": str(i)}}})
+        # on the wire: HTTP 200 and one ERROR event carrying a 410 Expired Status
+        status, text = request(core.api_client, "GET", "/api/v1/namespaces/default/services",
+                               query=[("watch", "true"), ("resourceVersion", old_rv)])
+        assert status == 200
+        event = text if isinstance(text, dict) else json.loads(text.splitlines()[0])
+        assert event["type"] == "ERROR"
+        assert event["object"]["code"] == 410 and event["object"]["reason"] == "Expired"
+        assert event["object"]["message"].startswith(f"too old resource version: {old_rv} (")
+        # the official client surfaces it as ApiException(410)
+        with pytest.raises(k8s.ApiException) as e:
+            for _ in watch.Watch().stream(core.list_namespaced_service, "default", resource_version=old_rv,
+                                          timeout_seconds=2):
+                pass
+        assert e.value.status == 410
+        # relist, then watch from the list's resourceVersion: works, and sees new changes
+        listed = raw(core.list_namespaced_service, "default")
+        assert listed["items"][0]["metadata"]["labels"] == {"n": "3"}
+        c = Collector(core.list_namespaced_service, "default",
+                      resource_version=listed["metadata"]["resourceVersion"], timeout_seconds=10)
+        raw(core.patch_namespaced_service, "web", "default", {"metadata": {"labels": {"n": "4"}}})
+        wait_for(lambda: c.types() == ["MODIFIED"], timeout=5, message=lambda: str(c.events))
+        c.stop()
 
 
 def test_drop_watches_closes_streams(apiserver, core: Api) -> None:
@@ -181,10 +187,48 @@ def test_watch_fan_out_to_many_watchers(apiserver, core: Api) -> None:
         c.stop()
 
 
-def test_send_initial_events_is_rejected(api_client: k8s.ApiClient) -> None:
-    status, body = request(api_client, "GET", "/api/v1/services",
-                           query=[("watch", "true"), ("sendInitialEvents", "true")])
-    assert status == 400 and body["reason"] == "BadRequest"
+def test_legacy_watch_has_no_initial_events_end_bookmark() -> None:
+    """kube-apiserver marks the end of the initial events only for sendInitialEvents=true."""
+    with own_server(bookmark_interval=0.1) as core:
+        raw(core.create_namespaced_service, "default", service_body("web"))
+        c = Collector(core.list_namespaced_service, "default", allow_watch_bookmarks=True, timeout_seconds=10)
+        wait_for(lambda: sum(1 for t, _, _ in c.events if t == "BOOKMARK") >= 2, timeout=5)
+        assert c.events[0][0] == "ADDED"
+        assert all("annotations" not in e["raw_object"]["metadata"] for e in c.raw)
+        c.stop()
+
+
+def test_send_initial_events_false_starts_from_now(core: Api) -> None:
+    raw(core.create_namespaced_service, "default", service_body("old"))
+    c = Collector(core.list_namespaced_service, "default", timeout_seconds=10, send_initial_events=False,
+                  resource_version_match="NotOlderThan")
+    created: list[str] = []
+
+    def write_then_seen() -> bool:
+        # the stream has started once a write made after it shows up; "old" must never appear
+        created.append(f"new{len(created)}")
+        raw(core.create_namespaced_service, "default", service_body(created[-1]))
+        return bool(c.events)
+
+    wait_for(write_then_seen, timeout=5)
+    assert c.events[0][0] == "ADDED" and c.events[0][1] in created
+    assert "old" not in {n for _, n, _ in c.events}
+    c.stop()
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ([("sendInitialEvents", "true")],
+     "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"),
+    ([("resourceVersionMatch", "NotOlderThan")],
+     "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is "
+     "provided"),
+])
+def test_watch_list_options_are_validated(api_client: k8s.ApiClient, query: list[tuple[str, str]],
+                                          message: str) -> None:
+    status, body = request(api_client, "GET", "/api/v1/services", query=[("watch", "true"), *query])
+    assert status == 422 and body["reason"] == "Invalid"
+    assert body["message"] == f'ListOptions.meta.k8s.io "" is invalid: {message}'
+    assert body["details"]["kind"] == "ListOptions" and body["details"]["group"] == "meta.k8s.io"
 
 
 def test_client_disconnect_unregisters_the_watcher(apiserver, api_client: k8s.ApiClient) -> None:
@@ -202,9 +246,35 @@ def test_finalizer_removal_emits_deleted(core: Api) -> None:
         "name": "web", "finalizers": ["example.com/cleanup"]}))
     start = raw(core.read_namespaced_service, "web", "default")["metadata"]["resourceVersion"]
     raw(core.delete_namespaced_service, "web", "default")
-    raw(core.patch_namespaced_service, "web", "default", {"metadata": {"finalizers": None}})
+    answer = raw(core.patch_namespaced_service, "web", "default", {"metadata": {"finalizers": None}})
     c = Collector(core.list_namespaced_service, "default", resource_version=start, timeout_seconds=10)
     wait_for(lambda: c.types() == ["MODIFIED", "DELETED"], timeout=5, message=lambda: str(c.events))
     deleted = c.raw[-1]["raw_object"]
-    assert deleted["metadata"]["deletionTimestamp"] and not deleted["metadata"].get("finalizers")
+    # kube-apiserver never writes the emptied version: it deletes the stored object as it was
+    # (deleteWithoutFinalizers), so the DELETED event and the answer still list the finalizer
+    assert deleted["metadata"]["deletionTimestamp"] and deleted["metadata"]["finalizers"] == ["example.com/cleanup"]
+    assert answer == deleted
+    assert int(deleted["metadata"]["resourceVersion"]) > int(c.events[0][2])
     c.stop()
+
+
+def test_finalizer_removal_on_other_resources_answers_status_success(api_client: k8s.ApiClient) -> None:
+    path = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
+    status, created = request(api_client, "POST", path, {"metadata": {"name": "s", "finalizers": ["example.com/f"]},
+                                                         "addressType": "IPv4", "endpoints": []})
+    assert status == 201
+    request(api_client, "DELETE", f"{path}/s")
+    status, body = request(api_client, "PATCH", f"{path}/s", {"metadata": {"finalizers": None}},
+                           content_type="application/merge-patch+json")
+    assert status == 200 and body["kind"] == "Status" and body["status"] == "Success"
+    assert body["details"]["uid"] == created["metadata"]["uid"]
+    assert request(api_client, "GET", f"{path}/s")[0] == 404
+
+
+def test_initial_events_from_a_future_resource_version_is_an_error_event(api_client: k8s.ApiClient) -> None:
+    status, body = request(api_client, "GET", "/api/v1/services", query=[
+        ("watch", "true"), ("sendInitialEvents", "true"), ("resourceVersionMatch", "NotOlderThan"),
+        ("resourceVersion", "999999")])
+    assert status == 200  # the stream holds exactly one event
+    assert body["type"] == "ERROR" and body["object"]["code"] == 504
+    assert body["object"]["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"

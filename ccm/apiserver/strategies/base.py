@@ -182,9 +182,11 @@ class Strategy:
         return base + self.field_labels
 
     def bookmark(self, rv: int) -> Obj:
-        """The object a BOOKMARK event carries: only kind, apiVersion and the revision."""
-        return {"kind": self.kind, "apiVersion": self.api_version,
-                "metadata": {"resourceVersion": str(rv), "creationTimestamp": None}}
+        """The object a BOOKMARK event carries: only kind, apiVersion and the revision.
+
+        (A zero creationTimestamp is omitted since ObjectMeta's ``omitzero`` tag, not sent as null.)
+        """
+        return {"kind": self.kind, "apiVersion": self.api_version, "metadata": {"resourceVersion": str(rv)}}
 
 
 def dig(obj: Any, *path: str) -> Any:

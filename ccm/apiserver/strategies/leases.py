@@ -15,6 +15,8 @@ class LeaseStrategy(Strategy):
     kind = "Lease"
     model = "V1Lease"
     allow_create_on_update = True
+    #: leaseStrategy.AllowUnconditionalUpdate: a lock must never be overwritten blind
+    allow_unconditional_update = False
 
     def default(self, obj: Obj) -> None:
         for key in ("acquireTime", "renewTime"):

@@ -29,8 +29,7 @@ class NodeStrategy(Strategy):
         "spec.podCIDRs": ("merge", None),
         "status.addresses": ("merge", "type"),
         "status.conditions": ("merge", "type"),
-        "status.images": ("merge", None),
-    }
+    }  # taints, images and volumes have no patch strategy in k8s.io/api: atomic
 
     def default(self, obj: Obj) -> None:
         timefmt.normalize_conditions(dig(obj, "status", "conditions"), "lastHeartbeatTime", "lastTransitionTime")

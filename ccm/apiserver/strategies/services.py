@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
+from typing import TypeVar
 
 from ccm.apiserver import errors, timefmt
 from ccm.apiserver import fielderrors as fe
@@ -27,6 +29,17 @@ from ccm.apiserver.strategies.service_types import (
 )
 from ccm.apiserver.strategies.service_validation import validate_load_balancer_status, validate_service
 from ccm.apiserver.validation import parse_ip
+
+_T = TypeVar("_T")
+
+
+def _next_free(allocate_next: Callable[[], _T], what: str) -> _T:
+    """The next free value; a full range is the 500 kube-apiserver answers with."""
+    try:
+        return allocate_next()
+    except AllocationError as exc:
+        raise errors.APIError(500, f"Internal error occurred: failed to allocate a {what}: {exc}",
+                              "InternalError") from None
 
 
 class ServiceStrategy(Strategy):
@@ -163,11 +176,7 @@ class ServiceStrategy(Strategy):
         if ip == "None":
             return
         if not ip:
-            try:
-                ip = self.ips.allocate_next()
-            except AllocationError as exc:
-                raise errors.APIError(500, f"Internal error occurred: failed to allocate a serviceIP: {exc}",
-                                      "InternalError") from None
+            ip = _next_free(self.ips.allocate_next, "serviceIP")
             txn.took(functools.partial(self.ips.release, ip))
             s["clusterIP"], s["clusterIPs"] = ip, [ip]
             return
@@ -212,11 +221,7 @@ class ServiceStrategy(Strategy):
                     take(i, requested)
                     p["nodePort"] = requested
                 else:
-                    try:
-                        requested = self.node_ports.allocate_next()
-                    except AllocationError as exc:
-                        raise errors.APIError(500, f"Internal error occurred: failed to allocate a nodePort: "
-                                                   f"{exc}", "InternalError") from None
+                    requested = _next_free(self.node_ports.allocate_next, "nodePort")
                     txn.took(functools.partial(self.node_ports.release, requested))
                     taken.add(requested)
                     p["nodePort"] = requested
@@ -236,11 +241,7 @@ class ServiceStrategy(Strategy):
         if hc and hc == old_port:
             return
         if not hc:
-            try:
-                hc = self.node_ports.allocate_next()
-            except AllocationError as exc:
-                raise errors.APIError(500, f"Internal error occurred: failed to allocate a nodePort: {exc}",
-                                      "InternalError") from None
+            hc = _next_free(self.node_ports.allocate_next, "nodePort")
             s["healthCheckNodePort"] = hc
         else:
             try:
