@@ -104,6 +104,10 @@ class EmbeddedAPIServer:
         """Close every open watch stream (clients must reconnect)."""
         self.call(self.server.store.drop_watches)
 
+    def open_watch_count(self) -> int:
+        """Watch streams open right now (lets tests wait for a client to reconnect)."""
+        return int(self.call(lambda: len(self.server.store.watchers())))
+
     def write_count(self) -> int:
         return self.server.write_count
 

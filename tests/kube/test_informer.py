@@ -332,6 +332,9 @@ def test_real_watch_drops_mid_run_lose_nothing_and_add_nothing_twice(apiserver, 
                 raw.patch(SERVICES.item_path("default", f"s{i}"),
                           {"metadata": {"labels": {"round": str(round_)}}}, "merge")
                 if i % 7 == 0:
+                    # a drop before the informer has reconnected would close nothing
+                    wait_for(lambda: apiserver.open_watch_count() > 0, timeout=10,
+                             message="the informer's watch to reopen")
                     apiserver.drop_watches()
             raw.create(path, make_service(f"new{round_}"))
             raw.delete(SERVICES.item_path("default", f"s{round_}"))
