@@ -10,6 +10,8 @@ stable figure under noise: see /work/shared/reference/proxy-perf.md).
     python bench/proxy.py --quick         # shortened (512 MiB, 4 s wrk, 2,000 idle, 60k datagrams)
     python bench/proxy.py --uvloop        # adds the ccm engine on uvloop as a variant of the same run
     python bench/proxy.py soak --minutes 10 --uvloop   # churn soak: must end with the proxy alive
+    python bench/proxy.py --only churn,udp --baseline /tmp/old   # adds "ccm-base": the engine of
+                                          # another tree (e.g. a copy of the previous revision)
 
 Helpers this script runs as subprocesses: ``serve`` (the ccm engine), ``sink`` (bulk
 receiver), ``echo`` (TCP/UDP echo). HAProxy, wrk and nginx come from Debian
@@ -226,19 +228,20 @@ http {{ access_log off; keepalive_requests 100000000;
         self.spawn(["nginx", "-c", str(conf), "-e", str(self.tmp / "nginx.err")], port)
         return port
 
-    def helper(self, *args: str, port: int, udp: bool = False) -> Proc:
-        return self.spawn([sys.executable, __file__, *args], port, udp)
+    def helper(self, *args: str, port: int, udp: bool = False, script: str = __file__) -> Proc:
+        return self.spawn([sys.executable, script, *args], port, udp)
 
     # proxies
     def ccm(self, backend: int, protocol: str = "TCP", splice: bool = True,
-            uvloop: bool = False) -> tuple[int, Proc]:
+            uvloop: bool = False, tree: str | None = None) -> tuple[int, Proc]:
         port = free_port(socket.SOCK_DGRAM if protocol == "UDP" else socket.SOCK_STREAM)
         argv = ["serve", "--port", str(port), "--backend", str(backend), "--protocol", protocol]
         if uvloop:
             argv.append("--uvloop")
         if not splice:
             argv.append("--no-splice")
-        return port, self.helper(*argv, port=port, udp=protocol == "UDP")
+        script = str(Path(tree) / "bench" / "proxy.py") if tree else __file__
+        return port, self.helper(*argv, port=port, udp=protocol == "UDP", script=script)
 
     def haproxy(self, backend: int, splice: bool) -> tuple[int, Proc]:
         port = free_port()
@@ -410,6 +413,8 @@ def run(args: argparse.Namespace) -> int:
     dgrams = 60_000 if args.quick else 200_000
     reps = args.repetitions
     ccm_variants = ["ccm", "ccm-uvloop"] if args.uvloop else ["ccm"]
+    if args.baseline:
+        ccm_variants.append("ccm-base")
     tcp_variants = ["direct", *ccm_variants, "haproxy", "haproxy-splice"]
     results: dict[str, Result] = {k: {} for k in ("bulk", "keepalive", "churn", "idle", "udp")}
     notes: list[str] = []
@@ -428,7 +433,8 @@ def run(args: argparse.Namespace) -> int:
                 if variant == "direct":
                     return backend, None
                 if variant.startswith("ccm"):
-                    return lab.ccm(backend, uvloop=variant == "ccm-uvloop")
+                    return lab.ccm(backend, uvloop=variant == "ccm-uvloop",
+                                   tree=args.baseline if variant == "ccm-base" else None)
                 return lab.haproxy(backend, splice=variant == "haproxy-splice")
 
             def one_bulk(v: str) -> None:
@@ -471,7 +477,8 @@ def run(args: argparse.Namespace) -> int:
                 if v == "direct":
                     port = uecho_port
                 elif v.startswith("ccm"):
-                    port, proc = lab.ccm(uecho_port, "UDP", uvloop=v == "ccm-uvloop")
+                    port, proc = lab.ccm(uecho_port, "UDP", uvloop=v == "ccm-uvloop",
+                                         tree=args.baseline if v == "ccm-base" else None)
                 else:
                     port, proc = lab.nginx_udp(uecho_port)
                 try:
@@ -591,6 +598,8 @@ def main() -> int:
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--only", default="bulk,keepalive,churn,idle,udp",
                         help="comma-separated subset of the workloads")
+    parser.add_argument("--baseline", metavar="TREE",
+                        help="also measure the engine of another source tree, as variant ccm-base")
     sub = parser.add_subparsers(dest="cmd")
     s = sub.add_parser("serve")
     s.add_argument("--port", type=int, required=True)

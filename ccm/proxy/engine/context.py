@@ -6,7 +6,9 @@ import asyncio
 import logging
 import time
 
+from ccm.proxy.engine.deadlines import Deadlines
 from ccm.proxy.engine.pipes import PipePool
+from ccm.proxy.engine.poller import Poller
 
 #: the copy buffer of the non-splice paths (TCP fallback and UDP): one per engine, never per packet
 BUFFER_SIZE = 1 << 16
@@ -35,20 +37,31 @@ class Stats:
 
 
 class Context:
-    __slots__ = ("add_reader", "add_writer", "buf", "loop", "pool", "remove_reader", "remove_writer",
-                 "splice", "stats")
+    """``add_reader`` and friends watch per-connection fds (the engine's own epoll, see
+    poller.py); long-lived fds (listeners, UDP flows) use the loop's directly."""
+
+    __slots__ = ("add_reader", "add_writer", "buf", "deadlines", "loop", "poller", "pool", "remove_reader",
+                 "remove_writer", "splice", "stats")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, splice: bool) -> None:
         self.loop = loop
+        self.poller = poller = Poller(loop)
         # bound once: these are called several times per connection
-        self.add_reader = loop.add_reader
-        self.add_writer = loop.add_writer
-        self.remove_reader = loop.remove_reader
-        self.remove_writer = loop.remove_writer
+        self.add_reader = poller.add_reader
+        self.add_writer = poller.add_writer
+        self.remove_reader = poller.remove_reader
+        self.remove_writer = poller.remove_writer
+        self.deadlines = Deadlines(loop)
         self.splice = splice
         self.pool = PipePool()
         self.buf = memoryview(bytearray(BUFFER_SIZE))
         self.stats = Stats()
+
+    def close(self) -> None:
+        """After every listener closed: stop the poller and timers, close pooled pipes."""
+        self.deadlines.close()
+        self.poller.close()
+        self.pool.close()
 
 
 class RateLimitedLog:

@@ -106,7 +106,7 @@ class ForwardingEngine:
             self._timer = None
         for key in list(self._listeners):
             self.close_listener(*key)
-        self._ctx.pool.close()
+        self._ctx.close()
 
     async def aclose(self) -> None:
         self.close()

@@ -4,7 +4,8 @@ Driven by the loop's ``add_reader``/``add_writer`` on non-blocking sockets (no s
 Protocols: they cost 2-3x the CPU and 3.5x the memory per connection, proxy-perf.md). The
 direction reads only while it owns no data; when the destination is full it swaps reading the
 source for waiting on the destination, so backpressure reaches the sender through TCP.
-Half-close: after EOF and once everything is written, ``shutdown(SHUT_WR)`` the destination.
+Half-close: after EOF and once everything is written, ``shutdown(SHUT_WR)`` the destination
+(unless the other direction is done too: then both sockets are simply closed).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class Owner:
     def abort(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def pump_finished(self) -> None:  # pragma: no cover - interface
+    def pump_finished(self) -> bool:  # pragma: no cover - interface
+        """One direction is done; True when that closed the connection (both are done)."""
         raise NotImplementedError
 
 
@@ -52,9 +54,13 @@ class Pump:
         self.reading = False
         self.writing = False
 
-    def start(self) -> None:
+    def start(self, take_over_writer: bool = False) -> None:
+        """``take_over_writer``: the source has a writer (its dial) to swap in one system call."""
         self.reading = True
-        self.ctx.add_reader(self.src, self.on_readable)
+        if take_over_writer:
+            self.ctx.poller.writer_to_reader(self.src, self.on_readable)
+        else:
+            self.ctx.add_reader(self.src, self.on_readable)
 
     def on_readable(self) -> None:
         raise NotImplementedError
@@ -82,28 +88,38 @@ class Pump:
 
     def _eof(self) -> None:
         self.finished = True
+        if self.owner.pump_finished():  # both directions done: the connection is closed
+            return
         self.ctx.remove_reader(self.src)
         self.reading = False
-        self._shutdown()
+        self._half_close()
 
     def _shutdown(self) -> None:
+        # when the other direction is done too the owner closes both sockets, and close()
+        # sends the FIN: the shutdown would be a wasted system call
+        if not self.owner.pump_finished():
+            self._half_close()
+
+    def _half_close(self) -> None:
         try:
             self.dst_sock.shutdown(_SHUT_WR)
         except OSError:
             pass
-        self.owner.pump_finished()
 
     def release(self) -> None:
-        """Unregister from the loop and drop any data in flight (the connection is closing)."""
-        ctx = self.ctx
+        """Drop any data in flight: the connection closes both sockets right after.
+
+        Closing them takes them out of the engine's epoll, so they are only forgotten here.
+        """
+        forget = self.ctx.poller.forget
         if self.reading:
-            ctx.remove_reader(self.src)
+            forget(self.src)
             self.reading = False
         if self.writing:
-            ctx.remove_writer(self.dst)
+            forget(self.dst)
             self.writing = False
         if self.pipe is not None:
-            ctx.pool.discard(self.pipe)
+            self.ctx.pool.discard(self.pipe)
             self.pipe = None
         self.held = b""
 

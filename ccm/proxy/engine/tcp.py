@@ -16,6 +16,7 @@ import socket
 from ccm.proxy.engine import proxyproto
 from ccm.proxy.engine.config import Backend, ListenerConfig
 from ccm.proxy.engine.context import Context, RateLimitedLog
+from ccm.proxy.engine.poller import FAILED
 from ccm.proxy.engine.pump import CopyPump, Owner, Pump, SplicePump
 from ccm.proxy.engine.ranges import SourceRanges
 from ccm.proxy.engine.selection import Selector
@@ -28,6 +29,8 @@ FIRST_DIAL_TIMEOUT = 0.25
 HEADER_TIMEOUT = 5.0
 _NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN)
+_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+_STREAM = int(socket.SOCK_STREAM)
 #: Linux: pick the source port at connect(), so many dials from one source IP share ports
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 WILDCARDS = ("0.0.0.0", "::", "")
@@ -38,23 +41,20 @@ def family_of(ip: str) -> socket.AddressFamily:
 
 
 def upstream_socket(source_ip: str | None, backend_ip: str, kind: socket.SocketKind) -> socket.socket:
-    """A socket towards a backend, leaving from the listener's own address when it has one.
+    """A non-blocking socket towards a backend, bound to ``source_ip`` when one is given.
 
-    A load balancer's VIP or a node's IP is then the source the backend sees (what lets a
-    node proxy recognise its Service's load balancer), instead of whatever the routing
-    table picks (127.0.0.1 for every loopback address).
+    Binding leaves the backend's source choice to the connect (``IP_BIND_ADDRESS_NO_PORT``), so
+    many dials from one address share ports. A failed bind falls back to the routed source.
     """
-    sock = socket.socket(family_of(backend_ip), kind)
-    # a loopback source cannot reach a non-loopback destination (the kernel drops martians)
-    if source_ip is not None and (":" in source_ip) == (":" in backend_ip) \
-            and (_is_loopback(backend_ip) or not _is_loopback(source_ip)):
+    sock = socket.socket(family_of(backend_ip), kind | _NONBLOCK)
+    if source_ip is not None:
         try:
             if kind == socket.SOCK_STREAM and ":" not in source_ip:
                 sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
             sock.bind((source_ip, 0))
         except OSError:
             sock.close()
-            sock = socket.socket(family_of(backend_ip), kind)
+            sock = socket.socket(family_of(backend_ip), kind | _NONBLOCK)
     return sock
 
 
@@ -62,11 +62,58 @@ def _is_loopback(ip: str) -> bool:
     return ip.startswith("127.") or ip == "::1"
 
 
+def routed_source(backend_ip: str) -> str | None:
+    """The source address the kernel picks towards ``backend_ip`` (a connected UDP probe, no packet)."""
+    try:
+        with socket.socket(family_of(backend_ip), socket.SOCK_DGRAM) as probe:
+            probe.connect((backend_ip, 9))
+            return str(probe.getsockname()[0])
+    except OSError:
+        return None
+
+
+class SourceBinding:
+    """Which dials must bind to the listener's address so the backend sees it as the source.
+
+    A load balancer's VIP or a node's IP is then the source the backend sees (what lets a
+    node proxy recognise its Service's load balancer), instead of whatever the routing table
+    picks (127.0.0.1 for every loopback address). Where the route already picks the
+    listener's address, the bind (two system calls per dial) is skipped; the answer is cached
+    per backend address until the next ``forget()`` (housekeeping, about once a second), so a
+    route change is followed within a second.
+    """
+
+    __slots__ = ("_cache", "source_ip")
+
+    def __init__(self, listen_ip: str) -> None:
+        self.source_ip = None if listen_ip in WILDCARDS else listen_ip
+        self._cache: dict[str, str | None] = {}
+
+    def source_for(self, backend_ip: str) -> str | None:
+        """The address to bind to before dialling ``backend_ip``, or None to let the route decide."""
+        try:
+            return self._cache[backend_ip]
+        except KeyError:
+            pass
+        source = self.source_ip
+        # a loopback source cannot reach a non-loopback destination (the kernel drops martians)
+        if source is not None and ((":" in source) != (":" in backend_ip)
+                                   or (_is_loopback(source) and not _is_loopback(backend_ip))
+                                   or routed_source(backend_ip) == source):
+            source = None
+        self._cache[backend_ip] = source
+        return source
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+
 def bind_socket(ip: str, port: int, kind: socket.SocketKind) -> socket.socket:
     sock = socket.socket(family_of(ip), kind)
     try:
         if kind == socket.SOCK_STREAM:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(*_NODELAY)  # Linux: accepted sockets inherit it, one call saved per accept
         if ":" in ip:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind((ip, port))
@@ -83,7 +130,7 @@ class TcpListener:
     def __init__(self, ctx: Context, ip: str, port: int, config: ListenerConfig) -> None:
         self.ctx = ctx
         self.name = f"{ip}:{port}/TCP"
-        self.source_ip = None if ip in WILDCARDS else ip
+        self.binding = SourceBinding(ip)
         self.sock = bind_socket(ip, port, socket.SOCK_STREAM)
         self.fd = self.sock.fileno()
         self.conns: set[TcpConnection] = set()
@@ -94,65 +141,70 @@ class TcpListener:
         self.bad_input = RateLimitedLog(log)
         self._pump_class: type[Pump] = SplicePump if ctx.splice else CopyPump
         self._paused: asyncio.TimerHandle | None = None
-        ctx.add_reader(self.fd, self.on_accept)
+        ctx.loop.add_reader(self.fd, self.on_accept)
 
     def update(self, config: ListenerConfig) -> None:
         self.ranges = SourceRanges(config.source_ranges)
         removed = self.selector.update(config.backends, config.affinity_timeout)
         self.config = config
         self.backend_set = frozenset(config.backends)
+        self.binding.forget()
         if removed:
             for conn in [c for c in self.conns if c.backend in removed]:
                 conn.close()
 
     def sweep(self) -> None:
         self.selector.sweep()
+        self.binding.forget()
 
     def on_accept(self) -> None:
         ctx = self.ctx
         stats = ctx.stats
-        sock = self.sock
+        # the raw accept: ``socket.accept`` converts family and type to enums on every call
+        # (about 4 µs of a churned connection's Python time)
+        accept = self.sock._accept  # type: ignore[attr-defined]
+        family = int(self.sock.family)
+        new_socket = socket.socket
+        conns = self.conns
+        proxy_protocol = self.config.accept_proxy_protocol
+        ranges = self.ranges
+        check = ranges.allows if ranges.cidrs and not proxy_protocol else None
         for _ in range(ACCEPT_BATCH):
             try:
-                client, addr = sock.accept()
+                fd, addr = accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
                 # EMFILE/ENFILE/ENOBUFS: the level-triggered reader would spin; pause accepting
                 log.warning("%s: accept failed, pausing 100 ms: %s", self.name, e)
-                ctx.remove_reader(self.fd)
+                ctx.loop.remove_reader(self.fd)
                 self._paused = ctx.loop.call_later(0.1, self._resume)
                 return
             stats.connections += 1
-            if self.config.accept_proxy_protocol:
-                client.setblocking(False)
-                client.setsockopt(*_NODELAY)
-                stats.active += 1
-                conn = TcpConnection(self, client, addr)
-                self.conns.add(conn)
-                conn.await_header()
-                continue
-            ranges = self.ranges
-            if ranges.cidrs and not ranges.allows(addr[0]):
+            client = new_socket(family, _STREAM, 0, fd)
+            if check is not None and not check(addr[0]):
                 stats.refused += 1
                 client.close()
                 continue
+            # non-blocking by hand (accept4 gets no SOCK_NONBLOCK); TCP_NODELAY is inherited
             client.setblocking(False)
-            client.setsockopt(*_NODELAY)
             stats.active += 1
             conn = TcpConnection(self, client, addr)
-            self.conns.add(conn)
-            conn.dial(False)
+            conns.add(conn)
+            if proxy_protocol:
+                conn.await_header()
+            else:
+                conn.dial(False)
 
     def _resume(self) -> None:
         self._paused = None
-        self.ctx.add_reader(self.fd, self.on_accept)
+        self.ctx.loop.add_reader(self.fd, self.on_accept)
 
     def close(self) -> None:
         if self._paused is not None:
             self._paused.cancel()
         else:
-            self.ctx.remove_reader(self.fd)
+            self.ctx.loop.remove_reader(self.fd)
         self.sock.close()
         for conn in list(self.conns):
             conn.close()
@@ -161,8 +213,8 @@ class TcpListener:
 class TcpConnection(Owner):
     """A client connection, from accept through dialling to two pumps."""
 
-    __slots__ = ("attempts", "backend", "bsock", "client", "client_addr", "closed", "down", "hbuf",
-                 "listener", "peer", "state", "timer", "up")
+    __slots__ = ("attempts", "backend", "bsock", "client", "client_addr", "closed", "dials", "down",
+                 "hbuf", "listener", "peer", "state", "timer", "up")
 
     def __init__(self, listener: TcpListener, client: socket.socket, peer: tuple) -> None:
         self.listener = listener
@@ -173,8 +225,9 @@ class TcpConnection(Owner):
         self.bsock: socket.socket | None = None
         self.up: Pump | None = None
         self.down: Pump | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.TimerHandle | None = None  # the PROXY header's only
         self.attempts = 0
+        self.dials = 0  # identifies the dial a deadline belongs to
         self.state = 1  # 0 reading the PROXY header, 1 dialling, 2 established
         self.closed = False
         self.hbuf = b""
@@ -254,33 +307,37 @@ class TcpConnection(Owner):
             self.close()
             return
         self.backend = backend
-        bsock = upstream_socket(listener.source_ip, backend.ip, socket.SOCK_STREAM)
+        bsock = upstream_socket(listener.binding.source_for(backend.ip), backend.ip, socket.SOCK_STREAM)
         self.bsock = bsock
-        bsock.setblocking(False)
+        bsock.setsockopt(*_NODELAY)
         err = bsock.connect_ex((backend.ip, backend.port))
         if err == 0:
             self._connected()
         elif err in _IN_PROGRESS:
             ctx = listener.ctx
             ctx.add_writer(bsock.fileno(), self._on_dialled)
-            self.timer = ctx.loop.call_later(FIRST_DIAL_TIMEOUT * (1 << self.attempts), self._dial_timeout)
+            self.dials += 1
+            ctx.deadlines.add(FIRST_DIAL_TIMEOUT * (1 << self.attempts), self, self.dials)
         else:
             self._dial_failed()
 
     def _on_dialled(self) -> None:
         bsock = self.bsock
         assert bsock is not None
-        self.listener.ctx.remove_writer(bsock.fileno())
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if bsock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+        self.dials += 1  # its deadline no longer applies
+        ctx = self.listener.ctx
+        # writable without error or hang-up is a completed connect: no getsockopt(SO_ERROR)
+        if ctx.poller.events & FAILED:
+            ctx.remove_writer(bsock.fileno())
             self._dial_failed()
         else:
-            self._connected()
+            self._connected(True)
 
-    def _dial_timeout(self) -> None:
-        self.timer = None
+    def expired(self, token: int) -> None:
+        """A dial deadline came due: time out if that dial is still waiting."""
+        if token != self.dials or self.closed:
+            return
+        self.dials += 1
         bsock = self.bsock
         assert bsock is not None
         self.listener.ctx.remove_writer(bsock.fileno())
@@ -300,17 +357,19 @@ class TcpConnection(Owner):
         else:
             self.dial(True)
 
-    def _connected(self) -> None:
+    def _connected(self, watched: bool = False) -> None:
+        """``watched``: the backend socket still has its dial writer (the down pump takes it over)."""
         listener = self.listener
+        ctx = listener.ctx
         bsock = self.bsock
         assert bsock is not None
         if self.backend not in listener.backend_set:  # removed while we were dialling
+            if watched:
+                ctx.remove_writer(bsock.fileno())
             bsock.close()
             self.bsock = None
             self.dial(True)
             return
-        self.state = 2
-        bsock.setsockopt(*_NODELAY)
         version = listener.config.send_proxy_protocol
         if version:
             try:
@@ -318,20 +377,24 @@ class TcpConnection(Owner):
                 if bsock.send(header) != len(header):
                     raise BlockingIOError
             except OSError:
+                if watched:
+                    ctx.remove_writer(bsock.fileno())
                 self._dial_failed()
                 return
-        ctx = listener.ctx
+        self.state = 2
         cls = listener._pump_class
         self.up = up = cls(ctx, self, self.client, bsock)
         self.down = down = cls(ctx, self, bsock, self.client)
         up.start()
-        down.start()
+        down.start(watched)
 
     # -- Owner ------------------------------------------------------------------------------
-    def pump_finished(self) -> None:
+    def pump_finished(self) -> bool:
         up, down = self.up, self.down
         if up is not None and down is not None and up.finished and down.finished:
             self.close()
+            return True
+        return False
 
     def abort(self) -> None:
         self.close()
@@ -351,6 +414,7 @@ class TcpConnection(Owner):
             ctx.remove_reader(self.client.fileno())
         elif self.state == 1 and self.bsock is not None:
             ctx.remove_writer(self.bsock.fileno())
+            self.dials += 1
         if self.up is not None:
             self.up.release()
         if self.down is not None:

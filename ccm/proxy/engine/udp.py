@@ -17,7 +17,7 @@ from ccm.proxy.engine.config import Backend, ListenerConfig
 from ccm.proxy.engine.context import Context, RateLimitedLog
 from ccm.proxy.engine.ranges import SourceRanges
 from ccm.proxy.engine.selection import Selector
-from ccm.proxy.engine.tcp import WILDCARDS, bind_socket, upstream_socket
+from ccm.proxy.engine.tcp import SourceBinding, bind_socket, upstream_socket
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class UdpListener:
     def __init__(self, ctx: Context, ip: str, port: int, config: ListenerConfig) -> None:
         self.ctx = ctx
         self.name = f"{ip}:{port}/UDP"
-        self.source_ip = None if ip in WILDCARDS else ip
+        self.binding = SourceBinding(ip)
         self.sock = bind_socket(ip, port, socket.SOCK_DGRAM)
         self.fd = self.sock.fileno()
         self.flows: dict[tuple, UdpFlow] = {}
@@ -37,12 +37,13 @@ class UdpListener:
         self.config = config
         self.ranges = SourceRanges(config.source_ranges)
         self.bad_input = RateLimitedLog(log)
-        ctx.add_reader(self.fd, self.on_readable)
+        ctx.loop.add_reader(self.fd, self.on_readable)
 
     def update(self, config: ListenerConfig) -> None:
         self.ranges = SourceRanges(config.source_ranges)
         removed = self.selector.update(config.backends, config.affinity_timeout)
         self.config = config
+        self.binding.forget()
         if removed:
             for flow in [f for f in self.flows.values() if f.backend in removed]:
                 flow.close()
@@ -91,9 +92,8 @@ class UdpListener:
             return None
         if len(self.flows) >= self.config.max_udp_flows:
             self._evict_oldest()
-        sock = upstream_socket(self.source_ip, backend.ip, socket.SOCK_DGRAM)
+        sock = upstream_socket(self.binding.source_for(backend.ip), backend.ip, socket.SOCK_DGRAM)
         try:
-            sock.setblocking(False)
             sock.connect((backend.ip, backend.port))
         except OSError as e:
             sock.close()
@@ -112,12 +112,13 @@ class UdpListener:
     def sweep(self) -> None:
         """Close flows idle longer than the timeout and expired affinity entries."""
         self.selector.sweep()
+        self.binding.forget()
         limit = _monotonic() - self.config.udp_idle_timeout
         for flow in [f for f in self.flows.values() if f.last < limit]:
             flow.close()
 
     def close(self) -> None:
-        self.ctx.remove_reader(self.fd)
+        self.ctx.loop.remove_reader(self.fd)
         self.sock.close()
         for flow in list(self.flows.values()):
             flow.close()
@@ -134,7 +135,7 @@ class UdpFlow:
         self.fd = sock.fileno()
         self.backend = backend
         self.last = _monotonic()
-        listener.ctx.add_reader(self.fd, self.on_reply)
+        listener.ctx.loop.add_reader(self.fd, self.on_reply)
 
     def on_reply(self) -> None:
         listener = self.listener
@@ -168,5 +169,5 @@ class UdpFlow:
         if listener.flows.get(self.addr) is self:
             del listener.flows[self.addr]
             listener.ctx.stats.udp_flows -= 1
-        listener.ctx.remove_reader(self.fd)
+        listener.ctx.loop.remove_reader(self.fd)
         self.sock.close()
