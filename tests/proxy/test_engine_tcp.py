@@ -56,6 +56,40 @@ def test_bulk_transfer_with_half_close_is_intact(engine: ThreadedEngine, backend
     assert engine.stats()["pipes_in_use"] == 0
 
 
+def test_bulk_and_small_messages_alternate_on_one_connection(engine: ThreadedEngine, backends: Peers) -> None:
+    """The adaptive pump copies small messages and splices bulk: switching both ways keeps the stream."""
+    port = free_port()
+    engine.listen(LB, port, tcp(backends.tcp("a")))
+    with connect((LB, port), timeout=20) as s:
+        assert read_line(s) == b"a\n"
+        s.setblocking(True)
+        for round_ in range(3):
+            payload = os.urandom((2 << 20) + round_)  # fills the copy buffer: bulk
+
+            t = threading.Thread(target=s.sendall, args=(payload,))
+            t.start()
+            got = bytearray()
+            while len(got) < len(payload):
+                chunk = s.recv(1 << 20)
+                assert chunk
+                got += chunk
+            t.join()
+            assert got == payload
+            if engine.stats()["splice"]:  # the bulk part went through a pooled pipe
+                assert engine.stats()["pipes_in_pool"] >= 1
+            for i in range(20):  # request-sized: copied through the shared buffer
+                msg = b"ping %d %d\n" % (round_, i)
+                s.sendall(msg)
+                got = bytearray()
+                while len(got) < len(msg):
+                    chunk = s.recv(100)
+                    assert chunk
+                    got += chunk
+                assert got == msg
+    wait_for(lambda: engine.stats()["active"] == 0, message="connection closed")
+    assert engine.stats()["pipes_in_use"] == 0
+
+
 def test_dead_backend_is_skipped(engine: ThreadedEngine, backends: Peers) -> None:
     alive = backends.tcp("alive")
     dead = ("127.0.0.1", free_port())

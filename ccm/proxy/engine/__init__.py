@@ -31,9 +31,11 @@ Public API (stable; ``providers.local`` depends on these names)::
 
 Connections to backends leave from the listener's address (unless it is a wildcard), so a
 backend sees the VIP or node IP it was reached through. A ForwardingEngine's methods must
-be called on its loop's thread. TCP uses ``os.splice``
-through pooled 1 MiB pipes (``splice=False`` selects the buffered copy); per-connection
-state is two ``__slots__`` objects and no pipe while idle.
+be called on its loop's thread. TCP is adaptive, like
+HAProxy's splice-auto: small payloads are copied through one shared 64 KiB buffer
+(``recv_into`` + ``send``), and a read that fills it switches that direction to ``os.splice``
+through pooled 1 MiB pipes until a read would have fitted the buffer again (``splice=False``
+copies only); per-connection state is two ``__slots__`` objects and no pipe or buffer while idle.
 """
 
 from ccm.proxy.engine.config import Backend, ListenerConfig

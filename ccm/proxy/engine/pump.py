@@ -1,4 +1,4 @@
-"""One direction of a proxied TCP connection: zero-copy splice, or a buffered copy.
+"""One direction of a proxied TCP connection: adaptive copy/splice, or a buffered copy only.
 
 Driven by the loop's ``add_reader``/``add_writer`` on non-blocking sockets (no streams, no
 Protocols: they cost 2-3x the CPU and 3.5x the memory per connection, proxy-perf.md). The
@@ -14,12 +14,18 @@ import os
 import socket
 from typing import TYPE_CHECKING
 
+from ccm.proxy.engine.context import BUFFER_SIZE
+
 if TYPE_CHECKING:
     from ccm.proxy.engine.context import Context
 
 _splice = getattr(os, "splice", None)
 _FLAGS = getattr(os, "SPLICE_F_MOVE", 1) | getattr(os, "SPLICE_F_NONBLOCK", 2)
 _CHUNK = 1 << 20
+#: a read that fills the shared copy buffer starts a bulk transfer (splice); a splice read
+#: shorter than that ends it
+_SMALL = BUFFER_SIZE
+_BULK = -1
 _SHUT_WR = socket.SHUT_WR
 
 
@@ -86,6 +92,22 @@ class Pump:
             ctx.add_reader(self.src, self.on_readable)
             self.reading = True
 
+    def _send_held(self) -> None:
+        """Destination writable again: send what a partial ``send`` left over."""
+        held = self.held
+        try:
+            sent = self.dst_sock.send(held)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.owner.abort()
+            return
+        if sent < len(held):
+            self.held = held[sent:]
+            return
+        self.held = b""
+        self._unblock()
+
     def _eof(self) -> None:
         self.finished = True
         if self.owner.pump_finished():  # both directions done: the connection is closed
@@ -125,9 +147,47 @@ class Pump:
 
 
 class SplicePump(Pump):
+    """Adaptive, like HAProxy's ``splice-auto``: a small payload takes one ``recv_into`` the
+    engine's shared buffer and one ``send`` (two system calls, no pipe, no pool work); a read
+    that fills the buffer marks a bulk transfer, and reads then splice through a pooled pipe
+    until one returns less than the buffer holds. A partial send keeps only the unsent
+    remainder (``held``), so nothing but that is ever per connection.
+
+    ``pending`` doubles as the mode, keeping the object at its size: bytes left in the held
+    pipe while one is held, else ``_BULK`` (reads splice) or 0 (reads copy).
+    """
+
     __slots__ = ()
 
     def on_readable(self) -> None:
+        if self.pending:
+            self._splice_read()
+            return
+        buf = self.ctx.buf
+        try:
+            n = self.src_sock.recv_into(buf)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.owner.abort()
+            return
+        if n == 0:
+            self._eof()
+            return
+        if n == _SMALL:
+            self.pending = _BULK
+        try:
+            sent = self.dst_sock.send(buf[:n])
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self.owner.abort()
+            return
+        if sent < n:
+            self.held = bytes(buf[sent:n])
+            self._block()
+
+    def _splice_read(self) -> None:
         pool = self.ctx.pool
         try:
             pipe = pool.acquire()
@@ -147,6 +207,8 @@ class SplicePump(Pump):
             pool.release(pipe)
             self._eof()
             return
+        if n < _SMALL:  # would have fitted the buffer: back to copying
+            self.pending = 0
         dst = self.dst
         try:
             while n:
@@ -164,7 +226,9 @@ class SplicePump(Pump):
 
     def on_writable(self) -> None:
         pipe = self.pipe
-        assert pipe is not None
+        if pipe is None:
+            self._send_held()
+            return
         n = self.pending
         dst = self.dst
         try:
@@ -177,7 +241,7 @@ class SplicePump(Pump):
             self.owner.abort()
             return
         self.pipe = None
-        self.pending = 0
+        self.pending = _BULK  # the destination pushed back: still a bulk transfer
         self.ctx.pool.release(pipe)
         self._unblock()
 
@@ -211,16 +275,4 @@ class CopyPump(Pump):
             self._block()
 
     def on_writable(self) -> None:
-        held = self.held
-        try:
-            sent = self.dst_sock.send(held)
-        except BlockingIOError:
-            return
-        except OSError:
-            self.owner.abort()
-            return
-        if sent < len(held):
-            self.held = held[sent:]
-            return
-        self.held = b""
-        self._unblock()
+        self._send_held()
