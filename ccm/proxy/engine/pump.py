@@ -92,6 +92,35 @@ class Pump:
             ctx.add_reader(self.src, self.on_readable)
             self.reading = True
 
+    def _copy(self) -> int:
+        """One ``recv_into`` the engine's shared buffer, one ``send``; returns the bytes read.
+
+        0 when nothing was read (would block, EOF handled, or the connection aborted). A partial
+        send keeps only the unsent remainder and waits for the destination to drain.
+        """
+        buf = self.ctx.buf
+        try:
+            n = self.src_sock.recv_into(buf)
+        except BlockingIOError:
+            return 0
+        except OSError:
+            self.owner.abort()
+            return 0
+        if n == 0:
+            self._eof()
+            return 0
+        try:
+            sent = self.dst_sock.send(buf[:n])
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self.owner.abort()
+            return 0
+        if sent < n:
+            self.held = bytes(buf[sent:n])
+            self._block()
+        return n
+
     def _send_held(self) -> None:
         """Destination writable again: send what a partial ``send`` left over."""
         held = self.held
@@ -162,30 +191,8 @@ class SplicePump(Pump):
     def on_readable(self) -> None:
         if self.pending:
             self._splice_read()
-            return
-        buf = self.ctx.buf
-        try:
-            n = self.src_sock.recv_into(buf)
-        except BlockingIOError:
-            return
-        except OSError:
-            self.owner.abort()
-            return
-        if n == 0:
-            self._eof()
-            return
-        if n == _SMALL:
+        elif self._copy() == _SMALL:  # the read filled the buffer: a bulk transfer
             self.pending = _BULK
-        try:
-            sent = self.dst_sock.send(buf[:n])
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            self.owner.abort()
-            return
-        if sent < n:
-            self.held = bytes(buf[sent:n])
-            self._block()
 
     def _splice_read(self) -> None:
         pool = self.ctx.pool
@@ -252,27 +259,7 @@ class CopyPump(Pump):
     __slots__ = ()
 
     def on_readable(self) -> None:
-        buf = self.ctx.buf
-        try:
-            n = self.src_sock.recv_into(buf)
-        except BlockingIOError:
-            return
-        except OSError:
-            self.owner.abort()
-            return
-        if n == 0:
-            self._eof()
-            return
-        try:
-            sent = self.dst_sock.send(buf[:n])
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            self.owner.abort()
-            return
-        if sent < n:
-            self.held = bytes(buf[sent:n])
-            self._block()
+        self._copy()
 
     def on_writable(self) -> None:
         self._send_held()
