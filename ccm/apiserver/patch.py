@@ -73,23 +73,10 @@ def json_equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _parent(doc: Any, parts: list[str], path: str) -> tuple[Any, str]:
-    if not parts:
-        raise _json_patch_error(f"unable to remove or replace the whole document at \"{path}\"")
+def _walk(doc: Any, parts: list[str], path: str) -> Any:
+    """The value at ``parts`` (JSON-pointer tokens of ``path``), or the "missing value" error."""
     cur = doc
-    for p in parts[:-1]:
-        if isinstance(cur, dict) and p in cur:
-            cur = cur[p]
-        elif isinstance(cur, list) and p.isdigit() and int(p) < len(cur):
-            cur = cur[int(p)]
-        else:
-            raise _json_patch_error(f"doc is missing path: \"{path}\": missing value")
-    return cur, parts[-1]
-
-
-def _get(doc: Any, path: str) -> Any:
-    cur = doc
-    for p in _unpointer(path):
+    for p in parts:
         if isinstance(cur, dict) and p in cur:
             cur = cur[p]
         elif isinstance(cur, list) and p.isdigit() and int(p) < len(cur):
@@ -97,6 +84,16 @@ def _get(doc: Any, path: str) -> Any:
         else:
             raise _json_patch_error(f"doc is missing path: \"{path}\": missing value")
     return cur
+
+
+def _parent(doc: Any, parts: list[str], path: str) -> tuple[Any, str]:
+    if not parts:
+        raise _json_patch_error(f"unable to remove or replace the whole document at \"{path}\"")
+    return _walk(doc, parts[:-1], path), parts[-1]
+
+
+def _get(doc: Any, path: str) -> Any:
+    return _walk(doc, _unpointer(path), path)
 
 
 def _add(doc: Any, path: str, value: Any) -> Any:
