@@ -322,6 +322,9 @@ _PROVIDERS: dict[str, str] = {
     "fake": "providers.fake:create",
     "local": "providers.local:create",
     "aws": "providers.aws:create",
+    "gcp": "providers.gcp:create",
+    "azure": "providers.azure:create",
+    "openstack": "providers.openstack:create",
 }
 _FACTORIES: dict[str, ProviderFactory] = {}
 

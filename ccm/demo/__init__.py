@@ -12,6 +12,7 @@ temp directory.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import shutil
 import signal
@@ -30,6 +31,14 @@ from ccm.demo.cluster import Layout, LocalCluster, StartError, load_example
 log = logging.getLogger(__name__)
 
 SERVICE_FILE = "hello-service.yaml"
+#: ``--provider`` values other than local: the module and function running that cloud's demo against
+#: an emulator in this process (imported only when chosen)
+CLOUD_DEMOS = {
+    "aws": "ccm.demo.aws:run_aws",
+    "gcp": "ccm.demo.gcp:run_gcp",
+    "azure": "ccm.demo.azure:run_azure",
+    "openstack": "ccm.demo.openstack:run_openstack",
+}
 SVC_COLUMNS = ("NAME:.metadata.name,VIP:.status.loadBalancer.ingress[0].ip,"
                "MODE:.status.loadBalancer.ingress[0].ipMode,PORTS:.status.loadBalancer.ingress[0].ports[*].port")
 SLICE_COLUMNS = ("BACKEND:.endpoints[*].targetRef.name,NODE:.endpoints[*].nodeName,"
@@ -37,9 +46,10 @@ SLICE_COLUMNS = ("BACKEND:.endpoints[*].targetRef.name,NODE:.endpoints[*].nodeNa
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--provider", choices=("local", "aws"), default="local",
+    p.add_argument("--provider", choices=("local", *CLOUD_DEMOS), default="local",
                    help="local (default): real load balancers on loopback with node proxies and backends; "
-                        "aws: Classic ELB and NLB in moto, an in-process AWS API emulator (no traffic flows)")
+                        "aws: Classic ELB and NLB in moto, an in-process AWS API emulator (no traffic flows); "
+                        "gcp, azure, openstack: the same against ccm's own emulators of those clouds")
     p.add_argument("--port-base", type=int, default=8080,
                    help="the Service's port, also the backends' port (default 8080; no privileges needed; "
                         "local only)")
@@ -152,10 +162,9 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.nodes <= 254 or not 1 <= args.backends <= 254:
         print("ccm demo: --nodes and --backends must be between 1 and 254", file=sys.stderr)
         return 2
-    if args.provider == "aws":
-        from ccm.demo.aws import run_aws
-
-        return run_aws(args, p)
+    if args.provider in CLOUD_DEMOS:
+        module, _, func = CLOUD_DEMOS[args.provider].partition(":")
+        return int(getattr(importlib.import_module(module), func)(args, p))
     if not (1 <= args.port_base <= 65535 and 1 <= args.node_health_port <= 65535):
         print("ccm demo: --port-base and --node-health-port must be ports (1-65535)", file=sys.stderr)
         return 2
