@@ -32,9 +32,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from prometheus_client import Counter, Histogram
+
+if TYPE_CHECKING:
+    from providers.instances import Instances
 
 # --------------------------------------------------------------------------------------------
 # Errors
@@ -300,6 +303,10 @@ class CloudProvider(abc.ABC):
     @abc.abstractmethod
     def load_balancer(self) -> LoadBalancer | None:
         """The load-balancer capability, or None when this cloud has none."""
+
+    def instances(self) -> Instances | None:
+        """The instances capability (``providers.instances``), or None: no node controllers then."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op for stateless clouds
         """Release sockets, threads and listeners (the local provider has some)."""

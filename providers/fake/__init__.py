@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from providers.base import ProviderContext
 from providers.fake.cloud import Call, FakeCloud, FakeLoadBalancer, Gate
+from providers.fake.instances import FakeInstance, FakeInstances
 
-__all__ = ["Call", "FakeCloud", "FakeLoadBalancer", "Gate", "create"]
+__all__ = ["Call", "FakeCloud", "FakeInstance", "FakeInstances", "FakeLoadBalancer", "Gate", "create"]
 
 
 def create(context: ProviderContext) -> FakeCloud:

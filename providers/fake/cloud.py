@@ -33,6 +33,8 @@ from providers.base import (
     default_load_balancer_name,
 )
 from providers.fake.addresses import AddressPool
+from providers.fake.instances import FakeInstances
+from providers.instances import Instances
 
 OPERATIONS = ("get", "ensure", "update", "delete")
 ErrorSpec = BaseException | Callable[[LoadBalancerRequest], BaseException | None]
@@ -269,6 +271,7 @@ class FakeCloud(CloudProvider):
         cluster_name: str = "kubernetes",
         annotation_provider: str = "fake",
         has_load_balancer: bool = True,
+        instances: FakeInstances | None = None,
         **lb_options: Any,
     ) -> None:
         self.cluster_name = cluster_name
@@ -276,10 +279,15 @@ class FakeCloud(CloudProvider):
         setattr(self, "annotation_provider", annotation_provider)  # noqa: B010
         self.lb = FakeLoadBalancer(**lb_options)
         self._has_lb = has_load_balancer
+        #: the machines behind Nodes (every node a running machine unless a test says otherwise)
+        self.vms = instances or FakeInstances()
         self.closed = False
 
     def load_balancer(self) -> LoadBalancer | None:
         return self.lb if self._has_lb else None
+
+    def instances(self) -> Instances | None:
+        return self.vms
 
     def close(self) -> None:
         self.closed = True

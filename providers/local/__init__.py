@@ -8,9 +8,12 @@ Options (``ProviderContext.options``; all optional):
 * ``health-interval``, ``health-timeout`` - seconds (1, 1)
 * ``unhealthy-threshold``, ``healthy-threshold`` - consecutive probes to flip a node (2, 1)
 * ``health-checks`` - ``false`` sends to every node without probing
+* ``instances-file`` - a JSON inventory of machines for the node controllers (see ``instances``;
+  default: a node is a running machine when its InternalIP is an address of this host)
 
 Modules: ``options`` (the settings), ``vips`` (VIP allocations, the durable state),
-``health`` (node probes), ``loadbalancer`` (the adapter), ``cloud`` (engine ownership).
+``health`` (node probes), ``loadbalancer`` (the adapter), ``instances`` (the machines behind
+Nodes), ``cloud`` (engine ownership).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ from typing import ClassVar
 
 from ccm.proxy.engine import ThreadedEngine
 from providers.base import CloudProvider, LoadBalancer, ProviderContext
+from providers.instances import Instances
+from providers.local.instances import LocalInstances
 from providers.local.loadbalancer import LocalLoadBalancer
 from providers.local.options import LocalOptions, parse_options
 
@@ -23,9 +25,13 @@ class LocalCloud(CloudProvider):
         except BaseException:
             self.engine.stop()
             raise
+        self._instances = LocalInstances(options.instances_file)
 
     def load_balancer(self) -> LoadBalancer | None:
         return self._lb
+
+    def instances(self) -> Instances | None:
+        return self._instances
 
     @property
     def lb(self) -> LocalLoadBalancer:

@@ -38,6 +38,8 @@ class LocalOptions:
     healthy_threshold: int = 1
     #: "false" turns probing off: every node is a backend (for clouds without node proxies)
     health_checks: bool = True
+    #: JSON inventory of pretend machines for the instances capability (None: this host's addresses)
+    instances_file: Path | None = None
 
 
 def _safe_name(cluster_name: str) -> str:
@@ -75,4 +77,5 @@ def parse_options(cluster_name: str, options: Mapping[str, str]) -> LocalOptions
         unhealthy_threshold=int(_positive(options, "unhealthy-threshold", 2, int)),
         healthy_threshold=int(_positive(options, "healthy-threshold", 1, int)),
         health_checks=_BOOLEANS[raw_checks],
+        instances_file=Path(options["instances-file"]) if options.get("instances-file") else None,
     )
