@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from ccm.apiserver import errors
+from ccm.apiserver.protobuf import codec as protobuf
 
 #: kube-apiserver's limit on a request body (``MaxRequestBodyBytes``, 3 MiB)
 MAX_REQUEST_BYTES = 3 * 1024 * 1024
@@ -56,7 +57,12 @@ def parse_error(detail: object) -> errors.APIError:
 
 
 def parse(raw: bytes, content_type: str) -> Decoded:
-    """Decode a JSON or YAML body; any failure is a 400 Status, never an exception."""
+    """Decode a JSON, YAML or Kubernetes-protobuf body; any failure is a 400 Status, never an exception."""
+    if content_type == protobuf.MEDIA_TYPE:
+        try:
+            return Decoded(protobuf.decode(raw), [])
+        except protobuf.CodecError as exc:
+            raise errors.bad_request(str(exc)) from None
     if "yaml" in content_type:
         return _parse_yaml(raw)
     return _parse_json(raw)

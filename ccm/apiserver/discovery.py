@@ -45,7 +45,16 @@ def resource_list(group_version: str, strategies: Iterable[Strategy]) -> dict[st
         if s.has_status:
             resources.append({"name": f"{s.plural}/status", "singularName": "", "namespaced": s.namespaced,
                               "kind": s.kind, "verbs": _SUB_VERBS})
+        resources += [_SUBRESOURCES[sub](s) for sub in s.extra_subresources]
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
+
+
+#: discovery entries of the extra subresources (their kind lives in another group)
+_SUBRESOURCES = {
+    "token": lambda s: {"name": f"{s.plural}/token", "singularName": "", "namespaced": s.namespaced,
+                        "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest",
+                        "verbs": ["create"]},
+}
 
 
 def _group(name: str, versions: list[str]) -> dict[str, Any]:

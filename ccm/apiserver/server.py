@@ -19,9 +19,11 @@ from aiohttp import web
 
 from ccm.apiserver import decoding, discovery, errors, listoptions, tables
 from ccm.apiserver.errors import APIError
+from ccm.apiserver.protobuf import codec as protobuf
 from ccm.apiserver.registry import MERGE_PATCH, Registry, Selection
 from ccm.apiserver.store import Entry, Store, Watcher, dumps
 from ccm.apiserver.strategies import Options, Strategy, all_strategies
+from ccm.apiserver.tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class APIServer:
         self.store = Store(history=watch_history, start_revision=start_revision)
         self.strategies = all_strategies(self.options)
         self.registry = Registry(self.store, self.strategies)
+        self.tokens = TokenIssuer()
         self.bookmark_interval = bookmark_interval
         self.token = token
         self._expected_auth = f"Bearer {token}".encode() if token is not None else b""
@@ -156,7 +159,7 @@ class APIServer:
             return None
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
-        if sub is not None and (sub != "status" or not strategy.has_status):
+        if sub is not None and not ((sub == "status" and strategy.has_status) or sub in strategy.extra_subresources):
             return None
         if strategy.namespaced and namespace is None and name is not None:
             return None
@@ -210,33 +213,38 @@ class APIServer:
                                 resource_version_match=q.get("resourceVersionMatch"))
                 if tables.wants_table(request.headers.get("Accept", "")):
                     return self._table(strategy, body, is_list=True)
-                return self._ok(body)
+                return self._reply(request, body)
             if method == "POST" and (namespace is not None or not strategy.namespaced):
-                return self._ok(reg.create(strategy, namespace, self._body(raw, request), dry_run,
+                return self._reply(request, reg.create(strategy, namespace, self._body(raw, request), dry_run,
                                            q.get("fieldValidation")), 201)
             if method == "DELETE" and (namespace is not None or not strategy.namespaced):
                 options, dry_run = self._delete_options(request, raw, dry_run)
-                return self._ok(reg.delete_collection(strategy, namespace, label_selector=q.get("labelSelector"),
+                return self._reply(request, reg.delete_collection(strategy, namespace, label_selector=q.get("labelSelector"),
                                                       field_selector=q.get("fieldSelector"), options=options,
                                                       dry_run=dry_run))
             raise errors.method_not_allowed()
         if watch_prefix:
             raise _NOT_FOUND
+        if sub == "token":  # create-only subresource
+            if method != "POST":
+                raise errors.method_not_allowed()
+            account = json.loads(reg.get(strategy, namespace, name))
+            return self._reply(request, dumps(self.tokens.request(account, self._body(raw, request))), 201)
         if method == "GET":
             if sub is None and tables.wants_table(request.headers.get("Accept", "")):
                 return self._table(strategy, reg.get(strategy, namespace, name), is_list=False)
-            return self._ok(reg.get(strategy, namespace, name))
+            return self._reply(request, reg.get(strategy, namespace, name))
         if method == "PUT":
             status, body = reg.update(strategy, namespace, name, self._body(raw, request), subresource=sub,
                                       dry_run=dry_run, field_validation=q.get("fieldValidation"))
-            return self._ok(body, status)
+            return self._reply(request, body, status)
         if method == "PATCH":
             ctype = request.content_type or MERGE_PATCH
-            return self._ok(reg.patch(strategy, namespace, name, ctype, self._body(raw, request),
+            return self._reply(request, reg.patch(strategy, namespace, name, ctype, self._body(raw, request),
                                       subresource=sub, dry_run=dry_run, field_validation=q.get("fieldValidation")))
         if method == "DELETE" and sub is None:
             options, dry_run = self._delete_options(request, raw, dry_run)
-            return self._ok(reg.delete(strategy, namespace, name, options, dry_run))
+            return self._reply(request, reg.delete(strategy, namespace, name, options, dry_run))
         raise errors.method_not_allowed()
 
     def _delete_options(self, request: web.Request, raw: bytes, dry_run: bool) -> tuple[Any, bool]:
@@ -271,6 +279,17 @@ class APIServer:
     @staticmethod
     def _ok(body: bytes, status: int = 200) -> web.Response:
         return web.Response(body=body, status=status, content_type=JSON)
+
+    def _reply(self, request: web.Request, body: bytes, status: int = 200) -> web.Response:
+        """The answer in the client's preferred encoding: protobuf when it asks for it first and the
+        kind has a message (kubectl's and client-go's typed clients do), JSON otherwise."""
+        if protobuf.accepts_protobuf(request.headers.get("Accept", "")):
+            try:
+                return web.Response(body=protobuf.encode(json.loads(body)), status=status,
+                                    content_type=protobuf.MEDIA_TYPE)
+            except protobuf.CodecError as exc:
+                log.debug("%s %s: answering JSON: %s", request.method, request.path, exc)
+        return self._ok(body, status)
 
     @staticmethod
     def _dry_run(q: Any) -> bool:

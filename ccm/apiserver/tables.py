@@ -115,6 +115,18 @@ def _node_row(obj: Obj) -> list[Any]:
     return [dig(obj, "metadata", "name"), status, roles, _age(obj), dig(obj, "status", "nodeInfo", "kubeletVersion") or ""]
 
 
+def _configmap_row(obj: Obj) -> list[Any]:
+    return [dig(obj, "metadata", "name"), len(obj.get("data") or {}) + len(obj.get("binaryData") or {}), _age(obj)]
+
+
+def _secret_row(obj: Obj) -> list[Any]:
+    return [dig(obj, "metadata", "name"), obj.get("type", ""), len(obj.get("data") or {}), _age(obj)]
+
+
+def _serviceaccount_row(obj: Obj) -> list[Any]:
+    return [dig(obj, "metadata", "name"), len(obj.get("secrets") or []), _age(obj)]
+
+
 def _default_row(obj: Obj) -> list[Any]:
     return [dig(obj, "metadata", "name"), dig(obj, "metadata", "creationTimestamp")]
 
@@ -134,6 +146,12 @@ _PRINTERS: dict[str, tuple[Sequence[Column], Callable[[Obj], list[Any]]]] = {
     "endpointslices": ([("Name", "string", "name", 0), ("AddressType", "string", "", 0), ("Ports", "string", "", 0),
                         ("Endpoints", "string", "", 0), ("Age", "string", "", 0)], _endpointslice_row),
     "leases": ([("Name", "string", "name", 0), ("Holder", "string", "", 0), ("Age", "string", "", 0)], _lease_row),
+    "configmaps": ([("Name", "string", "name", 0), ("Data", "integer", "", 0), ("Age", "string", "", 0)],
+                   _configmap_row),
+    "secrets": ([("Name", "string", "name", 0), ("Type", "string", "", 0), ("Data", "integer", "", 0),
+                 ("Age", "string", "", 0)], _secret_row),
+    "serviceaccounts": ([("Name", "string", "name", 0), ("Secrets", "integer", "", 0), ("Age", "string", "", 0)],
+                        _serviceaccount_row),
 }
 _DEFAULT: tuple[Sequence[Column], Callable[[Obj], list[Any]]] = (
     [("Name", "string", "name", 0), ("Created At", "date", "", 0)], _default_row)
