@@ -38,6 +38,7 @@ _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _META_ORDER = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
                "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
                "ownerReferences", "finalizers", "managedFields")
+_OMIT_EMPTY = frozenset({"labels", "annotations", "ownerReferences", "finalizers", "managedFields"})
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -56,8 +57,9 @@ def _key(strategy: Strategy, namespace: str | None, name: str) -> str:
 def _ordered(obj: Obj) -> Obj:
     """kind, apiVersion, metadata (in ObjectMeta field order), then the rest, like Go's encoder."""
     m = obj.get("metadata") or {}
-    meta = {k: m[k] for k in _META_ORDER if k in m}
-    meta.update((k, v) for k, v in m.items() if k not in meta)
+    # Go omits these when empty (omitempty): a finalizer list emptied by a patch disappears
+    meta = {k: m[k] for k in _META_ORDER if k in m and not (k in _OMIT_EMPTY and not m[k])}
+    meta.update((k, v) for k, v in m.items() if k not in meta and k not in _META_ORDER)
     out: dict[str, Any] = {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion"), "metadata": meta}
     out.update((k, v) for k, v in obj.items() if k not in out)
     return out

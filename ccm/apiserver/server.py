@@ -211,8 +211,11 @@ class APIServer:
                                 field_selector=q.get("fieldSelector"), limit=self._int_param(q, "limit"),
                                 continue_token=q.get("continue"), resource_version=q.get("resourceVersion"),
                                 resource_version_match=q.get("resourceVersionMatch"))
-                if tables.wants_table(request.headers.get("Accept", "")):
-                    return self._table(strategy, body, is_list=True)
+                accept = request.headers.get("Accept", "")
+                if tables.wants_table(accept):
+                    return self._table(strategy, body, is_list=True, include=q.get("includeObject"))
+                if tables.wants_partial(accept):
+                    return self._ok(dumps(tables.partial_list(json.loads(body))))
                 return self._reply(request, body)
             if method == "POST" and (namespace is not None or not strategy.namespaced):
                 return self._reply(request, reg.create(strategy, namespace, self._body(raw, request), dry_run,
@@ -231,8 +234,12 @@ class APIServer:
             account = json.loads(reg.get(strategy, namespace, name))
             return self._reply(request, dumps(self.tokens.request(account, self._body(raw, request))), 201)
         if method == "GET":
-            if sub is None and tables.wants_table(request.headers.get("Accept", "")):
-                return self._table(strategy, reg.get(strategy, namespace, name), is_list=False)
+            accept = request.headers.get("Accept", "")
+            if sub is None and tables.wants_table(accept):
+                return self._table(strategy, reg.get(strategy, namespace, name), is_list=False,
+                                   include=q.get("includeObject"))
+            if sub is None and tables.wants_partial(accept):
+                return self._ok(dumps(tables.partial(json.loads(reg.get(strategy, namespace, name)))))
             return self._reply(request, reg.get(strategy, namespace, name))
         if method == "PUT":
             status, body = reg.update(strategy, namespace, name, self._body(raw, request), subresource=sub,
@@ -255,11 +262,12 @@ class APIServer:
         request[_DRY_RUN] = dry_run
         return options, dry_run
 
-    def _table(self, strategy: Strategy, body: bytes, *, is_list: bool) -> web.Response:
+    def _table(self, strategy: Strategy, body: bytes, *, is_list: bool, include: str | None) -> web.Response:
         doc = json.loads(body)
         objects = doc["items"] if is_list else [doc]
         meta = doc["metadata"] if is_list else {"resourceVersion": doc["metadata"].get("resourceVersion", "")}
-        return self._ok(dumps(tables.table(strategy.plural, objects, meta)))
+        return self._ok(dumps(tables.table(strategy.plural, objects, meta, include,
+                                           (strategy.api_version, strategy.kind))))
 
     def _table_renderer(self, strategy: Strategy) -> Callable[[str, Entry], bytes]:
         """Watch events carrying one-row Tables (``kubectl get -w``); only the first has the columns."""

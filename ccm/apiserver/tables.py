@@ -19,6 +19,21 @@ def wants_table(accept: str) -> bool:
     return "as=Table" in accept and "g=meta.k8s.io" in accept
 
 
+def wants_partial(accept: str) -> bool:
+    """``as=PartialObjectMetadata`` (metadata-only clients); only when the client asks for it."""
+    first = accept.split(",", 1)[0]
+    return "as=PartialObjectMetadata" in first and "g=meta.k8s.io" in first
+
+
+def partial(obj: Obj) -> dict[str, Any]:
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata") or {}}
+
+
+def partial_list(doc: Obj) -> dict[str, Any]:
+    return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": doc.get("metadata") or {},
+            "items": [{"metadata": (i.get("metadata") or {})} for i in doc.get("items") or []]}
+
+
 def human_duration(seconds: float) -> str:
     """duration.HumanDuration, as kubectl's AGE column shows it."""
     s = int(seconds)
@@ -157,12 +172,22 @@ _DEFAULT: tuple[Sequence[Column], Callable[[Obj], list[Any]]] = (
     [("Name", "string", "name", 0), ("Created At", "date", "", 0)], _default_row)
 
 
-def table(plural: str, objects: Sequence[Obj], list_meta: dict[str, Any]) -> dict[str, Any]:
+def table(plural: str, objects: Sequence[Obj], list_meta: dict[str, Any], include: str | None = None,
+          kind: tuple[str, str] = ("", "")) -> dict[str, Any]:
+    """A Table; each row carries ``includeObject``'s choice: Metadata (the default, as
+    PartialObjectMetadata), Object (the full object: ``kubectl get --sort-by`` asks for it) or None."""
     columns, row = _PRINTERS.get(plural, _DEFAULT)
+    rows: list[dict[str, Any]] = []
+    for o in objects:
+        cells: dict[str, Any] = {"cells": row(o)}
+        if include == "Object":
+            cells["object"] = {"kind": kind[1], "apiVersion": kind[0], **o} if "kind" not in o else o
+        elif include != "None":
+            cells["object"] = partial(o)
+        rows.append(cells)
     return {
         "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta,
         "columnDefinitions": [{"name": n, "type": t, "format": f, "description": "", "priority": p}
                               for n, t, f, p in columns],
-        "rows": [{"cells": row(o), "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                                              "metadata": o.get("metadata") or {}}} for o in objects],
+        "rows": rows,
     }
