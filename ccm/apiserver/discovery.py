@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ccm.apiserver import openapi
 from ccm.apiserver.strategies import Strategy
 
 VERSION = {
@@ -106,5 +107,6 @@ def openapi_v3_group_version(group_version: str, strategies: Iterable[Strategy])
         paths[base] = {"post": {**op, "x-kubernetes-action": "post"}}
         paths[base + "/{name}"] = {"put": {**op, "x-kubernetes-action": "put"},
                                    "patch": {**op, "x-kubernetes-action": "patch"}}
+    schemas = openapi.kind_schemas([(s.group, s.version, s.kind, s.model) for s in strategies if s.model])
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": VERSION["gitVersion"]},
-            "paths": paths, "components": {"schemas": {}}}
+            "paths": paths, "components": {"schemas": schemas}}

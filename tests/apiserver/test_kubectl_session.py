@@ -130,6 +130,9 @@ def test_generic_commands(kubectl: Kubectl, tmp_path: Path) -> None:
     for line in ("configmaps", "serviceaccounts", "secrets", "endpointslices", "leases"):
         assert f"\n{line} " in resources
     assert "Server Version: v1.36.0" in kubectl("version").stdout
+    explained = kubectl("explain", "service.spec.ports").stdout  # OpenAPI v3 from the client's models
+    assert "FIELD: ports <[]ServicePort>" in explained and "nodePort\t<integer>" in explained
+    assert "ConfigMap holds configuration data" in kubectl("explain", "configmap").stdout
 
 
 def test_watch_and_delete_wait(kubectl: Kubectl) -> None:
