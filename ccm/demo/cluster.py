@@ -12,7 +12,10 @@ import contextlib
 import dataclasses
 import errno
 import logging
+import os
+import platform
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +28,9 @@ from ccm.kube.client import ApiError, RawClient
 from ccm.kube.resources import ENDPOINTSLICES, NODES, SERVICES
 from ccm.proxy.engine import ThreadedEngine
 from providers.base import CloudProvider, ProviderContext, create_provider
+
+#: the kubelet version demo nodes report (the embedded API server's version)
+DEMO_KUBELET_VERSION = "v1.36.0"
 
 if TYPE_CHECKING:  # imported when used, so `ccm demo --help` stays quick
     from ccm.apiserver.testing import EmbeddedAPIServer
@@ -73,8 +79,23 @@ def node_object(name: str, ip: str, provider_id: str | None = None,
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                             "message": ready_message, "lastHeartbeatTime": now,
                             "lastTransitionTime": now}],
+            # what a kubelet reports, so `kubectl get nodes` shows a VERSION and describe a system
+            "nodeInfo": node_info(name),
+            "capacity": {"cpu": str(os.cpu_count() or 1), "memory": "8Gi", "pods": "110"},
+            "allocatable": {"cpu": str(os.cpu_count() or 1), "memory": "8Gi", "pods": "110"},
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
         },
     }
+
+
+def node_info(name: str) -> dict[str, str]:
+    """status.nodeInfo for a demo node: this machine's kernel and architecture, the API's version."""
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    ident = str(uuid.uuid5(uuid.NAMESPACE_DNS, name))
+    return {"machineID": ident.replace("-", ""), "systemUUID": ident, "bootID": str(uuid.uuid4()),
+            "kernelVersion": platform.release(), "osImage": "ccm demo node", "containerRuntimeVersion": "ccm://demo",
+            "kubeletVersion": DEMO_KUBELET_VERSION, "kubeProxyVersion": "", "operatingSystem": "linux",
+            "architecture": arch}
 
 
 def endpoint_slice(service: Mapping[str, Any], backends: Sequence[BackendSpec],
