@@ -5,6 +5,12 @@ byte-for-byte, so the responses mirror Go's ``chunkWriter.writeHeader``: handler
 sorted by name, then ``Date``, ``Content-Length`` and ``Connection`` (``close`` on HTTP/1.1
 when asked, ``keep-alive`` on an HTTP/1.0 keep-alive); status lines with Go's reason
 phrases; HEAD gets the headers without a body; a malformed request Go's bare 400.
+
+Unlike kube-proxy's servers (a bare ``http.Server``, no timeouts), each request must arrive
+whole, head and body, within ``header_timeout`` of the server starting to wait for it (after
+accept, or after the previous answer on a kept-alive connection), and a server holds at most
+``max_connections`` at once (more are closed at accept): a slowloris trickling headers is cut
+off and cannot use up the process's descriptors, while real probes send theirs in one segment.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ MAX_BODY = 65536  # request bodies are read and dropped; a bigger one ends the c
 #: net/http's reply to a request it cannot parse (no Date, no Content-Length)
 BAD_REQUEST = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
                b"Connection: close\r\n\r\n400 Bad Request")
-IDLE_TIMEOUT = 60.0
+#: seconds for a whole request to arrive (probes send it at once; load balancers time out in 2-10 s)
+HEADER_TIMEOUT = 10.0
+#: connections one server holds at once (a few per load balancer probing it are expected)
+MAX_CONNECTIONS = 512
 
 #: (method, path) -> (status, headers, body)
 Handler = Callable[[str, str], tuple[int, list[tuple[str, str]], bytes]]
@@ -52,10 +61,15 @@ def not_found() -> tuple[int, list[tuple[str, str]], bytes]:
 class HttpServer:
     """Serves ``handler`` on an already-bound listening socket (bind errors surface to the caller)."""
 
-    def __init__(self, sock: socket.socket, handler: Handler, name: str) -> None:
+    def __init__(self, sock: socket.socket, handler: Handler, name: str, *,
+                 header_timeout: float = HEADER_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> None:
         self.sock = sock
         self.handler = handler
         self.name = name
+        self.header_timeout = header_timeout
+        self.max_connections = max_connections
+        self.timed_out = 0  # connections closed with a request still incomplete
+        self.over_limit = 0  # connections closed at accept: max_connections were open
         self._server: asyncio.AbstractServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
@@ -73,45 +87,67 @@ class HttpServer:
         if self._closed:  # accepted in the same loop turn as close()
             writer.close()
             return
+        if len(self._handlers) >= self.max_connections:
+            self.over_limit += 1
+            if self.over_limit == 1 or self.over_limit % 1000 == 0:
+                log.warning("%s: %d connections open, closing new ones (%d so far)", self.name,
+                            len(self._handlers), self.over_limit)
+            writer.close()
+            return
         self._handlers.add(task)
         try:
             while True:
                 try:
-                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT)
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
-                        ConnectionError):
+                    async with asyncio.timeout(self.header_timeout):
+                        request = await self._read_request(reader, writer)
+                except TimeoutError:
+                    self.timed_out += 1
                     return
-                if len(head) > MAX_HEAD:
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
                     return
-                lines = head.decode("latin-1").split("\r\n")
-                parts = lines[0].split(" ")
-                if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-                    writer.write(BAD_REQUEST)
+                if request is None:
                     return
-                method, target, version = parts
-                version = "HTTP/1.0" if version == "HTTP/1.0" else "HTTP/1.1"  # Go answers 1.x > 1 as 1.1
-                headers = {}
-                for line in lines[1:]:
-                    name, sep, value = line.partition(":")
-                    if sep:
-                        headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length", "0") or 0)
-                if length > MAX_BODY:
-                    return
-                if length:
-                    await reader.readexactly(length)
+                method, target, version, headers = request
                 tokens = {t.strip() for t in headers.get("connection", "").lower().split(",")}
                 close = "close" in tokens or (version == "HTTP/1.0" and "keep-alive" not in tokens)
                 status, rheaders, body = self.handler(method, target.split("?", 1)[0])
                 writer.write(render(version, status, rheaders, body, close=close, head=method == "HEAD"))
-                await writer.drain()
+                async with asyncio.timeout(self.header_timeout):  # a client that never reads
+                    await writer.drain()
                 if close:
                     return
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, TimeoutError):
             return
         finally:
             self._handlers.discard(task)
             writer.close()
+
+    @staticmethod
+    async def _read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+                            ) -> tuple[str, str, str, dict[str, str]] | None:
+        """One request's method, target, version and headers (its body read and dropped); None ends
+        the connection (after Go's bare 400 when the request line is not HTTP/1.x)."""
+        head = await reader.readuntil(b"\r\n\r\n")
+        if len(head) > MAX_HEAD:
+            return None
+        lines = head.decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ")
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            writer.write(BAD_REQUEST)
+            return None
+        method, target, version = parts
+        version = "HTTP/1.0" if version == "HTTP/1.0" else "HTTP/1.1"  # Go answers 1.x > 1 as 1.1
+        headers = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0") or 0)
+        if length > MAX_BODY:
+            return None
+        if length:
+            await reader.readexactly(length)
+        return method, target, version, headers
 
     def close(self) -> None:
         """Stop accepting and cancel the connected probes; ``wait_closed`` awaits them.

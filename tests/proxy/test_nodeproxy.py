@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from ccm.annotations import aws as aws_ann
-from ccm.proxy.engine import ThreadedEngine
+from ccm.proxy.engine import Backend, ListenerConfig, ThreadedEngine
 from ccm.proxy.engine.proxyproto import build_v1, build_v2
 from ccm.proxy.nodeproxy import NodeProxy
 from tests.proxy import objects
-from tests.proxy.helpers import Peers, closed_by_peer, connect, echo, read_line, udp_ask, who
+from tests.proxy.helpers import Peers, closed_by_peer, connect, echo, free_port, read_line, udp_ask, who
 from tests.util import wait_for
 
 N1, N2 = "127.0.1.1", "127.0.1.2"
@@ -176,7 +176,8 @@ def test_local_policy_health_check_and_terminating_fallback(api: Any, shared_eng
         assert {who((N1, node_port)) for _ in range(4)} == {"a"}
         reply = http((N1, hc_port), b"GET /anything HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert reply.startswith(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                b"X-Content-Type-Options: nosniff\r\nDate: ")
+                                b"X-Content-Type-Options: nosniff\r\n"
+                                b"X-Load-Balancing-Endpoint-Weight: 1\r\nDate: ")
         body = (b'{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "lb"\n\t},\n'
                 b'\t"localEndpoints": 1,\n\t"serviceProxyHealthy": true\n}')
         assert reply.endswith(b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
@@ -272,7 +273,7 @@ def test_proxy_protocol_affinity_and_source_ranges(api: Any, shared_engine: Thre
     for n, addr in zip(names, addrs, strict=True):
         c.slice("pp", [objects.endpoint(addr[0])], [("", addr[1], "TCP")], name=f"pp-{n}")
     build = build_v1 if version == 1 else build_v2
-    proxy = start(api, "n1", shared_engine)
+    proxy = start(api, "n1", shared_engine, proxy_protocol_trusted_cidrs=["127.0.0.1/32"])
     try:
         wait_for(lambda: listening(shared_engine, N1, node_port))
         header_of = {ip: build((ip, 1234), (N1, node_port)) for ip in ("10.1.0.1", "10.1.0.2", "10.1.0.3")}
@@ -287,6 +288,62 @@ def test_proxy_protocol_affinity_and_source_ranges(api: Any, shared_engine: Thre
         with connect((N1, node_port)) as s:  # no header at all: refused too
             s.sendall(b"GET / HTTP/1.0\r\n\r\n")
             assert closed_by_peer(s)
+    finally:
+        proxy.stop()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_forged_proxy_header_cannot_pass_source_ranges(api: Any, shared_engine: ThreadedEngine,
+                                                       backends: Peers, version: int) -> None:
+    """Issue 8 hole 3: a client at 127.0.0.5 claiming the allowed 127.0.0.1 in its own header was
+    served 20/20. Only the trusted load balancer's headers are believed now."""
+    lb_ip, attacker = "127.0.0.3", "127.0.0.5"
+    c = Cluster(api)
+    c.node("n1", N1)
+    a = backends.tcp("a")
+    c.service("pp", [objects.port(0)], type="LoadBalancer", ranges=["127.0.0.1/32"],
+              annotations={aws_ann.PROXY_PROTOCOL.key: "*"})
+    node_port = c.node_ports("pp")[""]
+    c.slice("pp", [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    proxy = start(api, "n1", shared_engine, proxy_protocol_trusted_cidrs=[f"{lb_ip}/32"])
+    lb_port = free_port(lb_ip)
+    # the load balancer: a listener on its own address sending PROXY headers to the nodePort
+    shared_engine.listen(lb_ip, lb_port, ListenerConfig("TCP", (Backend(N1, node_port),),
+                                                        send_proxy_protocol=version))
+    try:
+        wait_for(lambda: listening(shared_engine, N1, node_port))
+        forged = (build_v1 if version == 1 else build_v2)(("127.0.0.1", 40000), (N1, node_port))
+        served = 0
+        for _ in range(20):
+            with connect((N1, node_port), source=attacker) as s:
+                s.sendall(forged)
+                served += not closed_by_peer(s)
+        assert served == 0
+        # the allowed client through the trusted balancer is served
+        assert wait_for(lambda: who((lb_ip, lb_port), source="127.0.0.1")) == "a"
+        with connect((lb_ip, lb_port), source="127.0.0.6") as s:  # a real client outside the ranges
+            assert closed_by_peer(s)
+        assert shared_engine.stats()["untrusted_proxy"] == 20
+    finally:
+        shared_engine.close_listener(lb_ip, lb_port, "TCP")
+        proxy.stop()
+
+
+def test_node_settings_reach_every_listener(api: Any, shared_engine: ThreadedEngine, backends: Peers) -> None:
+    c = Cluster(api)
+    c.node("n1", N1)
+    a = backends.tcp("a")
+    c.service("web", [objects.port(0)], type="LoadBalancer")
+    node_port = c.node_ports("web")[""]
+    c.slice("web", [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    with pytest.raises(ValueError, match="--proxy-protocol-trusted-cidrs: 'nope' is not a CIDR"):
+        NodeProxy(api, "n1", engine=shared_engine, proxy_protocol_trusted_cidrs=["10.0.0.0/8", "nope"])
+    proxy = start(api, "n1", shared_engine, proxy_protocol_trusted_cidrs=["10.0.0.0/8"],
+                  untrusted_proxy_protocol="use-peer", max_connections_per_listener=7)
+    try:
+        config = wait_for(lambda: shared_engine.config_of(N1, node_port, "TCP"))
+        assert (config.proxy_protocol_trusted, config.untrusted_proxy_protocol, config.max_connections) == \
+            (("10.0.0.0/8",), "use-peer", 7)
     finally:
         proxy.stop()
 
