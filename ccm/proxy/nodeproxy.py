@@ -72,11 +72,11 @@ def parse_cidrs(flag: str, value: str | Iterable[str]) -> tuple[str, ...]:
     return cidrs
 
 
-def parse_bind(address: str) -> tuple[str, int]:
+def parse_bind(address: str, flag: str = "--healthz-bind-address") -> tuple[str, int]:
     """``ip:port`` or ``[v6]:port``; raises ValueError with the flag's name."""
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
-        raise ValueError(f"--healthz-bind-address: {address!r} is not ip:port")
+        raise ValueError(f"{flag}: {address!r} is not ip:port")
     return host.strip("[]") or "0.0.0.0", int(port)
 
 

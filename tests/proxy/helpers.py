@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import resource
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -14,6 +15,16 @@ def free_port(ip: str = "127.0.0.1", kind: socket.SocketKind = socket.SOCK_STREA
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind((ip, 0))
         return int(s.getsockname()[1])
+
+
+def with_open_files_limit(argv: list[str], soft: int, hard: int) -> list[str]:
+    """``argv`` run under RLIMIT_NOFILE (soft, hard): a Python shim sets it and execs ``argv[0]``
+    (an absolute path). Not ``preexec_fn``: it is unsafe in a process with threads (the tests'
+    API servers and engines run in threads)."""
+    shim = ("import os, resource, sys; "
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), int(sys.argv[2]))); "
+            "os.execv(sys.argv[3], sys.argv[3:])")
+    return [sys.executable, "-c", shim, str(soft), str(hard), *argv]
 
 
 def raise_nofile(wanted: int) -> None:

@@ -61,7 +61,7 @@ def test_v1_ipv4_is_the_canonical_dotted_quad_only(text: str) -> None:
         canonical = str(ipaddress.IPv4Address(text)) == text
     except ValueError:
         canonical = False
-    line = f"PROXY TCP4 {text} 192.0.2.9 1 2\r\n".encode("utf-8")
+    line = f"PROXY TCP4 {text} 192.0.2.9 1 2\r\n".encode()
     assert _accepts(line) is canonical, line
 
 
@@ -71,7 +71,7 @@ def test_v1_ipv6_is_a_literal_address_only(text: str) -> None:
         literal = "%" not in text and ipaddress.IPv6Address(text) is not None
     except ValueError:
         literal = False
-    line = f"PROXY TCP6 {text} ::1 1 2\r\n".encode("utf-8")
+    line = f"PROXY TCP6 {text} ::1 1 2\r\n".encode()
     if len(line) <= 107:
         accepted = _accepts(line)
         assert accepted is literal, line
