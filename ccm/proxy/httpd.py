@@ -8,9 +8,11 @@ phrases; HEAD gets the headers without a body; a malformed request Go's bare 400
 
 Unlike kube-proxy's servers (a bare ``http.Server``, no timeouts), each request must arrive
 whole, head and body, within ``header_timeout`` of the server starting to wait for it (after
-accept, or after the previous answer on a kept-alive connection), and a server holds at most
-``max_connections`` at once (more are closed at accept): a slowloris trickling headers is cut
-off and cannot use up the process's descriptors, while real probes send theirs in one segment.
+accept, or after the previous answer on a kept-alive connection), so a slowloris trickling
+headers is cut off. A server holds at most ``max_connections``; a new connection beyond that
+evicts the one that has waited longest for its request (refusing the new one instead would let
+an attacker holding the slots starve the real probes, which send their request at once and
+are answered within a millisecond, long before they could be the oldest waiting).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ BAD_REQUEST = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=u
 #: seconds for a whole request to arrive (probes send it at once; load balancers time out in 2-10 s)
 HEADER_TIMEOUT = 10.0
 #: connections one server holds at once (a few per load balancer probing it are expected)
-MAX_CONNECTIONS = 512
+MAX_CONNECTIONS = 1024
 
 #: (method, path) -> (status, headers, body)
 Handler = Callable[[str, str], tuple[int, list[tuple[str, str]], bytes]]
@@ -69,10 +71,14 @@ class HttpServer:
         self.header_timeout = header_timeout
         self.max_connections = max_connections
         self.timed_out = 0  # connections closed with a request still incomplete
-        self.over_limit = 0  # connections closed at accept: max_connections were open
+        self.evicted = 0  # closed waiting for a request, to make room for a new connection
+        self.over_limit = 0  # closed at accept: max_connections were open and none was waiting
         self._server: asyncio.AbstractServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
+        #: handlers waiting for a request, longest-waiting first (the eviction order)
+        self._waiting: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._evicting: set[asyncio.Task[None]] = set()  # aborted, their tasks still finishing
         self._closed = False
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -87,16 +93,13 @@ class HttpServer:
         if self._closed:  # accepted in the same loop turn as close()
             writer.close()
             return
-        if len(self._handlers) >= self.max_connections:
-            self.over_limit += 1
-            if self.over_limit == 1 or self.over_limit % 1000 == 0:
-                log.warning("%s: %d connections open, closing new ones (%d so far)", self.name,
-                            len(self._handlers), self.over_limit)
+        if len(self._handlers) - len(self._evicting) >= self.max_connections and not self._make_room():
             writer.close()
             return
         self._handlers.add(task)
         try:
             while True:
+                self._waiting[task] = writer
                 try:
                     async with asyncio.timeout(self.header_timeout):
                         request = await self._read_request(reader, writer)
@@ -105,6 +108,8 @@ class HttpServer:
                     return
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
                     return
+                finally:
+                    self._waiting.pop(task, None)
                 if request is None:
                     return
                 method, target, version, headers = request
@@ -120,7 +125,24 @@ class HttpServer:
             return
         finally:
             self._handlers.discard(task)
+            self._evicting.discard(task)
             writer.close()
+
+    def _make_room(self) -> bool:
+        """Abort the connection waiting longest for its request; False when none is waiting."""
+        if not self._waiting:
+            self.over_limit += 1
+            return False
+        task, writer = next(iter(self._waiting.items()))
+        del self._waiting[task]
+        writer.transport.abort()  # its descriptor is freed now, not when the task next runs
+        task.cancel()
+        self._evicting.add(task)
+        self.evicted += 1
+        if self.evicted == 1 or self.evicted % 1000 == 0:
+            log.warning("%s: %d connections open: closed the one waiting longest for a request "
+                        "(%d so far)", self.name, self.max_connections, self.evicted)
+        return True
 
     @staticmethod
     async def _read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter

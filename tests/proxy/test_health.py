@@ -190,3 +190,31 @@ def test_close_cancels_and_awaits_connected_probes(loop_engine: ThreadedEngine) 
     pending = loop_engine.call(lambda: [t for t in asyncio.all_tasks(loop_engine.loop)
                                         if "_handle" in repr(t.get_coro())])
     assert pending == []
+
+
+def test_slowloris_is_cut_off_and_real_probes_still_answered(loop_engine: ThreadedEngine) -> None:
+    """Half-sent requests time out; at the connection limit the longest-waiting one makes room."""
+    sock = bind_socket("127.0.0.1", 0, socket.SOCK_STREAM)
+    server = HttpServer(sock, ServiceHealth(ProxyHealth(), "ns", "svc", 2).handle, "test",
+                        header_timeout=0.5, max_connections=4)
+    loop_engine.call(server.start, loop_engine.loop)
+    _served.append(server)
+    addr = sock.getsockname()[:2]
+    slow = []
+    try:
+        for _ in range(4):
+            s = socket.create_connection(addr, timeout=5)
+            s.sendall(b"GET / HTTP/1.1\r\nHo")  # and nothing more
+            slow.append(s)
+        assert get(addr).startswith(b"HTTP/1.1 200 OK")  # the limit is reached: the oldest made room
+        assert server.evicted == 1
+        for s in slow:  # every half-sent request ends, by eviction or by the header timeout
+            try:
+                assert s.recv(100) == b""
+            except ConnectionResetError:
+                pass
+        assert server.timed_out == 3
+        assert get(addr).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        for s in slow:
+            s.close()

@@ -94,6 +94,17 @@ def listening(engine: ThreadedEngine, ip: str, port: int, protocol: str = "TCP")
     return (ip, port, protocol) in engine.listeners()
 
 
+def one_endpoint_service(api: Any, backends: Peers, name: str, **kw: Any) -> tuple[Cluster, int]:
+    """Node n1 and a LoadBalancer Service ``name`` whose one endpoint is backend "a"; its nodePort."""
+    c = Cluster(api)
+    c.node("n1", N1)
+    a = backends.tcp("a")
+    c.service(name, [objects.port(0)], type="LoadBalancer", **kw)
+    node_port = c.node_ports(name)[""]
+    c.slice(name, [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    return c, node_port
+
+
 def http(addr: tuple[str, int], request: bytes = b"GET / HTTP/1.0\r\n\r\n") -> bytes:
     """One request on a fresh connection; the reply up to the server's close."""
     with socket.create_connection(addr, timeout=5) as s:
@@ -298,13 +309,8 @@ def test_forged_proxy_header_cannot_pass_source_ranges(api: Any, shared_engine: 
     """Issue 8 hole 3: a client at 127.0.0.5 claiming the allowed 127.0.0.1 in its own header was
     served 20/20. Only the trusted load balancer's headers are believed now."""
     lb_ip, attacker = "127.0.0.3", "127.0.0.5"
-    c = Cluster(api)
-    c.node("n1", N1)
-    a = backends.tcp("a")
-    c.service("pp", [objects.port(0)], type="LoadBalancer", ranges=["127.0.0.1/32"],
-              annotations={aws_ann.PROXY_PROTOCOL.key: "*"})
-    node_port = c.node_ports("pp")[""]
-    c.slice("pp", [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    _, node_port = one_endpoint_service(api, backends, "pp", ranges=["127.0.0.1/32"],
+                                        annotations={aws_ann.PROXY_PROTOCOL.key: "*"})
     proxy = start(api, "n1", shared_engine, proxy_protocol_trusted_cidrs=[f"{lb_ip}/32"])
     lb_port = free_port(lb_ip)
     # the load balancer: a listener on its own address sending PROXY headers to the nodePort
@@ -330,12 +336,7 @@ def test_forged_proxy_header_cannot_pass_source_ranges(api: Any, shared_engine: 
 
 
 def test_node_settings_reach_every_listener(api: Any, shared_engine: ThreadedEngine, backends: Peers) -> None:
-    c = Cluster(api)
-    c.node("n1", N1)
-    a = backends.tcp("a")
-    c.service("web", [objects.port(0)], type="LoadBalancer")
-    node_port = c.node_ports("web")[""]
-    c.slice("web", [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    _, node_port = one_endpoint_service(api, backends, "web")
     with pytest.raises(ValueError, match="--proxy-protocol-trusted-cidrs: 'nope' is not a CIDR"):
         NodeProxy(api, "n1", engine=shared_engine, proxy_protocol_trusted_cidrs=["10.0.0.0/8", "nope"])
     proxy = start(api, "n1", shared_engine, proxy_protocol_trusted_cidrs=["10.0.0.0/8"],
@@ -350,12 +351,7 @@ def test_node_settings_reach_every_listener(api: Any, shared_engine: ThreadedEng
 
 def test_invalid_annotation_warns_and_keeps_listeners(api: Any, shared_engine: ThreadedEngine,
                                                       backends: Peers) -> None:
-    c = Cluster(api)
-    c.node("n1", N1)
-    a = backends.tcp("a")
-    c.service("web", [objects.port(0)], type="LoadBalancer")
-    node_port = c.node_ports("web")[""]
-    c.slice("web", [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    c, node_port = one_endpoint_service(api, backends, "web")
     proxy = start(api, "n1", shared_engine)
     try:
         wait_for(lambda: listening(shared_engine, N1, node_port))

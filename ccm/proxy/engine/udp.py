@@ -6,7 +6,8 @@ datagram and reaches 0.16x nginx; this reaches about 1.0x (proxy-perf.md, findin
 The flow table is a dict in creation order, so the oldest flow is ``next(iter())``. A full
 table evicts with a second chance (CLOCK): a flow that carried a datagram since it was created
 or last spared goes to the back instead, so a flood of one-datagram sources churns among
-itself while flows in use keep their socket (and their backend). A new flow that cannot get a
+itself while flows in use (a client datagram per table's worth of new flows) keep their
+socket and their backend. A new flow that cannot get a
 socket (EMFILE) drops its datagram; the next one tries again.
 """
 
@@ -126,7 +127,9 @@ class UdpListener:
                 flow = flows[addr]
                 if flow.last <= flow.mark:  # nothing since it was created or last spared
                     break
-                flow.mark = _monotonic()
+                # its latest datagram is what earned this chance; one after it (even in this
+                # drain batch, stamped with the batch's start) earns the next
+                flow.mark = flow.last
                 del flows[addr]
                 flows[addr] = flow
         self.ctx.stats.udp_evicted += 1
@@ -158,7 +161,7 @@ class UdpFlow:
         self.fd = sock.fileno()
         self.backend = backend
         # ``last``: the client's latest datagram, ``replied``: the backend's; ``mark``: when
-        # created or last spared eviction (replies do not earn a second chance: a flood's do come)
+        # created or by the datagram that last spared it (replies earn no second chance: a flood's do come)
         self.last = self.mark = self.replied = _monotonic()
         listener.ctx.loop.add_reader(self.fd, self.on_reply)
 
