@@ -178,6 +178,21 @@ def udp_ask(addr: tuple[str, int], payload: bytes = b"hi", sock: socket.socket |
             s.close()
 
 
+def refused(addr: tuple[str, int], source: str | None = None, payload: bytes = b"") -> bool:
+    """Connect (and send ``payload``): True when the proxy closes or resets it without a byte.
+
+    A proxy closing at accept may reset the connection before ``connect()`` returns, or while
+    the payload is sent: both count as refused.
+    """
+    try:
+        with connect(addr, source) as s:
+            if payload:
+                s.sendall(payload)
+            return closed_by_peer(s)
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+
+
 def closed_by_peer(s: socket.socket) -> bool:
     """True when the proxy closed this connection (EOF or reset) without sending anything."""
     try:

@@ -217,20 +217,20 @@ def first_lines(socks: list[socket.socket], timeout: float) -> Outcomes:
 
 def served_by(addr: tuple[str, int], source: str | None = None, preamble: bytes = b"",
               timeout: float = 2.0) -> str:
-    """One connection through the proxy: the backend's name, or "" when closed without one."""
-    with socket.create_connection(addr, timeout=timeout, source_address=(source, 0) if source else None) as s:
-        if preamble:
-            s.sendall(preamble)
-        data = b""
-        while not data.endswith(b"\n"):
-            try:
+    """One connection through the proxy: the backend's name, or "" when closed (or reset) without one."""
+    try:
+        with socket.create_connection(addr, timeout=timeout, source_address=(source, 0) if source else None) as s:
+            if preamble:
+                s.sendall(preamble)
+            data = b""
+            while not data.endswith(b"\n"):
                 chunk = s.recv(64)
-            except ConnectionResetError:
-                return ""
-            if not chunk:
-                return ""
-            data += chunk
-        return data.decode().strip()
+                if not chunk:
+                    return ""
+                data += chunk
+            return data.decode().strip()
+    except (ConnectionResetError, BrokenPipeError):
+        return ""
 
 
 def latencies(addr: tuple[str, int], count: int, timeout: float = 5.0) -> list[float]:
