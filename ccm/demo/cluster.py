@@ -217,6 +217,7 @@ class LocalCluster:
     def add_node(self, i: int) -> str:
         """Register node-i (Ready, InternalIP on its loopback address) and start its node proxy."""
         from ccm.proxy.nodeproxy import NodeProxy
+        from providers.local.options import proxy_protocol_sources
 
         name, ip = f"node-{i}", self.layout.node_ip(i)
         self.node_ips[ip] = name
@@ -224,7 +225,9 @@ class LocalCluster:
         # addresses would reach the load balancer without them (node sync ignores address changes)
         self.raw.create(NODES.collection_path(), node_object(name, ip))
         healthz = f"{ip}:{self.layout.node_health_port}"
-        proxy = NodeProxy(self.new_api_client(), name, healthz_bind=healthz, engine=self._node_engine())
+        # PROXY headers are believed from the local load balancers only (they dial from their VIPs)
+        proxy = NodeProxy(self.new_api_client(), name, healthz_bind=healthz, engine=self._node_engine(),
+                          proxy_protocol_trusted_cidrs=proxy_protocol_sources(self.layout.vip_pool))
         self._stack.callback(proxy.stop)
         try:
             proxy.start()
