@@ -24,7 +24,8 @@ from ccm.demo.backends import Backend, BackendSpec
 from ccm.kube.client import ApiError, RawClient
 from ccm.kube.resources import ENDPOINTSLICES, NODES, SERVICES
 from ccm.proxy.engine import ThreadedEngine
-from providers.base import CloudProvider, ProviderContext, create_provider
+from providers.port import CloudProvider, ProviderContext
+from providers.registry import create_provider
 
 if TYPE_CHECKING:  # imported when used, so `ccm demo --help` stays quick
     from ccm.apiserver.testing import EmbeddedAPIServer
