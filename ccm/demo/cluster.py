@@ -27,7 +27,8 @@ from ccm.demo.backends import Backend, BackendSpec
 from ccm.kube.client import ApiError, RawClient
 from ccm.kube.resources import ENDPOINTSLICES, NODES, SERVICES
 from ccm.proxy.engine import ThreadedEngine
-from providers.base import CloudProvider, ProviderContext, create_provider
+from providers.port import CloudProvider, ProviderContext
+from providers.registry import create_provider
 
 #: the kubelet version demo nodes report (the embedded API server's version)
 DEMO_KUBELET_VERSION = "v1.36.0"

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from providers.base import ProviderContext
+from providers.port import ProviderContext
 
 if TYPE_CHECKING:
     from providers.local.cloud import LocalCloud

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from providers.common import positive_option
+from providers.adapter.options import positive_option
 
 DEFAULT_VIP_POOL = "127.0.2.0/24"
 DEFAULT_NODE_HEALTH_PORT = 10256  # kube-proxy's --healthz-bind-address port
