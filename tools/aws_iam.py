@@ -123,7 +123,7 @@ class _Scan(ast.NodeVisitor):
 
 def _sources(root: Path) -> Iterator[tuple[str, ast.Module]]:
     for path in sorted(root.rglob("*.py")):
-        yield str(path.relative_to(ROOT)), ast.parse(path.read_text(), str(path))
+        yield str(path.relative_to(root.parent)), ast.parse(path.read_text(), str(path))
 
 
 def client_services(root: Path = ADAPTER) -> frozenset[str]:

@@ -49,7 +49,7 @@ _TRIM = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/sh
 #: bump when the recipe above changes so cached bases are rebuilt
 RECIPE = 1
 #: how to run the image here: runc, and rlimits no higher than the host's hard limits
-RUN_ARGS = ("podman", "--runtime", "runc", "run", "--rm", "--ulimit", "nofile=4096:4096",
+RUN_ARGS = ("podman", "--runtime", "runc", "run", "--rm", "--network", "none", "--ulimit", "nofile=4096:4096",
             "--ulimit", "nproc=4096:4096")
 
 
