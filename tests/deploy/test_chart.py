@@ -45,7 +45,7 @@ def _validate(doc: dict[str, Any], version: str) -> None:
 def test_supported_range_is_what_the_kubernetes_client_pin_allows() -> None:
     pin = re.search(r'"kubernetes>=(\d+),<(\d+)"', (ROOT / "pyproject.toml").read_text())
     assert pin, "pyproject.toml pins the kubernetes client"
-    assert OLDEST == f"1.{pin.group(1)}"
+    assert f"1.{pin.group(1)}" == OLDEST
     assert Version(NEWEST) >= Version(f"1.{int(pin.group(2)) - 1}"), \
         f"kubernetes-validate {NEWEST} is older than the newest Kubernetes the client pin allows"
 
@@ -221,7 +221,7 @@ def test_node_proxy_is_optional_and_its_privileges_follow_the_mode(render: Rende
         caps = container(docs, "DaemonSet")["securityContext"]["capabilities"]
         assert caps == {"drop": ["ALL"], "add": ["NET_ADMIN", "NET_RAW"]}
         assert find(docs, "DaemonSet")["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 0
-    with pytest.raises(RenderError, match="nodeProxy.mode must be"):
+    with pytest.raises(RenderError, match=r"nodeProxy\.mode must be"):
         render({"nodeProxy": {"enabled": True, "mode": "ipvs"}})
 
 

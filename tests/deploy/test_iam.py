@@ -54,7 +54,7 @@ def test_policy_is_well_formed_and_names_real_actions() -> None:
     sids = [s["Sid"] for s in doc["Statement"]]
     assert len(sids) == len(set(sids))
     session = botocore.session.get_session()
-    known = {}
+    known: dict[str, set[str]] = {}
     for service in ("ec2", "elb", "elbv2", "iam"):
         model = session.get_service_model(service)
         known.setdefault(model.signing_name, set()).update(model.operation_names)
