@@ -217,7 +217,7 @@ def host_ca_bundle() -> str | None:
 def image_id(ref: str) -> str | None:
     proc = subprocess.run(["podman", "image", "inspect", "--format", "{{.Id}}", ref],
                           capture_output=True, text=True, check=False)
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
+    return (proc.stdout.strip() or None) if proc.returncode == 0 else None
 
 
 def image_size(ref: str) -> int:
@@ -250,7 +250,8 @@ def build(*, source: DebianSource | None = None, tag: str | None = None, refresh
     previous = image_id(image)
     _run([*argv, str(ROOT)], stdout=subprocess.DEVNULL if quiet else None)
     if previous and previous != image_id(image):
-        # the image this tag named before; the build stages stay as the layer cache
+        # the image the tag named before, with its untagged parents (a full copy of the venv
+        # each); the build stage's images stay, as the cache that makes the next build fast
         subprocess.run(["podman", "rmi", previous], capture_output=True, check=False)
     return Built(image, version, time.monotonic() - start, base_seconds, image_size(image))
 
