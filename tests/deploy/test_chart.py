@@ -311,22 +311,38 @@ def test_service_monitor_scrapes_the_secure_port_of_the_controller_pods(render: 
         render({"metrics": {"serviceMonitor": {"enabled": True}}})
 
 
-def test_admission_policy_slot_includes_the_policy_file_when_present(render: Render, tmp_path: Path) -> None:
+_POLICY = {
+    "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+    "metadata": {"name": "ccm-annotations"},
+    "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                                                     "operations": ["CREATE", "UPDATE"], "resources": ["services"]}]},
+             "validations": [{"expression": "true"}]}}
+_BINDING = {
+    "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+    "metadata": {"name": "ccm-annotations-binding"},
+    "spec": {"policyName": "ccm-annotations", "validationActions": ["Audit"]}}
+
+
+def test_admission_policy_slot_needs_the_policy_file(render: Render) -> None:
     with pytest.raises(RenderError, match="ccm admission-policy"):
         render({"admissionPolicy": {"enabled": True}})
+    assert not any(d["kind"].startswith("ValidatingAdmissionPolicy") for d in render())
+
+
+@pytest.mark.parametrize(("documents", "binding"), [
+    ([_POLICY], "ccm-annotations"),  # the chart binds it
+    ([_POLICY, _BINDING], "ccm-annotations-binding"),  # the file's binding, with the chart's actions
+], ids=["policy-only", "policy-and-binding"])
+def test_admission_policy_slot_includes_the_policy_file(render: Render, tmp_path: Path,
+                                                        documents: list[dict[str, Any]], binding: str) -> None:
     chart = tmp_path / "ccm"
     shutil.copytree(CHART, chart)
-    (chart / "files" / "admission-policy.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": "ccm-annotations"},
-        "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
-                                                         "operations": ["CREATE", "UPDATE"],
-                                                         "resources": ["services"]}]},
-                 "validations": [{"expression": "true"}]}}))
+    (chart / "files" / "admission-policy.yaml").write_text(yaml.safe_dump_all(documents))
     docs = render({"admissionPolicy": {"enabled": True, "validationActions": ["Deny"]}}, chart=chart)
-    binding = find(docs, "ValidatingAdmissionPolicyBinding", "ccm-annotations")
-    assert binding["spec"] == {"policyName": "ccm-annotations", "validationActions": ["Deny"]}
+    assert find(docs, "ValidatingAdmissionPolicy", "ccm-annotations")["spec"] == _POLICY["spec"]
+    bound = find(docs, "ValidatingAdmissionPolicyBinding")
+    assert bound["metadata"]["name"] == binding
+    assert bound["spec"] == {"policyName": "ccm-annotations", "validationActions": ["Deny"]}
     for doc in docs:
         for version in (OLDEST, NEWEST):
             _validate(doc, version)
-    assert ("ValidatingAdmissionPolicy", "ccm-annotations") not in kinds(render())
