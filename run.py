@@ -3,6 +3,8 @@
 
     python3 run.py demo     # the one-command demo (embedded API, controller, proxies, a URL)
     python3 run.py test     # the whole test suite (pytest, plus ruff/mypy/import contracts)
+    python3 run.py image    # the container image, built here with podman (see tools/image.py)
+    python3 run.py manifests  # regenerate deploy/*.yaml from the Helm chart (see tools/manifests.py)
 
 Needs only python3 (>= 3.11). The virtual environment is rebuilt when pyproject.toml changes.
 """
@@ -40,9 +42,14 @@ def ensure_venv() -> None:
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "test", "ccm"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "test", "ccm", "image", "manifests"):
         print(__doc__)
         return 2
+    if sys.argv[1] in ("image", "manifests"):  # stdlib only: podman or helm, not the venv
+        sys.path.insert(0, str(ROOT))
+        from tools import image, manifests
+
+        return (image.main if sys.argv[1] == "image" else manifests.main)(sys.argv[2:])
     ensure_venv()
     cmd, rest = sys.argv[1], sys.argv[2:]
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
