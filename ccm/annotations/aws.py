@@ -55,7 +55,10 @@ TYPE = _up(
 INTERNAL = _up(
     "internal", NotFalse(), default=False, create_only=True,
     doc="Any non-empty value except `false` makes the load balancer internal (scheme `internal`, private "
-        "subnets). Create-only: the scheme of an ELB/NLB is fixed at creation (upstream silently ignores a change).",
+        "subnets); `aws-load-balancer-scheme` wins a conflict that makes it internal. Create-only, as AWS cannot "
+        "change a scheme: a change to internal deletes the internet-facing load balancer and creates an internal "
+        "one (new hostname; leaving it public is never an option); a change to internet-facing is refused with a "
+        "Warning and the load balancer stays internal (upstream silently ignores both).",
 )
 SSL_CERT = _up(
     "ssl-cert", Str(pattern=r"arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:[0-9]{12}:\S+",
@@ -203,12 +206,16 @@ TARGET_GROUP_ATTRIBUTES = _up(
 
 NLB_TARGET_TYPE = _lbc(
     "nlb-target-type", Enum(("instance", "ip")), default_doc="`instance`",
-    doc="Targets are node ports (`instance`) or pod IPs (`ip`).",
+    doc="Targets are node ports (`instance`) or pod IPs (`ip`). With `aws-load-balancer-type: external` the Service "
+        "belongs to the LBC; otherwise ccm builds node-port targets, so `ip` is refused with a Warning.",
 )
 SCHEME = _lbc(
-    "scheme", Enum(("internal", "internet-facing")), create_only=True, default_doc="`internal` (LBC)",
-    doc="NLB scheme for the LBC, whose default is the opposite of upstream; cloud-provider-aws ignores it "
-        "(use `aws-load-balancer-internal`). Create-only.",
+    "scheme", Enum(("internal", "internet-facing")), create_only=True,
+    default_doc="`aws-load-balancer-internal`, else `internet-facing` (the LBC's default is `internal`)",
+    doc="Scheme of the Classic ELB or NLB, as the AWS Load Balancer Controller reads it (cloud-provider-aws ignores "
+        "it). It wins over `aws-load-balancer-internal` when that asks for internet-facing; with `internet-facing` "
+        "while `aws-load-balancer-internal` asks for internal it is refused (the more exposed of two conflicting "
+        "settings is never built). Create-only like `aws-load-balancer-internal`.",
 )
 NAME = _lbc(
     "name", Str(pattern=r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?", what="a load balancer name (letters, digits, '-')",
@@ -222,7 +229,11 @@ IP_ADDRESS_TYPE = _lbc(
 )
 ATTRIBUTES = _lbc(
     "attributes", KeyValues(key_only=False), default=MappingProxyType({}), default_doc="none",
-    doc="Load balancer attributes, e.g. `deletion_protection.enabled=true`.",
+    doc="NLB attributes, e.g. `deletion_protection.enabled=true` (the NLB cannot be deleted, the Service's deletion "
+        "waits, until it is set to false). ccm builds `deletion_protection.enabled`, `access_logs.s3.enabled`, "
+        "`access_logs.s3.bucket`, `access_logs.s3.prefix`, `load_balancing.cross_zone.enabled` and "
+        "`dns_record.client_routing_policy`; other keys are refused with a Warning. Wins over the legacy access-log "
+        "and cross-zone annotations (with a Warning when they differ). An error on a Classic ELB.",
 )
 HEALTHCHECK_SUCCESS_CODES = _lbc(
     "healthcheck-success-codes", Str(pattern=r"[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*",
@@ -233,7 +244,8 @@ HEALTHCHECK_SUCCESS_CODES = _lbc(
 ALPN_POLICY = _lbc(
     "alpn-policy", Enum(("HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None")),
     default_doc="`None`",
-    doc="ALPN policy of TLS listeners.",
+    doc="ALPN policy of the NLB's TLS listeners (those `ssl-cert` and `ssl-ports` make); refused on an NLB without "
+        "TLS listeners and on a Classic ELB.",
 )
 IPV6_ADDRESSES = _lbc(
     "ipv6-addresses", List(IPAddress(6)),
@@ -287,11 +299,25 @@ QUIC_ENABLED_PORTS = _lbc(
 def _timeout_below_interval(value_of: Callable[[str], Any]) -> str | None:
     timeout, interval = value_of(HEALTHCHECK_TIMEOUT.key), value_of(HEALTHCHECK_INTERVAL.key)
     if timeout >= interval:
-        return f"the health-check timeout ({timeout}) must be less than the interval ({interval})"
+        return f"must be less than {HEALTHCHECK_INTERVAL.key} ({interval}): use a timeout below {interval}"
     return None
 
 
 cross_check(
     HEALTHCHECK_TIMEOUT, HEALTHCHECK_INTERVAL, check=_timeout_below_interval,
     doc="`healthcheck-timeout` must be less than `healthcheck-interval` (AWS rule).",
+)
+
+
+def _scheme_not_more_exposed(value_of: Callable[[str], Any]) -> str | None:
+    if value_of(SCHEME.key) == "internet-facing" and value_of(INTERNAL.key):
+        return (f"conflicts with {INTERNAL.key}, which asks for an internal load balancer; ccm never builds the more "
+                "exposed of two conflicting settings: remove one of them")
+    return None
+
+
+cross_check(
+    SCHEME, INTERNAL, check=_scheme_not_more_exposed,
+    doc="`scheme: internet-facing` with `internal` set to an internal value is refused (the more exposed of two "
+        "conflicting settings is never built); `scheme: internal` wins over `internal: \"false\"`.",
 )

@@ -394,6 +394,10 @@ def _run_cross_checks(provider: str, values: dict[str, Any], raws: dict[str, str
         message = rule.check(value_of)
         if message is not None:
             first = next(k for k in rule.keys if k in values)
+            # the error is reported on one key; name the others the Service sets too, with their values
+            others = [f'{k}="{raws[k]}"' for k in rule.keys if k != first and k in raws and k not in message]
+            if others:
+                message += f" (with {', '.join(others)})"
             errors.append(AnnotationError(first, raws[first], message))
             for k in rule.keys:
                 values.pop(k, None)

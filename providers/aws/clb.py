@@ -11,10 +11,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ccm.annotations import aws as ann
 from providers.adapter.operations import Ref, resolve
 from providers.adapter.ownership import Owner, merge_tags
 from providers.aws.clients import Clients, first_or_none
-from providers.aws.kinds import Existing, LoadBalancerKind, Reads, TypePlan
+from providers.aws.kinds import STAYS_INTERNAL, Existing, LoadBalancerKind, Reads, TypePlan
 from providers.aws.names import (
     CLB_NODE_RULE_MARK,
     first_tags,
@@ -28,7 +29,7 @@ from providers.aws.names import (
 from providers.aws.operations import CLB, SECURITY_GROUP, AwsCall, call
 from providers.aws.rules import Groups, NodeRules, Rule, cidr_rules, mtu_rules, observed_rules, plan_rules
 from providers.aws.settings import CLB as CLB_TYPE
-from providers.aws.settings import Settings
+from providers.aws.settings import Settings, annotation_error
 from providers.aws.world import World
 from providers.port import LoadBalancerRequest, PortStatus, UserError
 
@@ -100,8 +101,8 @@ def build_listener(settings: Settings, port: int, node_port: int, name: str) -> 
             return Listener("HTTPS", port, bp.upper(), node_port, settings.ssl_cert)
         if bp in ("", "ssl", "tcp"):
             return Listener("SSL", port, "SSL" if bp == "ssl" else "TCP", node_port, settings.ssl_cert)
-        raise UserError(f"invalid backend protocol {bp!r} for a certificate port; use http, https, ssl or tcp",
-                        reason="InvalidBackendProtocol")
+        raise annotation_error(ann.BACKEND_PROTOCOL, bp, "is invalid for a certificate port: use http, https, ssl "
+                               "or tcp")
     if bp == "http":
         return Listener("HTTP", port, "HTTP", node_port)
     return Listener("TCP", port, "TCP", node_port)
@@ -128,9 +129,6 @@ def health_check(request: LoadBalancerRequest, settings: Settings, listeners: Se
           "UnhealthyThreshold": settings.hc_unhealthy or HC_DEFAULTS["UnhealthyThreshold"],
           "Interval": settings.hc_interval or HC_DEFAULTS["Interval"],
           "Timeout": settings.hc_timeout or HC_DEFAULTS["Timeout"]}
-    if hc["Timeout"] >= hc["Interval"]:
-        raise UserError(f"health-check timeout {hc['Timeout']}s must be less than the interval "
-                        f"{hc['Interval']}s", reason="InvalidHealthCheck")
     return hc
 
 
@@ -319,9 +317,8 @@ def plan_clb(desired: ClbDesired, observed: ClbObserved) -> TypePlan:
                         summary=("internal" if desired.internal else "internet-facing") +
                         f", listeners {', '.join(str(lst.port) for lst in desired.listeners)}"))
     else:
-        if (lb.get("Scheme") == "internal") != desired.internal:
-            notes.append(f"scheme is {lb.get('Scheme')}; aws-load-balancer-internal applies only when the "
-                         "load balancer is created (delete and recreate the Service to change it)")
+        if lb.get("Scheme") == "internal" and not desired.internal:
+            notes.append(STAYS_INTERNAL)
         have_subnets = set(lb.get("Subnets", ()))
         if attach := sorted(set(desired.subnets) - have_subnets):
             ops.append(call(CLB, name, "elb", "attach_load_balancer_to_subnets",
@@ -420,11 +417,15 @@ def _policy_ops(desired: ClbDesired, observed: ClbObserved, new_listeners: set[L
     return ops
 
 
+def delete_clb(existing: Existing) -> AwsCall:
+    return call(CLB, existing.name, "elb", "delete_load_balancer", {"LoadBalancerName": existing.name})
+
+
 def plan_clb_delete(name: str, observed: ClbObserved) -> tuple[AwsCall, ...]:
     """The load balancer, then its group (node rules first: ``ClbNodeRules`` with ``revoke_source``)."""
     ops: list[AwsCall] = []
-    if observed.lb is not None:
-        ops.append(call(CLB, name, "elb", "delete_load_balancer", {"LoadBalancerName": name}))
+    if observed.existing is not None:
+        ops.append(delete_clb(observed.existing))
     if observed.sg_id is not None:
         ops.append(call(SECURITY_GROUP, observed.sg_id, "ec2", "delete_security_group", {"GroupId": observed.sg_id},
                         ignore=("InvalidGroup.NotFound",)))
@@ -439,6 +440,7 @@ class ClassicElb(LoadBalancerKind[ClbDesired, ClbObserved]):
     observe = staticmethod(observe_clb)
     plan = staticmethod(plan_clb)
     plan_delete = staticmethod(plan_clb_delete)
+    delete_call = staticmethod(delete_clb)
 
     def describe(self, clients: Clients, name: str) -> tuple[Mapping[str, Any], dict[str, str]] | None:
         lb = first_or_none(lambda: clients.elb.describe_load_balancers(LoadBalancerNames=[name])[

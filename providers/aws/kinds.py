@@ -27,6 +27,11 @@ from providers.aws.settings import Settings
 from providers.aws.world import World
 from providers.port import LoadBalancerRequest, PortStatus
 
+#: the note when the Service asks for internet-facing and the load balancer is internal
+STAYS_INTERNAL = ("the load balancer is internal and the Service now asks for internet-facing: AWS cannot change a "
+                  "scheme and ccm never makes an existing load balancer more exposed, so it stays internal (delete and "
+                  "recreate the Service to make it internet-facing)")
+
 D = TypeVar("D")
 Obs = TypeVar("Obs")
 
@@ -111,6 +116,10 @@ class LoadBalancerKind(abc.ABC, Generic[D, Obs]):
     @abc.abstractmethod
     def plan(self, desired: D, observed: Obs) -> TypePlan:
         """The calls that turn ``observed`` into ``desired`` (pure)."""
+
+    @abc.abstractmethod
+    def delete_call(self, existing: Existing) -> AwsCall:
+        """The call that deletes this load balancer alone (its listeners go with it)."""
 
     @abc.abstractmethod
     def plan_delete(self, name: str, observed: Obs) -> tuple[AwsCall, ...]:

@@ -24,6 +24,7 @@ from providers.aws.kinds import DELETE, FULL, NODE_SYNC, Existing, LoadBalancerK
 from providers.aws.names import load_balancer_name, owner_of
 from providers.aws.nlb import NetworkLb
 from providers.aws.operations import AwsCall
+from providers.aws.policies import PolicyCheck
 from providers.aws.rules import AllOf, Groups, NodeRules
 from providers.aws.settings import CLB, NLB, Settings, check_settings, settings_from_request
 from providers.aws.world import World, describe_groups, observe_groups, observe_world, require_subnets
@@ -44,6 +45,8 @@ Kind = LoadBalancerKind[Any, Any]
 KINDS: Mapping[str, Kind] = {CLB: ClassicElb(), NLB: NetworkLb()}
 
 CREATE_ONLY = "CreateOnlyAnnotationChanged"
+CONFLICT = "AnnotationConflict"
+RECREATED = "LoadBalancerRecreated"
 #: what node sync (``update``) may send; everything else waits for the next ensure
 _NODE_SYNC_ACTIONS = frozenset({
     "register_instances_with_load_balancer", "deregister_instances_from_load_balancer",
@@ -69,6 +72,7 @@ class AwsLoadBalancer(LoadBalancer):
         self.vpc_hint = options.get("aws-vpc-id") or None
         self._locks = KeyedLocks()
         self._rules_lock = threading.Lock()
+        self.policies = PolicyCheck(clients)
 
     def _locked(self, request: LoadBalancerRequest) -> AbstractContextManager[None]:
         """Serialise the service worker and the node-sync worker on one Service."""
@@ -171,12 +175,25 @@ class AwsLoadBalancer(LoadBalancer):
             log.info("%s: no load balancer yet; node sync leaves it to ensure", request.key)
             return None
         warnings: list[ProviderWarning] = []
+        replace: tuple[AwsCall, ...] = ()
+        if reads is FULL and existing is not None and settings.internal and not existing.internal:
+            # AWS cannot change a scheme, and an internal Service must never stay internet-facing:
+            # delete the load balancer and create it again, same type, as internal (its security
+            # group or target groups are reused)
+            replace = (kind.delete_call(existing),)
+            warnings.append(ProviderWarning(RECREATED, (
+                f"the {kind.label} {existing.name} is internet-facing and the Service asks for an internal load "
+                "balancer; AWS cannot change the scheme, so it is deleted and created again as internal (the "
+                "hostname changes)")))
+            existing = None
         if kind.kind != settings.lb_type:
             warnings.append(ProviderWarning(CREATE_ONLY, (
                 f"the load balancer is a {kind.label}; aws-load-balancer-type applies only when it is created, so "
                 f"it stays a {kind.label} (delete and recreate the Service to change it)")))
         internal = existing.internal if existing is not None else settings.internal
-        check_settings(settings, kind.kind, internal)
+        check_settings(settings, kind.kind, internal, request)
+        self.policies.check(kind.kind, settings.ssl_negotiation_policy)
+        warnings += [ProviderWarning(CONFLICT, n) for n in settings.notes]
         world = observe_world(self.clients, request.key, request.cluster_name, request.nodes,
                               labels=settings.target_node_labels, internal=internal, vpc_hint=self.vpc_hint,
                               subnets=settings.subnets)
@@ -187,6 +204,8 @@ class AwsLoadBalancer(LoadBalancer):
         observed = kind.observe(self.clients, owner_of(request), name, existing=existing, groups=world.all_groups,
                                 reads=reads)
         planned = kind.plan(desired, observed)
+        if replace:
+            planned = dataclasses.replace(planned, operations=(*replace, *planned.operations))
         warnings += [ProviderWarning(CREATE_ONLY, n) for n in planned.notes]
         return Reconcile(kind, existing, world, planned, tuple(warnings))
 

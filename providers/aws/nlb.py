@@ -12,10 +12,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+from ccm.annotations import aws as ann
 from providers.adapter.operations import Ref
 from providers.adapter.ownership import Owner, foreign, merge_tags
 from providers.aws.clients import Clients, first_or_none
-from providers.aws.kinds import Existing, LoadBalancerKind, Reads, TypePlan
+from providers.aws.kinds import STAYS_INTERNAL, Existing, LoadBalancerKind, Reads, TypePlan
 from providers.aws.names import (
     NLB_CLIENT_RULE_MARK,
     NLB_HEALTH_RULE_MARK,
@@ -32,7 +33,7 @@ from providers.aws.names import (
 from providers.aws.operations import LISTENER, NLB, TARGET_GROUP, AwsCall, call
 from providers.aws.rules import Groups, NodeRules, Rule, cidr_rules, mtu_rules, observed_rules, plan_rules
 from providers.aws.settings import NLB as NLB_TYPE
-from providers.aws.settings import Settings
+from providers.aws.settings import SUBNET_MAPPINGS, Settings, annotation_error
 from providers.aws.world import World
 from providers.port import LoadBalancerRequest, PortStatus, UserError
 
@@ -49,8 +50,11 @@ DEREGISTRATION_DELAY = "deregistration_delay.timeout_seconds"
 #: moto and older AWS omit keys still at their default; compare against these
 _TG_ATTRIBUTE_DEFAULTS = {PROXY_V2: "false", DEREGISTRATION_DELAY: str(DEFAULT_DEREGISTRATION_DELAY),
                           PRESERVE_CLIENT_IP: "true"}
+DELETION_PROTECTION = "deletion_protection.enabled"
+CLIENT_ROUTING_POLICY = "dns_record.client_routing_policy"
 _LB_ATTRIBUTE_DEFAULTS = {"access_logs.s3.enabled": "false", "load_balancing.cross_zone.enabled": "false",
-                          "access_logs.s3.prefix": "", "access_logs.s3.bucket": ""}
+                          "access_logs.s3.prefix": "", "access_logs.s3.bucket": "", DELETION_PROTECTION: "false",
+                          CLIENT_ROUTING_POLICY: "any_availability_zone"}
 
 
 def _flag(value: bool) -> str:
@@ -79,6 +83,8 @@ class NlbDesired:
     target_groups: tuple[TargetGroupSpec, ...]
     certificate: str | None
     ssl_policy: str | None
+    #: ALPN policy of the TLS listeners ("None" or unset: no ALPN)
+    alpn_policy: str | None
     instance_ids: tuple[str, ...]
     #: node group id -> the rules it needs (client, health, MTU)
     node_rules: Mapping[str, frozenset[Rule]]
@@ -90,10 +96,7 @@ class NlbDesired:
 def _health_check(request: LoadBalancerRequest, settings: Settings) -> dict[str, Any]:
     local = request.health_check is not None
     d = HC_LOCAL if local else HC_CLUSTER
-    proto = settings.hc_protocol or ("HTTP" if local else "TCP")
-    if proto not in ("TCP", "HTTP", "HTTPS"):
-        raise UserError(f"health-check protocol {proto} is not supported by NLB; use TCP, HTTP or HTTPS",
-                        reason="InvalidHealthCheck")
+    proto = settings.hc_protocol or ("HTTP" if local else "TCP")  # SSL is refused by check_settings
     if settings.hc_port is not None:
         port = str(settings.hc_port)
     else:
@@ -109,16 +112,18 @@ def _health_check(request: LoadBalancerRequest, settings: Settings) -> dict[str,
         hc["HealthCheckPath"] = settings.hc_path or (request.health_check.path if request.health_check else "/")
     if settings.hc_timeout is not None:
         # upstream parses the timeout and never sends it (cloud-provider-aws#822); we send it
-        if settings.hc_timeout >= hc["HealthCheckIntervalSeconds"]:
-            raise UserError(f"health-check timeout {settings.hc_timeout}s must be less than the interval "
-                            f"{hc['HealthCheckIntervalSeconds']}s", reason="InvalidHealthCheck")
+        # (check_settings refused one that is not below the interval)
         hc["HealthCheckTimeoutSeconds"] = settings.hc_timeout
     return hc
 
 
 def _lb_attributes(settings: Settings) -> dict[str, str]:
+    """Forced to the annotations (or upstream's defaults), so console drift is reverted; the legacy
+    access-log and cross-zone annotations arrive already overridden by aws-load-balancer-attributes."""
     out = {"load_balancing.cross_zone.enabled": _flag(settings.cross_zone),
-           "access_logs.s3.enabled": _flag(settings.access_log_enabled)}
+           "access_logs.s3.enabled": _flag(settings.access_log_enabled),
+           DELETION_PROTECTION: settings.lb_attributes.get(DELETION_PROTECTION, "false"),
+           CLIENT_ROUTING_POLICY: settings.lb_attributes.get(CLIENT_ROUTING_POLICY, "any_availability_zone")}
     if settings.access_log_enabled and settings.access_log_bucket:
         out["access_logs.s3.bucket"] = settings.access_log_bucket
         out["access_logs.s3.prefix"] = settings.access_log_prefix or ""
@@ -129,10 +134,7 @@ def _tg_attributes(request: LoadBalancerRequest, settings: Settings) -> dict[str
     """PROXY v2 from proxy-protocol, the delay from the draining annotations, then target-group-attributes."""
     delay = (settings.draining_timeout or DEFAULT_DEREGISTRATION_DELAY) if settings.draining_enabled else 0
     out = {PROXY_V2: _flag(settings.proxy_protocol), DEREGISTRATION_DELAY: str(delay),
-           **settings.target_group_attributes}
-    if out.get(PRESERVE_CLIENT_IP) == "false" and any(p.protocol == "UDP" for p in request.ports):
-        raise UserError("preserve_client_ip.enabled=false is not supported with UDP ports",
-                        reason="InvalidTargetGroupAttributes")
+           **settings.target_group_attributes}  # preserve_client_ip=false with UDP: refused by check_settings
     return out
 
 
@@ -167,11 +169,12 @@ def listener_ports(request: LoadBalancerRequest, settings: Settings
 def desired_nlb(request: LoadBalancerRequest, settings: Settings, world: World, name: str) -> NlbDesired:
     subnets = [s.id for s in world.subnets]
     mappings: list[dict[str, str]] = [{"SubnetId": s} for s in subnets]
-    for values, field, what in ((settings.eip_allocations, "AllocationId", "eip-allocations"),
-                                (settings.private_ipv4_addresses, "PrivateIPv4Address", "private-ipv4-addresses")):
+    for decl, values, field in ((ann.EIP_ALLOCATIONS, settings.eip_allocations, "AllocationId"),
+                                (ann.PRIVATE_IPV4_ADDRESSES, settings.private_ipv4_addresses, "PrivateIPv4Address")):
         if values and len(values) != len(subnets):
-            raise UserError(f"{len(values)} {what} for {len(subnets)} subnets; give one per subnet",
-                            reason="InvalidSubnetMappings")
+            raise annotation_error(decl, values, f"lists {len(values)} for {len(subnets)} subnets "
+                                   f"({', '.join(subnets)}); give exactly one per subnet, in that order",
+                                   reason=SUBNET_MAPPINGS)
         for m, v in zip(mappings, values, strict=False):
             m[field] = v
     listeners, status = listener_ports(request, settings)
@@ -208,6 +211,7 @@ def desired_nlb(request: LoadBalancerRequest, settings: Settings, world: World, 
         target_groups=tuple(tgs),
         certificate=settings.ssl_cert,
         ssl_policy=settings.ssl_negotiation_policy,
+        alpn_policy=settings.alpn_policy,
         instance_ids=world.instance_ids,
         node_rules={g: rules for g in world.node_groups},
         port_status=tuple(sorted(status, key=lambda s: (s.port, s.protocol))),
@@ -306,6 +310,8 @@ def _listener_params(desired: NlbDesired, tg: TargetGroupSpec, tg_arn: Any) -> d
         params["Certificates"] = [{"CertificateArn": desired.certificate}]
         if desired.ssl_policy:
             params["SslPolicy"] = desired.ssl_policy
+        if desired.alpn_policy:
+            params["AlpnPolicy"] = [desired.alpn_policy]
     return params
 
 
@@ -317,6 +323,8 @@ def _listener_differs(want: Mapping[str, Any], have: Mapping[str, Any]) -> bool:
         return True
     if "Certificates" in want and [c.get("CertificateArn") for c in have.get("Certificates", ())] != \
             [c["CertificateArn"] for c in want["Certificates"]]:
+        return True
+    if "AlpnPolicy" in want and list(have.get("AlpnPolicy") or ["None"]) != want["AlpnPolicy"]:
         return True
     return "SslPolicy" in want and have.get("SslPolicy") != want["SslPolicy"]
 
@@ -349,9 +357,8 @@ def plan_nlb(desired: NlbDesired, observed: NlbObserved) -> TypePlan:
         lb_arn = lb["LoadBalancerArn"]
         have_attrs = observed.attributes
         have_tags = observed.existing.tags if observed.existing is not None else {}
-        if (lb.get("Scheme") == "internal") != desired.internal:
-            notes.append(f"scheme is {lb.get('Scheme')}; aws-load-balancer-internal applies only when the "
-                         "NLB is created (delete and recreate the Service to change it)")
+        if lb.get("Scheme") == "internal" and not desired.internal:
+            notes.append(STAYS_INTERNAL)
         have_subnets = {az.get("SubnetId") for az in lb.get("AvailabilityZones", ())}
         if desired.subnets and have_subnets != set(desired.subnets):
             notes.append(f"subnets are {', '.join(sorted(s for s in have_subnets if s))}; NLB subnets are set "
@@ -450,12 +457,16 @@ class NlbNodeRules(NodeRules):
         return ops
 
 
+def delete_nlb(existing: Existing) -> AwsCall:
+    return call(NLB, existing.name, "elbv2", "delete_load_balancer",
+                {"LoadBalancerArn": existing.description["LoadBalancerArn"]}, ignore=("LoadBalancerNotFound",))
+
+
 def plan_nlb_delete(name: str, observed: NlbObserved) -> tuple[AwsCall, ...]:
     """The NLB (its listeners go with it), then our target groups (node rules: ``NlbNodeRules``)."""
     ops: list[AwsCall] = []
-    if observed.lb is not None:
-        ops.append(call(NLB, name, "elbv2", "delete_load_balancer", {"LoadBalancerArn": observed.lb["LoadBalancerArn"]},
-                        ignore=("LoadBalancerNotFound",)))
+    if observed.existing is not None:
+        ops.append(delete_nlb(observed.existing))
     for tg_name, have in sorted(observed.target_groups.items()):
         ops.append(call(TARGET_GROUP, tg_name, "elbv2", "delete_target_group", {"TargetGroupArn": have.arn},
                         ignore=("TargetGroupNotFound",)))
@@ -470,6 +481,7 @@ class NetworkLb(LoadBalancerKind[NlbDesired, NlbObserved]):
     observe = staticmethod(observe_nlb)
     plan = staticmethod(plan_nlb)
     plan_delete = staticmethod(plan_nlb_delete)
+    delete_call = staticmethod(delete_nlb)
 
     def describe(self, clients: Clients, name: str) -> tuple[Mapping[str, Any], dict[str, str]] | None:
         lb = first_or_none(lambda: clients.elbv2.describe_load_balancers(Names=[name])["LoadBalancers"],

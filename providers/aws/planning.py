@@ -25,7 +25,7 @@ class AwsPlanner(Planner):
     def plan_offline(self, request: LoadBalancerRequest) -> Plan:
         settings = settings_from_request(request)
         kind = KINDS[settings.lb_type]
-        check_settings(settings, kind.kind, settings.internal)
+        check_settings(settings, kind.kind, settings.internal, request)
         world = offline_world(request.nodes, labels=settings.target_node_labels, internal=settings.internal,
                               subnets=settings.subnets,
                               count=max(len(settings.eip_allocations), len(settings.private_ipv4_addresses)))

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ccm.annotations import aws as ann
+from ccm.annotations.common import proxy_protocol_requested
 from ccm.annotations.registry import Annotation
 from providers.port import ImplementedElsewhere, LoadBalancerRequest, UserError
 
@@ -59,6 +60,14 @@ class Settings:
     #: NLB subnet mappings, one per subnet (create-only)
     eip_allocations: tuple[str, ...] = ()
     private_ipv4_addresses: tuple[str, ...] = ()
+    #: NLB load-balancer attributes from aws-load-balancer-attributes (they win over the legacy keys)
+    lb_attributes: Mapping[str, str] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    #: ALPN policy of TLS listeners (NLB)
+    alpn_policy: str | None = None
+    #: the declared keys the Service sets (for checks by load-balancer type)
+    present: frozenset[str] = frozenset()
+    #: what the user should hear although nothing is refused (AnnotationConflict warnings)
+    notes: tuple[str, ...] = ()
 
     def is_ssl_port(self, port: int, name: str) -> bool:
         if not self.ssl_cert:
@@ -92,6 +101,7 @@ _READ: Mapping[str, Annotation] = MappingProxyType({
     "subnets": ann.SUBNETS,
     "eip_allocations": ann.EIP_ALLOCATIONS,
     "private_ipv4_addresses": ann.PRIVATE_IPV4_ADDRESSES,
+    "lb_attributes": ann.ATTRIBUTES,
 })
 #: fields whose default depends on the load-balancer type (the plans fill it): None unless set
 _READ_WHEN_SET: Mapping[str, Annotation] = MappingProxyType({
@@ -102,7 +112,93 @@ _READ_WHEN_SET: Mapping[str, Annotation] = MappingProxyType({
     "hc_protocol": ann.HEALTHCHECK_PROTOCOL,
     "hc_port": ann.HEALTHCHECK_PORT,
     "hc_path": ann.HEALTHCHECK_PATH,
+    "alpn_policy": ann.ALPN_POLICY,
 })
+
+#: aws-load-balancer-attributes keys ccm builds, and the values AWS accepts for each
+ATTRIBUTE_VALUES: Mapping[str, tuple[str, ...] | None] = MappingProxyType({
+    "deletion_protection.enabled": ("true", "false"),
+    "access_logs.s3.enabled": ("true", "false"),
+    "access_logs.s3.bucket": None,
+    "access_logs.s3.prefix": None,
+    "load_balancing.cross_zone.enabled": ("true", "false"),
+    "dns_record.client_routing_policy": ("any_availability_zone", "availability_zone_affinity",
+                                         "partial_availability_zone_affinity"),
+})
+#: legacy annotations and the NLB attribute each sets (aws-load-balancer-attributes wins)
+_LEGACY_ATTRIBUTES: Mapping[str, tuple[Annotation, str]] = MappingProxyType({
+    "access_logs.s3.enabled": (ann.ACCESS_LOG_ENABLED, "access_log_enabled"),
+    "access_logs.s3.bucket": (ann.ACCESS_LOG_S3_BUCKET_NAME, "access_log_bucket"),
+    "access_logs.s3.prefix": (ann.ACCESS_LOG_S3_BUCKET_PREFIX, "access_log_prefix"),
+    "load_balancing.cross_zone.enabled": (ann.CROSS_ZONE_LOAD_BALANCING_ENABLED, "cross_zone"),
+})
+INVALID = "InvalidAnnotation"
+UNSUPPORTED = "UnsupportedAnnotation"
+SUBNET_MAPPINGS = "InvalidSubnetMappings"
+
+
+def shown(value: Any) -> str:
+    """A typed value as the user wrote it: ``true``, ``a,b``, ``k=v,k2=v2``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, tuple | list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def annotation_error(decl: Annotation, value: Any, problem: str, *, reason: str = INVALID) -> UserError:
+    """A refusal that names the annotation, its value, and (in ``problem``) what is accepted."""
+    return UserError(f'annotation {decl.key}="{shown(value)}" {problem}', reason=reason)
+
+
+
+def _scheme(request: LoadBalancerRequest) -> tuple[bool, tuple[str, ...]]:
+    """(internal, notes): aws-load-balancer-scheme wins over aws-load-balancer-internal (the LBC rule).
+
+    A scheme that would be more exposed than aws-load-balancer-internal asks is refused by the
+    registry's cross-check before this runs; one that is less exposed wins with a note.
+    """
+    scheme = request.annotations.get(ann.SCHEME.key)
+    flag = request.annotations.get(ann.INTERNAL.key)
+    if scheme is None:
+        return bool(flag), ()
+    internal = scheme == "internal"
+    if flag is not None and bool(flag) != internal:
+        if not internal:
+            raise annotation_error(ann.SCHEME, scheme, f"conflicts with {ann.INTERNAL.key}, which asks for an internal "
+                                   "load balancer; ccm never builds the more exposed of two conflicting settings: "
+                                   "remove one of them")
+        return True, (f'annotation {ann.SCHEME.key}="internal" wins over {ann.INTERNAL.key}="false" (the AWS Load '
+                      "Balancer Controller's rule): the load balancer is internal",)
+    return internal, ()
+
+
+def _attributes(request: LoadBalancerRequest, values: dict[str, Any]) -> tuple[str, ...]:
+    """Validate aws-load-balancer-attributes and fold it over the legacy annotations; returns notes."""
+    attrs: Mapping[str, str] = values.get("lb_attributes") or {}
+    notes = []
+    for key, value in attrs.items():
+        accepted = ATTRIBUTE_VALUES.get(key)
+        if accepted is not None and value not in accepted:
+            raise annotation_error(ann.ATTRIBUTES, attrs, f"is invalid: {key} must be one of {', '.join(accepted)}")
+        if key == "access_logs.s3.bucket":
+            try:
+                ann.ACCESS_LOG_S3_BUCKET_NAME.parse(value)
+            except ValueError:
+                raise annotation_error(ann.ATTRIBUTES, attrs, f"is invalid: {key} must be "
+                                       f"{ann.ACCESS_LOG_S3_BUCKET_NAME.parser.describe}") from None
+        legacy = _LEGACY_ATTRIBUTES.get(key)
+        if legacy is None:
+            continue
+        decl, field = legacy
+        typed: Any = value == "true" if key.endswith(".enabled") else value
+        if decl.key in request.annotations and request.annotations[decl.key] != typed:
+            notes.append(f'annotation {ann.ATTRIBUTES.key} sets {key}={value}, which wins over '
+                         f'{decl.key}="{shown(request.annotations[decl.key])}"')
+        values[field] = typed
+    return tuple(notes)
 
 
 def settings_from_request(request: LoadBalancerRequest) -> Settings:
@@ -112,38 +208,92 @@ def settings_from_request(request: LoadBalancerRequest) -> Settings:
         raise ImplementedElsewhere(f"{request.key}: aws-load-balancer-type {lb_type} is handled elsewhere")
     values: dict[str, Any] = {field: request.annotation(decl) for field, decl in _READ.items()}
     values.update({field: request.annotations.get(decl.key) for field, decl in _READ_WHEN_SET.items()})
+    values["internal"], scheme_notes = _scheme(request)
+    attribute_notes = _attributes(request, values)
     return Settings(
         lb_type=NLB if lb_type == NLB else CLB,
-        proxy_protocol=request.annotation(ann.PROXY_PROTOCOL) == "*",
+        proxy_protocol=proxy_protocol_requested(request.annotations),
+        present=frozenset(request.annotations),
+        notes=(*scheme_notes, *attribute_notes),
         **{field: value for field, value in values.items() if value is not None},
     )
 
 
-#: settings only one load-balancer type can honour: on the other an error, never silently ignored
-_ONLY_ON: Mapping[str, tuple[str, Annotation]] = MappingProxyType({
-    "target_group_attributes": (NLB, ann.TARGET_GROUP_ATTRIBUTES),
-    "eip_allocations": (NLB, ann.EIP_ALLOCATIONS),
-    "private_ipv4_addresses": (NLB, ann.PRIVATE_IPV4_ADDRESSES),
-    "extra_security_groups": (CLB, ann.EXTRA_SECURITY_GROUPS),
+#: declarations only one load-balancer type builds: on the other, refused before any call
+_ONLY_ON: Mapping[Annotation, str] = MappingProxyType({
+    ann.TARGET_GROUP_ATTRIBUTES: NLB,
+    ann.EIP_ALLOCATIONS: NLB,
+    ann.PRIVATE_IPV4_ADDRESSES: NLB,
+    ann.ATTRIBUTES: NLB,
+    ann.ALPN_POLICY: NLB,
+    ann.DISABLE_NLB_SG: NLB,
+    ann.EXTRA_SECURITY_GROUPS: CLB,
+    ann.SECURITY_GROUPS: CLB,  # NLB frontend security groups are not built
+    ann.CONNECTION_IDLE_TIMEOUT: CLB,  # an NLB's idle timeout is a listener attribute ccm does not set
+    ann.ACCESS_LOG_EMIT_INTERVAL: CLB,  # NLB access logs have no interval
 })
+_LABELS = {CLB: "Classic ELB", NLB: "NLB"}
+#: upstream's default health-check intervals, which the timeout must stay below
+_DEFAULT_INTERVAL = {CLB: 10, NLB: 30}
+_DEFAULT_LOCAL_INTERVAL = {CLB: 10, NLB: 10}
+_CLB_DEFAULT_TIMEOUT = 5
 
 
-def check_settings(settings: Settings, lb_type: str, internal: bool) -> None:
-    """Reject combinations AWS cannot build before any call, so nothing is half made.
+def check_settings(settings: Settings, lb_type: str, internal: bool, request: LoadBalancerRequest) -> None:
+    """Refuse, before any call, what this load balancer cannot build as asked, naming the annotation,
+    its value and what is accepted, so nothing is half made.
 
     ``lb_type`` and ``internal`` are what the load balancer is (or will be), which after a
     create-only change differs from what the annotations ask for.
     """
-    for field, (only_on, decl) in _ONLY_ON.items():
-        if only_on != lb_type and getattr(settings, field):
-            raise UserError(f"{decl.key} applies to {only_on.upper()}s only, and this load balancer is a "
-                            f"{lb_type.upper()}; remove the annotation", reason="UnsupportedAnnotation")
+    label = _LABELS[lb_type]
+    for decl, only_on in _ONLY_ON.items():
+        if only_on != lb_type and decl.key in settings.present:
+            raise annotation_error(decl, request.annotations[decl.key],
+                                   f"is not supported on a {label}: it applies to {_LABELS[only_on]}s only; remove it",
+                                   reason=UNSUPPORTED)
+    if lb_type == NLB and ann.BACKEND_PROTOCOL.key in settings.present and settings.backend_protocol in ("http", "https"):
+        raise annotation_error(ann.BACKEND_PROTOCOL, settings.backend_protocol,
+                               "is not supported on an NLB (layer 4): supported values are tcp and ssl",
+                               reason=UNSUPPORTED)
     if settings.access_log_enabled and not settings.access_log_bucket:
-        raise UserError(f"access logs are enabled but {ann.ACCESS_LOG_S3_BUCKET_NAME.key} is not set",
-                        reason="InvalidAccessLogConfiguration")
+        raise annotation_error(ann.ACCESS_LOG_ENABLED, True,
+                               f"needs a bucket: set {ann.ACCESS_LOG_S3_BUCKET_NAME.key}",
+                               reason="InvalidAccessLogConfiguration")
     if internal and settings.eip_allocations:
-        raise UserError(f"{ann.EIP_ALLOCATIONS.key} needs an internet-facing NLB; this one is internal",
-                        reason="InvalidSubnetMappings")
+        raise annotation_error(ann.EIP_ALLOCATIONS, settings.eip_allocations,
+                               "needs an internet-facing NLB and this one is internal; remove it, or make the "
+                               f"Service internet-facing ({ann.SCHEME.key}: internet-facing)",
+                               reason=SUBNET_MAPPINGS)
     if not internal and settings.private_ipv4_addresses:
-        raise UserError(f"{ann.PRIVATE_IPV4_ADDRESSES.key} needs an internal NLB "
-                        f"({ann.INTERNAL.key}: \"true\")", reason="InvalidSubnetMappings")
+        raise annotation_error(ann.PRIVATE_IPV4_ADDRESSES, settings.private_ipv4_addresses,
+                               f"needs an internal NLB and this one is internet-facing; set {ann.SCHEME.key}: "
+                               "internal, or remove it", reason=SUBNET_MAPPINGS)
+    if lb_type == NLB and settings.hc_protocol not in (None, "TCP", "HTTP", "HTTPS"):
+        raise annotation_error(ann.HEALTHCHECK_PROTOCOL, settings.hc_protocol,
+                               "is not supported by NLB target groups: use TCP, HTTP or HTTPS", reason=UNSUPPORTED)
+    if lb_type == CLB and settings.hc_timeout is None and settings.hc_interval is not None and \
+            settings.hc_interval <= _CLB_DEFAULT_TIMEOUT:
+        raise annotation_error(ann.HEALTHCHECK_INTERVAL, settings.hc_interval,
+                               f"must be more than the default timeout ({_CLB_DEFAULT_TIMEOUT}s); use an interval "
+                               f"above {_CLB_DEFAULT_TIMEOUT} or set {ann.HEALTHCHECK_TIMEOUT.key} below it",
+                               reason="InvalidHealthCheck")
+    if settings.hc_timeout is not None:
+        local = request.health_check is not None
+        interval = settings.hc_interval or (_DEFAULT_LOCAL_INTERVAL if local else _DEFAULT_INTERVAL)[lb_type]
+        if settings.hc_timeout >= interval:
+            which = (f'{ann.HEALTHCHECK_INTERVAL.key}="{interval}"' if settings.hc_interval
+                     else f"the {label}'s default interval ({interval}s)")
+            raise annotation_error(ann.HEALTHCHECK_TIMEOUT, settings.hc_timeout,
+                                   f"must be less than {which}; use a timeout below {interval}",
+                                   reason="InvalidHealthCheck")
+    if lb_type == NLB and settings.target_group_attributes.get("preserve_client_ip.enabled") == "false" and \
+            any(p.protocol == "UDP" for p in request.ports):
+        raise annotation_error(ann.TARGET_GROUP_ATTRIBUTES, settings.target_group_attributes,
+                               "is not supported with UDP ports: preserve_client_ip.enabled=false needs TCP or TLS "
+                               "ports only; remove it or the UDP ports", reason="InvalidTargetGroupAttributes")
+    if lb_type == NLB and settings.alpn_policy not in (None, "None") and not any(
+            p.protocol == "TCP" and settings.is_ssl_port(p.port, p.name) for p in request.ports):
+        raise annotation_error(ann.ALPN_POLICY, settings.alpn_policy,
+                               f"applies to TLS listeners and this NLB has none; set {ann.SSL_CERT.key} (and "
+                               f"{ann.SSL_PORTS.key}) or remove it", reason=UNSUPPORTED)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ccm.annotations import aws as ann
 from ccm.annotations import common
 from ccm.annotations.support import FULLY, AnnotationSupport, Honoured
+from providers.aws.settings import ATTRIBUTE_VALUES
 
 SUPPORT = AnnotationSupport.of(
     {
@@ -47,6 +48,10 @@ SUPPORT = AnnotationSupport.of(
         ann.EIP_ALLOCATIONS: FULLY,
         ann.PRIVATE_IPV4_ADDRESSES: FULLY,
         ann.TARGET_GROUP_ATTRIBUTES: FULLY,
+        # AWS Load Balancer Controller keys ccm builds
+        ann.SCHEME: FULLY,
+        ann.ATTRIBUTES: Honoured(keys=frozenset(ATTRIBUTE_VALUES)),
+        ann.ALPN_POLICY: FULLY,
         # AWS Load Balancer Controller keys whose value describes what ccm builds anyway
         ann.NLB_TARGET_TYPE: Honoured(values=frozenset({"instance"}),
                                       note="targets are node ports; `ip` needs pod IPs reachable from the VPC"),

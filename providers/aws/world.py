@@ -11,8 +11,10 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ccm.annotations import aws as ann
 from providers.aws.clients import Clients
 from providers.aws.names import ROLE_ELB_TAG, ROLE_INTERNAL_ELB_TAG, cluster_tag, tag_dict
+from providers.aws.settings import annotation_error
 from providers.port import Node, UserError
 
 log = logging.getLogger(__name__)
@@ -151,8 +153,10 @@ def resolve_subnets(clients: Clients, key: str, items: Sequence[str], vpc_id: st
     by_item = {s.id: s for s in found} | {s.tags.get("Name", ""): s for s in found}
     missing = [i for i in items if i not in by_item]
     if missing or len({s.id for s in found}) != len(items):
-        raise UserError(f"{key}: subnets {', '.join(missing) or ', '.join(items)} did not resolve to "
-                        f"{len(items)} distinct subnets (ids or Name tags)", reason="SubnetNotFound")
+        raise annotation_error(ann.SUBNETS, items, f"did not resolve to {len(items)} distinct subnets"
+                               + (f" ({', '.join(missing)} not found)" if missing else "")
+                               + ": give subnet IDs or Name tags of subnets in the cluster's VPC, one per zone",
+                               reason="SubnetNotFound")
     return [by_item[i] for i in items]
 
 

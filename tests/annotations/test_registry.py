@@ -275,7 +275,7 @@ def test_aws_healthcheck_timeout_below_interval(timeout, interval, ok):
     if not ok:
         assert parsed.errors == (AnnotationError(
             aws.HEALTHCHECK_TIMEOUT.key, timeout,
-            f"the health-check timeout ({timeout}) must be less than the interval ({interval})"),)
+            f"must be less than {aws.HEALTHCHECK_INTERVAL.key} ({interval}): use a timeout below {interval}"),)
         assert parsed.values == {}  # neither half of a rejected pair reaches the adapter
 
 

@@ -18,6 +18,9 @@ Pinned to moto 5.2.5 (pyproject.toml): each patch reaches into moto internals. T
    loop re-adds every listener not equal to the current port): PATCHED below.
 10. (found here) ELBv2 ``ModifyListener`` rejects the NLB protocols TLS, UDP and TCP_UDP
    (``UnsupportedProtocol``) and drops TLS certificates: PATCHED below to store them as AWS does.
+11. (found here) Classic ELB ``DescribeLoadBalancerPolicies`` without a load-balancer name fails instead of
+   listing the predefined policies: PATCHED below with the predefined names AWS documents.
+12. (found here) ELBv2 ``ModifyListener`` ignores ``AlpnPolicy``: PATCHED below to store it.
 """
 
 from __future__ import annotations
@@ -26,11 +29,20 @@ from typing import Any
 
 import moto
 import moto.elb.models as elb_models
+import moto.elb.policies as elb_policies
 import moto.elbv2.models as elbv2_models
+import moto.elbv2.responses as elbv2_responses
 
 assert moto.__version__ == "5.2.5", f"moto_patches are written for moto 5.2.5, not {moto.__version__}"
 
 _applied = False
+#: the Classic ELB predefined security policies AWS documents (gap 11)
+CLB_PREDEFINED_POLICIES = (
+    "ELBSecurityPolicy-TLS-1-2-2017-01", "ELBSecurityPolicy-TLS-1-1-2017-01", "ELBSecurityPolicy-2016-08",
+    "ELBSecurityPolicy-2015-05", "ELBSecurityPolicy-2015-03", "ELBSecurityPolicy-2015-02",
+    "ELBSecurityPolicy-2014-10", "ELBSecurityPolicy-2014-01", "ELBSecurityPolicy-2011-08",
+    "ELBSample-ELBDefaultCipherPolicy", "ELBSample-OpenSSLDefaultCipherPolicy",
+)
 
 
 def _remember_instance_protocols(listeners: list[Any], ports: list[dict[str, Any]]) -> None:
@@ -94,6 +106,29 @@ def apply() -> None:
         return listener
 
     elbv2_models.ELBv2Backend.modify_listener = patched_modify_listener  # type: ignore[method-assign]
+
+    describe_policies = elb_models.ELBBackend.describe_load_balancer_policies
+
+    def patched_describe_policies(self: Any, lb_name: str | None, policy_names: list[str]) -> Any:
+        if lb_name:
+            return describe_policies(self, lb_name, policy_names)
+        wanted = policy_names or list(CLB_PREDEFINED_POLICIES)
+        if any(p not in CLB_PREDEFINED_POLICIES for p in wanted):
+            raise elb_models.PolicyNotFoundError()
+        return [elb_policies.OtherPolicy(p, "SSLNegotiationPolicyType", []) for p in wanted]
+
+    elb_models.ELBBackend.describe_load_balancer_policies = patched_describe_policies  # type: ignore[method-assign]
+
+    modify_listener_response = elbv2_responses.ELBV2Response.modify_listener
+
+    def patched_modify_listener_response(self: Any) -> Any:
+        result = modify_listener_response(self)
+        alpn = self._get_param("AlpnPolicy")
+        if alpn is not None:
+            self.elbv2_backend.describe_listeners(None, [self._get_param("ListenerArn")])[0].alpn_policy = alpn
+        return result
+
+    elbv2_responses.ELBV2Response.modify_listener = patched_modify_listener_response  # type: ignore[method-assign]
 
 
 def raise_rule_limit() -> None:

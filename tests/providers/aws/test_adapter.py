@@ -212,15 +212,26 @@ def test_foreign_load_balancer_with_our_name_is_never_touched(cloud, moto, world
     assert aws.nlb(name)["LoadBalancerName"] == name
 
 
-def test_type_and_scheme_are_create_only(cloud, moto, world):
+def test_type_is_create_only_and_an_internet_facing_lb_asked_to_be_internal_is_recreated(cloud, moto, world):
     aws, lb = AwsState(moto), cloud.load_balancer()
     lb.ensure(request(world))
-    result = lb.ensure(request(world, {ann.TYPE.key: "nlb", ann.INTERNAL.key: "true", ann.CONNECTION_IDLE_TIMEOUT.key: "120"}))
-    assert {w.reason for w in result.warnings} == {"CreateOnlyAnnotationChanged"} and len(result.warnings) == 2
-    assert aws.nlbs() == [] and len(aws.clbs()) == 1
     name = lb.name(request(world))
-    assert aws.clb(name)["Scheme"] == "internet-facing"
+    result = lb.ensure(request(world, {ann.TYPE.key: "nlb", ann.CONNECTION_IDLE_TIMEOUT.key: "120"}))
+    assert [w.reason for w in result.warnings] == ["CreateOnlyAnnotationChanged"]
+    assert aws.nlbs() == [] and len(aws.clbs()) == 1
     assert aws.clb_attributes(name)["ConnectionSettings"]["IdleTimeout"] == 120  # the rest is reconciled
+    [sg] = aws.managed_groups(name)
+    # never left internet-facing once the Service asks for internal: AWS cannot change a scheme
+    result = lb.ensure(request(world, {ann.INTERNAL.key: "true"}))
+    assert [w.reason for w in result.warnings] == ["LoadBalancerRecreated"]
+    assert aws.clb(name)["Scheme"] == "internal" and sorted(aws.clb(name)["Subnets"]) == sorted(world.internal_subnets)
+    assert [g["GroupId"] for g in aws.managed_groups(name)] == [sg["GroupId"]]  # reused
+    assert result.status.ingress[0].hostname == aws.clb(name)["DNSName"]  # (moto keeps the name; AWS does not)
+    # never made more exposed in place: asking for internet-facing again leaves it internal
+    result = lb.ensure(request(world, {ann.SCHEME.key: "internet-facing"}))
+    assert [w.reason for w in result.warnings] == ["CreateOnlyAnnotationChanged"] and "stays internal" in \
+        result.warnings[0].message
+    assert aws.clb(name)["Scheme"] == "internal"
     lb.delete(request(world))
     assert aws.nothing_left(world.node_sg) == []
 

@@ -58,3 +58,23 @@ def test_half_a_key_pair_is_a_configuration_error(moto_server, half):
 def test_a_bad_number_option_names_the_option(moto_server):
     with pytest.raises(ValueError, match="aws-max-attempts='three'"):
         make_cloud(moto_server, **{"aws-max-attempts": "three"})
+
+
+def test_every_request_lands_in_the_upstream_aws_metrics(cloud, moto, world):
+    """cloudprovider_aws_api_request_duration_seconds / _errors / _throttled_requests_total, label request."""
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = sample("cloudprovider_aws_api_request_duration_seconds_count", request="create_load_balancer")
+    cloud.load_balancer().ensure(request(world))
+    assert sample("cloudprovider_aws_api_request_duration_seconds_count", request="create_load_balancer") == before + 1
+    # (a NotFound answer is an error too, as upstream counts every call that returned one)
+    errors = sample("cloudprovider_aws_api_request_errors_total", request="describe_load_balancers")
+    throttled = sample("cloudprovider_aws_api_throttled_requests_total", operation_name="describe_load_balancers")
+    moto.faults.throttle["DescribeLoadBalancers"] = 1  # botocore retries it once
+    cloud.load_balancer().get(request(world))
+    assert sample("cloudprovider_aws_api_request_errors_total", request="describe_load_balancers") == errors + 1
+    assert sample("cloudprovider_aws_api_throttled_requests_total",
+                  operation_name="describe_load_balancers") == throttled + 1

@@ -92,3 +92,39 @@ def test_restarted_controller_completes_a_half_made_load_balancer(cluster):
     cluster.delete("web")
     wait_for(lambda: cluster.gone("web"), 15, message="service deleted")
     assert cluster.aws.nothing_left(cluster.world.node_sg) == []
+
+
+MISSING_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/never-issued"
+
+
+def test_parts_of_a_create_aws_rejected_are_deleted_with_the_service(cluster):
+    """Issue 8 hole 4: AWS rejects CreateLoadBalancer (CertificateNotFound) after the managed security group
+    and its rules exist; get() then finds no load balancer, and upstream's gate skipped the deletion."""
+    cluster.service("web", {ann.SSL_CERT.key: MISSING_CERT})
+    cluster.wait_event("web", "CertificateNotFound")
+    inventory = cluster.cloud.inventory()
+    assert {r.resource.type for r in inventory.by_service()["default/web"]} == {"ec2/security-group"}
+    assert cluster.aws.clbs() == []
+    cluster.delete("web")
+    wait_for(lambda: cluster.gone("web"), 15, message="service deleted")
+    assert inventory.list_owned() == ()
+    assert cluster.aws.nothing_left(cluster.world.node_sg) == []
+
+
+@pytest.mark.parametrize("lb_type", ["clb", "nlb"])
+def test_parts_left_by_a_load_balancer_deleted_out_of_band_go_with_the_service(cluster, lb_type):
+    """The load balancer was deleted in the console: its security group or target groups, and the node-group
+    rules, still carry our tags and marks, and go when the Service is deleted."""
+    svc = cluster.service("web", {ann.TYPE.key: "nlb"} if lb_type == "nlb" else {})
+    cluster.wait_hostname("web")
+    name = default_load_balancer_name(svc.metadata.uid)
+    cluster.stop()  # the console deletion and the Service deletion happen while no controller looks
+    if lb_type == "nlb":
+        cluster.aws.elbv2.delete_load_balancer(LoadBalancerArn=cluster.aws.nlb(name)["LoadBalancerArn"])
+    else:
+        cluster.aws.elb.delete_load_balancer(LoadBalancerName=name)
+    cluster.delete("web")  # our finalizer keeps it until the controller has cleaned up
+    cluster.start()
+    wait_for(lambda: cluster.gone("web"), 15, message="service deleted")
+    assert cluster.cloud.inventory().list_owned() == ()
+    assert cluster.aws.nothing_left(cluster.world.node_sg) == []

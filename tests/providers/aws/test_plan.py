@@ -12,7 +12,7 @@ from providers.aws import clb, nlb
 from providers.aws.kinds import Existing
 from providers.aws.names import target_group_name
 from providers.aws.rules import Rule, observed_rules, plan_rules
-from providers.aws.settings import Settings
+from providers.aws.settings import Settings, check_settings
 from providers.aws.world import Instance, Subnet, World, choose_subnets, instance_id, node_matches
 from providers.port import HealthCheck, LoadBalancerRequest, Node, PortStatus, ServicePort, UserError
 
@@ -112,8 +112,8 @@ def test_clb_health_check_cluster_local_and_overrides():
                   "Interval": 30, "Timeout": 7}
     assert clb.health_check(req(), Settings(hc_protocol="HTTP", hc_path="/ready"), listeners)["Target"] == \
         "HTTP:30080/ready"
-    with pytest.raises(UserError, match="less than the interval"):
-        clb.health_check(req(), Settings(hc_interval=5, hc_timeout=5), listeners)
+    with pytest.raises(UserError, match="must be less than"):
+        check_settings(Settings(hc_interval=5, hc_timeout=5), "clb", False, req())
 
 
 def test_clb_udp_port_is_reported_not_fatal_and_all_udp_is_an_error():
@@ -188,10 +188,10 @@ def test_clb_security_groups_in_another_order_are_steady():
     assert op.action == "apply_security_groups_to_load_balancer" and op.params["SecurityGroups"] == ["sg-b", "sg-a"]
 
 
-def test_clb_scheme_change_warns_and_changes_nothing():
-    d = clb.desired_clb(req(), Settings(), WORLD, NAME)
-    planned = clb.plan_clb(dataclasses.replace(d, internal=True), _observed_clb(d))
-    assert planned.operations == () and len(planned.notes) == 1 and "created" in planned.notes[0]
+def test_clb_internal_never_becomes_internet_facing_in_place():
+    d = clb.desired_clb(req(), Settings(internal=True), WORLD, NAME)
+    planned = clb.plan_clb(dataclasses.replace(d, internal=False), _observed_clb(d))
+    assert planned.operations == () and len(planned.notes) == 1 and "stays internal" in planned.notes[0]
 
 
 def test_clb_policies_follow_annotations():
