@@ -20,7 +20,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-loopback-endpoints", action="store_true",
                         help="accept loopback EndpointSlice addresses (kube-apiserver rejects them; the "
                              "one-machine demo needs them)")
-    parser.add_argument("--token", default=None, help="require this static bearer token")
+    parser.add_argument("--token", default=None,
+                        help="require this static bearer token (an admin, in system:masters); visible in the "
+                             "process list: prefer --token-file")
+    parser.add_argument("--token-file", default=None,
+                        help="read that admin bearer token from this file (first line)")
+    parser.add_argument("--token-auth-file", default=None,
+                        help="kube-apiserver static token file: token,user,uid[,\"group1,group2\"] per line")
+    parser.add_argument("--authorization-mode", choices=("AlwaysAllow", "RBAC"), default="AlwaysAllow",
+                        help="AlwaysAllow (default) or RBAC over the stored Roles and bindings "
+                             "(system:masters may do anything; kube-apiserver's bootstrap roles are created)")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve HTTPS with a self-signed certificate (its CA goes into the kubeconfig); "
+                             "kubectl sends bearer tokens only over TLS")
     parser.add_argument("--service-cluster-ip-range", default="10.96.0.0/12", help="ClusterIP range")
     parser.add_argument("--watch-history", type=int, default=1000, help="events kept per resource for watches")
 
@@ -33,9 +45,21 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with embedded_apiserver(allow_loopback_endpoints=args.allow_loopback_endpoints, token=args.token,
+    from ccm.apiserver.auth.users import TokenAuthenticator
+
+    try:
+        token = args.token
+        if args.token_file:
+            with open(args.token_file, encoding="utf-8") as f:
+                token = f.readline().strip() or None
+        tokens = TokenAuthenticator.from_file(args.token_auth_file) if args.token_auth_file else None
+    except (OSError, ValueError) as e:
+        print(f"ccm apiserver: {e}", flush=True)
+        return 1
+    with embedded_apiserver(allow_loopback_endpoints=args.allow_loopback_endpoints, token=token,
                             service_cidr=args.service_cluster_ip_range, watch_history=args.watch_history,
-                            host=args.host, port=args.port) as server:
+                            host=args.host, port=args.port, tokens=tokens,
+                            authorization_mode=args.authorization_mode, tls=args.tls) as server:
         server.write_kubeconfig(path)
         print(f"API server listening on {server.url}")
         print(f"kubeconfig: {path}")

@@ -18,6 +18,9 @@ import yaml
 from aiohttp import web
 
 from ccm.apiserver import discovery, errors, listoptions, tables
+from ccm.apiserver.auth.gate import ADMIN, AuthGate
+from ccm.apiserver.auth.rbac import AlwaysAllow, Authorizer, RBACAuthorizer, StorePolicy, bootstrap_policy
+from ccm.apiserver.auth.users import TokenAuthenticator, User
 from ccm.apiserver.errors import APIError
 from ccm.apiserver.registry import MERGE_PATCH, Registry, Selection
 from ccm.apiserver.store import Entry, Store, Watcher, dumps
@@ -29,6 +32,8 @@ JSON = "application/json"
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DRY_RUN = web.RequestKey("dry_run", bool)
 _WARNINGS = web.RequestKey("warnings", list)
+_USER = web.RequestKey("user", User)
+AUTHORIZATION_MODES = ("AlwaysAllow", "RBAC")
 _NOT_FOUND = APIError(404, "the server could not find the requested resource", "NotFound", {})
 
 
@@ -44,13 +49,16 @@ class APIServer:
     """All server state plus the aiohttp application that serves it."""
 
     def __init__(self, *, options: Options | None = None, watch_history: int = 1000,
-                 bookmark_interval: float = 1.0, token: str | None = None) -> None:
+                 bookmark_interval: float = 1.0, token: str | None = None,
+                 tokens: TokenAuthenticator | None = None, authorization_mode: str = "AlwaysAllow",
+                 anonymous: bool | None = None) -> None:
         self.options = options or Options()
         self.store = Store(history=watch_history)
         self.strategies = all_strategies(self.options)
         self.registry = Registry(self.store, self.strategies)
         self.bookmark_interval = bookmark_interval
         self.token = token
+        self.gate = self._auth(token, tokens, authorization_mode, anonymous)
         self.request_count = 0
         self.write_count = 0
         self.server_address = "127.0.0.1:0"
@@ -71,6 +79,31 @@ class APIServer:
             if s.group:
                 self._static[f"/apis/{s.group}"] = functools.partial(discovery.group, self.strategies, s.group)
 
+    # ------------------------------------------------------------------ authn / authz
+
+    def _auth(self, token: str | None, tokens: TokenAuthenticator | None, mode: str,
+              anonymous: bool | None) -> AuthGate:
+        """Who may do what: ``--token`` is an admin, ``--token-auth-file`` users, RBAC or AlwaysAllow."""
+        tokens = tokens or TokenAuthenticator()
+        if token is not None:
+            tokens.add(token, ADMIN)
+        if mode not in AUTHORIZATION_MODES:
+            raise ValueError(f"authorization mode {mode!r}: use one of {', '.join(AUTHORIZATION_MODES)}")
+        authorizer: Authorizer = AlwaysAllow()
+        if mode == "RBAC":
+            def items(bucket: str, namespace: str | None) -> list[dict[str, Any]]:
+                return [e.obj for _, e in self.store.items(bucket, namespace)]
+
+            def get(bucket: str, key: str) -> dict[str, Any] | None:
+                entry = self.store.get(bucket, key)
+                return entry.obj if entry is not None else None
+
+            authorizer = RBACAuthorizer(StorePolicy(items, get))
+            by_kind = {s.kind: s for s in self.strategies if s.group == "rbac.authorization.k8s.io"}
+            for obj in bootstrap_policy():
+                self.registry.create(by_kind[obj["kind"]], None, obj)
+        return AuthGate(tokens, authorizer, anonymous)
+
     def app(self) -> web.Application:
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.handle)
@@ -81,8 +114,7 @@ class APIServer:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.request_count += 1
         try:
-            if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
-                raise errors.unauthorized()
+            request[_USER] = self.gate.check(request.method, request.path, request.query, request.headers)
             response = await self._dispatch(request)
         except APIError as exc:
             if exc.code >= 500:
@@ -152,6 +184,8 @@ class APIServer:
         # Read the body first: from here until the registry call returns nothing awaits, so the
         # registry's per-request warning list cannot mix with another request's.
         raw = await request.read() if request.method in _MUTATING else b""
+        if not route.strategy.stored:
+            return self._review(request, route, raw)
         warnings: list[str] = [route.strategy.deprecation] if route.strategy.deprecation else []
         self.registry.warnings = request[_WARNINGS] = warnings
         return await self._serve_verb(request, route, raw)
@@ -201,6 +235,15 @@ class APIServer:
             options, dry_run = self._delete_options(request, raw, dry_run)
             return self._ok(reg.delete(strategy, namespace, name, options, dry_run))
         raise errors.method_not_allowed()
+
+    def _review(self, request: web.Request, route: Route, raw: bytes) -> web.Response:
+        """The review APIs: POST to the collection only; answered, never stored (201, as kube-apiserver)."""
+        if request.method != "POST" or route.name is not None or route.legacy_watch:
+            raise errors.method_not_allowed()
+        s = route.strategy
+        answer = self.gate.reviewer.review(s.kind, s.api_version, route.namespace, self._body(raw, request),
+                                           request[_USER])
+        return self._ok(dumps(answer), 201)
 
     def _delete_options(self, request: web.Request, raw: bytes, dry_run: bool) -> tuple[Any, bool]:
         """DeleteOptions from the body; its ``dryRun`` counts as much as the query parameter."""

@@ -1,4 +1,7 @@
-"""TLS for the secure port: the given certificate, or a self-signed one that never touches the disk.
+"""TLS for ccm's servers: the given certificate, or a self-signed one that never touches the disk.
+
+A leaf module (the standard library and ``cryptography`` only) shared by the controller's secure
+port (``ccm.kube.secure``) and the embedded API server, which may import nothing else of ccm.
 
 Upstream (``MaybeDefaultWithSelfSignedCerts("localhost", nil, [127.0.0.1])``) makes a CA and a
 serving certificate signed by it for ``localhost``/``127.0.0.1`` when no certificate files are
@@ -84,7 +87,9 @@ def _in_memory_files(*blobs: bytes) -> Iterator[list[str]]:
         yield paths
 
 
-def server_context(cert_file: str | None = None, key_file: str | None = None) -> tuple[ssl.SSLContext, bytes | None]:
+def server_context(cert_file: str | None = None, key_file: str | None = None, *,
+                   hosts: Sequence[str] = ("localhost",),
+                   ips: Sequence[str] = ("127.0.0.1",)) -> tuple[ssl.SSLContext, bytes | None]:
     """A server context (TLS 1.2+) and, for a self-signed certificate, its CA PEM (else None).
 
     Both files or neither: one without the other is a configuration error naming both flags.
@@ -100,7 +105,7 @@ def server_context(cert_file: str | None = None, key_file: str | None = None) ->
             raise ValueError(f"cannot load --tls-cert-file {cert_file} / --tls-private-key-file {key_file}: "
                              f"{exc}") from None
         return ctx, None
-    chain, key, ca = self_signed()
+    chain, key, ca = self_signed(hosts, ips)
     with _in_memory_files(chain, key) as (chain_path, key_path):
         ctx.load_cert_chain(chain_path, key_path)
     return ctx, ca
