@@ -35,12 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "kubectl sends bearer tokens only over TLS")
     parser.add_argument("--service-cluster-ip-range", default="10.96.0.0/12", help="ClusterIP range")
     parser.add_argument("--watch-history", type=int, default=1000, help="events kept per resource for watches")
+    parser.add_argument("-v", "--v", dest="verbosity", type=int, default=2, metavar="N",
+                        help="log verbosity as in every ccm subcommand: 0 warnings, 1-3 info, 4+ debug (default 2)")
 
 
 def run(args: argparse.Namespace) -> int:
     from ccm.apiserver.testing import embedded_apiserver
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the meaning of ccm.kube.logging.verbosity_level (this package may not import ccm.kube)
+    level = logging.DEBUG if args.verbosity >= 4 else logging.INFO if args.verbosity >= 1 else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = args.kubeconfig or os.path.join(tempfile.mkdtemp(prefix="ccm-apiserver-"), "kubeconfig")
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

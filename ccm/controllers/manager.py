@@ -155,8 +155,10 @@ class ControllerManager:
         return handler
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> None:
-        """Bind the HTTP server first (a port in use fails here, before anything else started)."""
+    def start_serving(self) -> None:
+        """Bind and serve the health/metrics port (idempotent); OSError when the address cannot be bound."""
+        if self.health is not None:
+            return
         if self.serving is not None:
             s = self.serving
             self.health = HealthServer(s.bind_address, s.port, healthz=self._healthz, readyz=self._readyz,
@@ -166,6 +168,10 @@ class ControllerManager:
                                        healthz=self._healthz, readyz=self._readyz)
         if self.health is not None:
             self.health.start()
+
+    def start(self) -> None:
+        """Serve first (a port in use fails here, before anything else started), then run."""
+        self.start_serving()
         if self.services is not None:
             self.services.start()
         self.nodes.start()

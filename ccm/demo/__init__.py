@@ -27,6 +27,8 @@ from pathlib import Path
 from types import FrameType
 
 from ccm.demo.cluster import Layout, LocalCluster, StartError, load_example
+from ccm.kube.flags import add_logging
+from ccm.kube.logging import setup_from_args
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--node-health-port", type=int, default=10256,
                    help="port of each node proxy's /healthz (default 10256, as kube-proxy; local only)")
     p.add_argument("--no-color", action="store_true", help="plain output")
-    p.add_argument("-v", "--verbose", action="store_true", help="log what the parts do")
+    add_logging(p, default_v=0)
 
 
 class Printer:
@@ -156,8 +158,7 @@ def _instructions(p: Printer, *, url: str, vip: str, port: int, kubeconfig: Path
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_from_args(args.verbosity, args.logging_format, stream=sys.stderr)  # stdout is the demo's own
     p = Printer(color=not args.no_color and sys.stdout.isatty())
     if not 1 <= args.nodes <= 254 or not 1 <= args.backends <= 254:
         print("ccm demo: --nodes and --backends must be between 1 and 254", file=sys.stderr)
