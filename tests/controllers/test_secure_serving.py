@@ -13,7 +13,6 @@ import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import kubernetes.client as k8s
 import pytest
