@@ -137,8 +137,10 @@ class ControllerManager:
         elif canonical in (selection.CLOUD_NODE, selection.CLOUD_NODE_LIFECYCLE) and self.cloud.instances() is None:
             log.warning("%s: cloud provider does not support instances", alias)
         elif canonical == selection.ROUTE:
-            log.info("%s: will not configure cloud provider routes (this cloud provider has no routes capability)",
-                     alias)
+            # expected with every cloud here (none has routes): not worth a warning on each start
+            log.info('%s: will not configure cloud provider routes (no routes capability); Skipping "%s"',
+                     alias, canonical)
+            return False
         else:
             return True
         log.warning('Skipping "%s"', canonical)
@@ -319,6 +321,11 @@ class ControllerManager:
         """The running service controller, if any."""
         c = self._controllers.get(selection.SERVICE)
         return c if isinstance(c, ServiceController) else None
+
+    @property
+    def runnable_names(self) -> list[str]:
+        """The short names of the controllers this manager runs while leading."""
+        return [selection.ALIASES[c] for c in self.runnable]
 
     def running(self, canonical: str) -> Controller | None:
         return self._controllers.get(canonical)

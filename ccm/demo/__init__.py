@@ -132,7 +132,8 @@ def _wait_http(url: str, timeout: float) -> str:
         time.sleep(0.1)
 
 
-def _instructions(p: Printer, *, url: str, vip: str, port: int, kubeconfig: Path, slice_name: str) -> str:
+def _instructions(p: Printer, *, url: str, vip: str, port: int, kubeconfig: Path, slice_name: str,
+                  metrics: list[str]) -> str:
     patch = ('[{"op":"replace","path":"/endpoints/0/conditions/ready","value":false}]')
     return "\n".join([
         "",
@@ -151,6 +152,8 @@ def _instructions(p: Printer, *, url: str, vip: str, port: int, kubeconfig: Path
         "  Take backend-1 out of service: its node then fails the Service's health check",
         "  (externalTrafficPolicy Local) and the load balancer stops sending there:",
         f"    kubectl patch endpointslice {slice_name} --type=json -p '{patch}'",
+        "",
+        *metrics,
         "",
         "  Ctrl-C stops everything.",
         "",
@@ -196,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         p.step(f"VIP {vip} allocated; waiting for the node health checks to pass and {url} to answer")
         p.step(f"first answer: {_wait_http(url, 60)}")
         print(_instructions(p, url=url, vip=vip, port=args.port_base, kubeconfig=cluster.kubeconfig,
-                           slice_name=slice_name), flush=True)
+                           slice_name=slice_name, metrics=cluster.metrics_instructions()), flush=True)
 
     def stop() -> None:
         try:

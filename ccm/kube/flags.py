@@ -80,7 +80,8 @@ def add_version(parser: argparse.ArgumentParser) -> None:
 def add_logging(parser: argparse.ArgumentParser, *, default_v: int = 2) -> None:
     """``-v N`` (klog verbosity: 4 and above adds debug messages) and ``--logging-format``."""
     parser.add_argument("-v", "--v", dest="verbosity", type=int, default=default_v, metavar="N",
-                        help=f"log verbosity, klog's meaning: 0-3 info, 4+ debug (default {default_v})")
+                        help=f"log verbosity (the same in every ccm subcommand): 0 warnings, 1-3 info, 4+ debug "
+                             f"(default {default_v})")
     parser.add_argument("--logging-format", choices=("text", "json"), default="text",
                         help="text: klog lines on stderr; json: one JSON object per line on stdout, nothing "
                              "else (default text)")
