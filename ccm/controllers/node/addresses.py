@@ -68,15 +68,17 @@ def addresses_from_node_ip(provided: str, cloud: Sequence[Mapping[str, str]]) ->
 
 
 def addresses_changed(old: Sequence[Mapping[str, str]], new: Sequence[Mapping[str, str]]) -> bool:
-    """Upstream ``nodeAddressesChangeDetected``: lengths differ, or a type's address differs.
+    """Whether the ordered (type, address) lists differ.
 
-    Keyed by type, so only the last address of each type counts: reordering addresses of one type
-    goes unnoticed, as upstream.
+    Deviation: upstream's ``nodeAddressesChangeDetected`` keys the old list by type (the last address
+    of a type wins), so a node with two InternalIPs is "changed" on every pass (one status patch
+    per node every period) while some reorderings go unnoticed; the order matters to consumers
+    (the first InternalIP is the one most pick), so the whole list is compared.
     """
-    if len(old) != len(new):
-        return True
-    by_type = {a.get("type"): a.get("address") for a in old}
-    return any(by_type.get(a.get("type")) != a.get("address") for a in new)
+    def pairs(addresses: Sequence[Mapping[str, str]]) -> list[tuple[str | None, str | None]]:
+        return [(a.get("type"), a.get("address")) for a in addresses]
+
+    return pairs(old) != pairs(new)
 
 
 def desired_addresses(node: Mapping[str, Any], cloud: Sequence[Mapping[str, str]]) -> list[Address] | None:
