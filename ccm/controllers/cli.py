@@ -181,7 +181,12 @@ def run(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 1
     register_secret(*(v for k, v in options.items() if any(w in k for w in SECRET_OPTION_WORDS)))
-    return _start(args, controllers, options)
+    try:
+        return _start(args, controllers, options)
+    except Exception as exc:  # last resort: still one line, the traceback only at -v 4
+        log.debug("start-up failed", exc_info=True)
+        log.error("cannot start: %s: %s", type(exc).__name__, exc)
+        return 1
 
 
 def _start(args: argparse.Namespace, controllers: tuple[str, ...], options: dict[str, str]) -> int:

@@ -35,3 +35,37 @@ def test_debug_logs_never_show_aws_credentials(moto, world):
     text = out.getvalue()
     for secret in (KEY_ID, SECRET, SESSION_TOKEN):
         assert secret not in text
+
+
+def test_credentials_from_the_environment_or_a_shared_credentials_file(moto, world, monkeypatch, tmp_path):
+    """Issue 8 item 7: nothing secret needs to be a flag; the standard AWS chain is used."""
+    from providers.aws import create
+    from providers.base import ProviderContext
+    from tests.providers.aws.harness import CLUSTER, REGION
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    context = ProviderContext(CLUSTER, {"aws-endpoint-url": moto.url, "aws-region": REGION})
+    node = Node("n", provider_id=world.provider_id(world.instances[0]))
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFROMENVIRONMENT1")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-the-environment")
+    cloud = create(context)
+    try:
+        assert cloud.instances().instance_exists(node)
+    finally:
+        cloud.close()
+    assert "AKIAFROMENVIRONMENT1" in moto.faults.access_keys
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    shared = tmp_path / "credentials"
+    shared.write_text("[ccm]\naws_access_key_id = AKIAFROMPROFILEFILE1\naws_secret_access_key = from-a-file\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(shared))
+    monkeypatch.setenv("AWS_PROFILE", "ccm")
+    cloud = create(context)
+    try:
+        assert cloud.instances().instance_exists(node)
+    finally:
+        cloud.close()
+    assert "AKIAFROMPROFILEFILE1" in moto.faults.access_keys
