@@ -48,14 +48,18 @@ def test_credentials_from_the_environment_or_a_shared_credentials_file(moto, wor
     context = ProviderContext(CLUSTER, {"aws-endpoint-url": moto.url, "aws-region": REGION})
     node = Node("n", provider_id=world.provider_id(world.instances[0]))
 
+    def signed_with() -> set[str]:
+        moto.faults.access_keys.clear()
+        cloud = create(context)
+        try:
+            assert cloud.instances().instance_exists(node)
+        finally:
+            cloud.close()
+        return set(moto.faults.access_keys)
+
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFROMENVIRONMENT1")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-the-environment")
-    cloud = create(context)
-    try:
-        assert cloud.instances().instance_exists(node)
-    finally:
-        cloud.close()
-    assert "AKIAFROMENVIRONMENT1" in moto.faults.access_keys
+    assert signed_with() == {"AKIAFROMENVIRONMENT1"}
 
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
@@ -63,9 +67,4 @@ def test_credentials_from_the_environment_or_a_shared_credentials_file(moto, wor
     shared.write_text("[ccm]\naws_access_key_id = AKIAFROMPROFILEFILE1\naws_secret_access_key = from-a-file\n")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(shared))
     monkeypatch.setenv("AWS_PROFILE", "ccm")
-    cloud = create(context)
-    try:
-        assert cloud.instances().instance_exists(node)
-    finally:
-        cloud.close()
-    assert "AKIAFROMPROFILEFILE1" in moto.faults.access_keys
+    assert signed_with() == {"AKIAFROMPROFILEFILE1"}
