@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.metadata
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "apiserver": ("ccm.apiserver.cli", "Run the embedded Kubernetes API server on loopback."),
@@ -23,10 +23,19 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """A usage error is one line (``ccm controller: error: ...``) and exit code 2, not the usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ccm", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--version", action="version", version=f"ccm {importlib.metadata.version('ccm')}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from ccm.kube.flags import add_version
+
+    parser = OneLineErrors(prog="ccm", description=__doc__.splitlines()[0] if __doc__ else None)
+    add_version(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrors)
     wanted = next((a for a in argv if not a.startswith("-")), None)
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)

@@ -9,10 +9,12 @@ import re
 import shlex
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -24,6 +26,7 @@ URL = re.compile(r"Load balancer: (http://([\d.]+):(\d+)/)")
 REPLY = re.compile(r"hello from (backend-\d) on (node-\d) \(.*?\), forwarded by (node-\d)")
 PATCH = re.compile(r"kubectl patch endpointslice .*")
 KUBECONFIG = re.compile(r"export KUBECONFIG=(\S+)")
+METRICS = re.compile(r"curl -sk -H \"Authorization: Bearer \$\(cat (\S+)\)\" (https://127\.0\.0\.1:\d+/metrics)")
 
 
 class Output:
@@ -170,6 +173,17 @@ def test_demo_url_answers_printed_kubectl_works_and_sigint_cleans_up(second_demo
         patch = subprocess.run(printed_kubectl_patch(demo), capture_output=True, text=True,
                                env=dict(os.environ, KUBECONFIG=str(demo.kubeconfig)), timeout=30, check=False)
         assert patch.returncode == 0, patch.stderr
+        # the printed metrics command: the controller's secure port with the printed token file
+        token_file, metrics_url = demo.out.wait_for(METRICS, timeout=5).groups()
+        assert oct(os.stat(token_file).st_mode & 0o777) == "0o600"
+        insecure = ssl._create_unverified_context()
+        token = Path(token_file).read_text().strip()
+        request = urllib.request.Request(metrics_url, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, context=insecure, timeout=10) as r:
+            assert "service_controller_loadbalancer_sync_total" in r.read().decode()
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(metrics_url, context=insecure, timeout=10)
+        assert denied.value.code == 403
         wait_for(lambda: all(demo.get()[0] != "backend-1" for _ in range(6)), timeout=15,
                  message="node-1 failing its health check and leaving the load balancer")
         second_demo.run(demo.prefix, demo.port, demo.health_port)

@@ -21,7 +21,7 @@ from tests.util import wait_for
 
 READY = re.compile(r"Ctrl-C deletes the Services")
 ENDPOINT = re.compile(r"moto endpoint: (http://127\.0\.0\.1:\d+)\s*$")
-APISERVER = re.compile(r"API server up at (http://\S+)")
+APISERVER = re.compile(r"API server up at (https://\S+)")
 KUBECONFIG = re.compile(r"export KUBECONFIG=(\S+)")
 LOAD_BALANCER = re.compile(r"^\s+(Classic ELB|NLB)\s+(\S+)/(\S+): (\S+)\s*$")
 IDLE = "service.beta.kubernetes.io/aws-load-balancer-connection-idle-timeout"

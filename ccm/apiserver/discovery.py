@@ -36,6 +36,8 @@ def resource_list(group_version: str, strategies: Iterable[Strategy]) -> dict[st
     resources: list[dict[str, Any]] = []
     for s in strategies:
         verbs = sorted([*_VERBS, "deletecollection"]) if s.allow_delete_collection else _VERBS
+        if s.verbs is not None:
+            verbs = list(s.verbs)
         r: dict[str, Any] = {"name": s.plural, "singularName": s.singular, "namespaced": s.namespaced,
                              "kind": s.kind, "verbs": verbs}
         if s.short_names:

@@ -1,4 +1,4 @@
-"""The HTTP layer: routing, verbs, content types, watch streaming, bearer-token check.
+"""The HTTP layer: routing, verbs, content types, watch streaming, authentication and authorization.
 
 Paths follow kube-apiserver: ``/api/v1/[namespaces/NS/]PLURAL[/NAME[/status]]`` and
 ``/apis/GROUP/VERSION/...``; ``?watch=true`` (or the legacy ``/watch/`` prefix) turns a list
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,12 +17,15 @@ from typing import Any, NamedTuple
 from aiohttp import web
 
 from ccm.apiserver import decoding, discovery, errors, listoptions, tables
+from ccm.apiserver.auth.gate import ADMIN, AuthGate
+from ccm.apiserver.auth.rbac import AlwaysAllow, Authorizer, RBACAuthorizer, StorePolicy, bootstrap_policy
+from ccm.apiserver.auth.users import TokenAuthenticator, User
 from ccm.apiserver.errors import APIError
 from ccm.apiserver.protobuf import codec as protobuf
 from ccm.apiserver.registry import MERGE_PATCH, Registry, Selection
 from ccm.apiserver.store import Entry, Store, Watcher, dumps
 from ccm.apiserver.strategies import Options, Strategy, all_strategies
-from ccm.apiserver.tokens import TokenIssuer
+from ccm.apiserver.tokens import TokenIssuer, service_account_verifier
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ JSON = "application/json"
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DRY_RUN = web.RequestKey("dry_run", bool)
 _WARNINGS = web.RequestKey("warnings", list)
+_USER = web.RequestKey("user", User)
+AUTHORIZATION_MODES = ("AlwaysAllow", "RBAC")
 _NOT_FOUND = APIError(404, "the server could not find the requested resource", "NotFound", {})
 
 
@@ -47,18 +51,21 @@ class APIServer:
 
     def __init__(self, *, options: Options | None = None, watch_history: int = 1000,
                  bookmark_interval: float = 1.0, token: str | None = None, start_revision: int = 1,
-                 max_request_bytes: int = decoding.MAX_REQUEST_BYTES, body_timeout: float = 60.0) -> None:
+                 max_request_bytes: int = decoding.MAX_REQUEST_BYTES, body_timeout: float = 60.0,
+                 tokens: TokenAuthenticator | None = None, authorization_mode: str = "AlwaysAllow",
+                 anonymous: bool | None = None) -> None:
         self.options = options or Options()
         self.store = Store(history=watch_history, start_revision=start_revision)
         self.strategies = all_strategies(self.options)
         self.registry = Registry(self.store, self.strategies)
-        self.tokens = TokenIssuer()
+        #: signs the service-account tokens of ``serviceaccounts/NAME/token`` (and verifies them back)
+        self.token_issuer = TokenIssuer()
         self.bookmark_interval = bookmark_interval
         self.token = token
-        self._expected_auth = f"Bearer {token}".encode() if token is not None else b""
         #: request bodies over this are a 413 (read no further); slower than body_timeout, a 504
         self.max_request_bytes = max_request_bytes
         self.body_timeout = body_timeout
+        self.gate = self._auth(token, tokens, authorization_mode, anonymous)
         self.request_count = 0
         self.write_count = 0
         self.server_address = "127.0.0.1:0"
@@ -79,26 +86,46 @@ class APIServer:
             if s.group:
                 self._static[f"/apis/{s.group}"] = functools.partial(discovery.group, self.strategies, s.group)
 
+    # ------------------------------------------------------------------ authn / authz
+
+    def _auth(self, token: str | None, tokens: TokenAuthenticator | None, mode: str,
+              anonymous: bool | None) -> AuthGate:
+        """Who may do what: ``--token`` is an admin, ``--token-auth-file`` users, the service-account
+        tokens this server issues; RBAC or AlwaysAllow."""
+        def items(bucket: str, namespace: str | None) -> list[dict[str, Any]]:
+            return [e.obj for _, e in self.store.items(bucket, namespace)]
+
+        def get(bucket: str, key: str) -> dict[str, Any] | None:
+            entry = self.store.get(bucket, key)
+            return entry.obj if entry is not None else None
+
+        accounts = next(s.bucket for s in self.strategies if s.kind == "ServiceAccount")
+        tokens = (tokens if tokens is not None else TokenAuthenticator()).with_verifiers(
+            service_account_verifier(self.token_issuer, lambda ns, name: get(accounts, f"{ns}/{name}")))
+        if token is not None:
+            tokens.add(token, ADMIN)
+        if mode not in AUTHORIZATION_MODES:
+            raise ValueError(f"authorization mode {mode!r}: use one of {', '.join(AUTHORIZATION_MODES)}")
+        authorizer: Authorizer = AlwaysAllow()
+        if mode == "RBAC":
+            authorizer = RBACAuthorizer(StorePolicy(items, get))
+            by_kind = {s.kind: s for s in self.strategies if s.group == "rbac.authorization.k8s.io"}
+            for obj in bootstrap_policy():
+                self.registry.create(by_kind[obj["kind"]], None, obj)
+        return AuthGate(tokens, authorizer, anonymous)
+
     def app(self) -> web.Application:
         # bodies are read by _read_body, with the API's own limit and answer
         app = web.Application(client_max_size=self.max_request_bytes + 1)
         app.router.add_route("*", "/{tail:.*}", self.handle)
         return app
 
-    def authorized(self, request: web.Request) -> bool:
-        """The static bearer token, compared in constant time (no timing oracle on the secret)."""
-        if self.token is None:
-            return True
-        sent = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
-        return hmac.compare_digest(sent, self._expected_auth)
-
     # ------------------------------------------------------------------ entry point
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.request_count += 1
         try:
-            if not self.authorized(request):
-                raise errors.unauthorized()
+            request[_USER] = self.gate.check(request.method, request.path, request.query, request.headers)
             response = await self._dispatch(request)
         except APIError as exc:
             if exc.code >= 500:
@@ -171,6 +198,8 @@ class APIServer:
         # Read the body first: from here until the registry call returns nothing awaits, so the
         # registry's per-request warning list cannot mix with another request's.
         raw = await self._read_body(request) if request.method in _MUTATING else b""
+        if not route.strategy.stored:
+            return self._review(request, route, raw)
         warnings: list[str] = [route.strategy.deprecation] if route.strategy.deprecation else []
         self.registry.warnings = request[_WARNINGS] = warnings
         self.registry.duplicates = []
@@ -232,7 +261,7 @@ class APIServer:
             if method != "POST":
                 raise errors.method_not_allowed()
             account = json.loads(reg.get(strategy, namespace, name))
-            return self._reply(request, dumps(self.tokens.request(account, self._body(raw, request))), 201)
+            return self._reply(request, dumps(self.token_issuer.request(account, self._body(raw, request))), 201)
         if method == "GET":
             accept = request.headers.get("Accept", "")
             if sub is None and tables.wants_table(accept):
@@ -253,6 +282,15 @@ class APIServer:
             options, dry_run = self._delete_options(request, raw, dry_run)
             return self._reply(request, reg.delete(strategy, namespace, name, options, dry_run))
         raise errors.method_not_allowed()
+
+    def _review(self, request: web.Request, route: Route, raw: bytes) -> web.Response:
+        """The review APIs: POST to the collection only; answered, never stored (201, as kube-apiserver)."""
+        if request.method != "POST" or route.name is not None or route.legacy_watch:
+            raise errors.method_not_allowed()
+        s = route.strategy
+        answer = self.gate.reviewer.review(s.kind, s.api_version, route.namespace, self._body(raw, request),
+                                           request[_USER])
+        return self._reply(request, dumps(answer), 201)
 
     def _delete_options(self, request: web.Request, raw: bytes, dry_run: bool) -> tuple[Any, bool]:
         """DeleteOptions from the body; its ``dryRun`` counts as much as the query parameter."""

@@ -1,38 +1,39 @@
-"""``ccm controller``: run the service controller (flag names follow upstream cloud-controller-manager)."""
+"""``ccm controller``: the cloud controllers, with upstream cloud-controller-manager's flags.
+
+Flag names, forms and defaults follow k8s.io/cloud-provider (``--leader-elect=false``,
+``--controllers=*,-route``, ``--secure-port 10258``, ``--kube-api-qps 20``...). Every start-up
+failure (a bad flag value, an unreadable kubeconfig or cloud config, an unknown provider or
+provider option, a port in use) is one line naming what is wrong and a non-zero exit; an API
+server that does not answer yet is retried, one line per attempt.
+
+Credentials stay off the command line (``/proc/PID/cmdline`` is world-readable): kubeconfigs and
+cloud configs are files, AWS uses its standard chain (environment, profile, web identity,
+instance profile); a secret passed with ``--provider-option`` still works but is warned about.
+"""
 
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
+
+import kubernetes.client
+
+from ccm.controllers import selection
+from ccm.kube.flags import add_bool, add_logging, add_version, parse_duration
 
 log = logging.getLogger(__name__)
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+#: provider options that hold credentials (warned about on the command line, redacted from logs)
+SECRET_OPTION_WORDS = ("secret", "token", "password", "access-key", "key-id", "client-key")
 
-
-def parse_duration(text: str) -> float:
-    """Go-style durations (``15s``, ``1m30s``, ``500ms``) or plain seconds."""
-    text = text.strip()
-    try:
-        value = float(text)
-    except ValueError:
-        pos, value = 0, 0.0
-        for m in _DURATION.finditer(text):
-            if m.start() != pos:
-                break
-            value += float(m.group(1)) * _UNIT[m.group(2)]
-            pos = m.end()
-        if pos != len(text) or not text:
-            raise argparse.ArgumentTypeError(f"invalid duration {text!r}: use e.g. 15s, 2m, 1h30m") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: must not be negative")
-    return value
+__all__ = ["add_arguments", "main", "parse_duration", "provider_options", "run"]
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -42,104 +43,220 @@ def _key_value(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must not be negative")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ccm.controllers import serving
+
+    add_version(p)
     p.add_argument("--kubeconfig", help="kubeconfig file; in-cluster config when omitted")
-    p.add_argument("--cloud-provider", required=True, help="fake, local or aws")
-    p.add_argument("--cloud-config", help="provider config file (key = value lines, [sections] ignored)")
-    p.add_argument("--cluster-name", default="kubernetes", help="instance prefix for the cluster")
-    p.add_argument("--concurrent-service-syncs", type=int, default=1,
-                   help="the number of services that are allowed to sync concurrently")
-    p.add_argument("--leader-elect", action="store_true", help="run leader election (for HA replicas)")
+    p.add_argument("--cloud-provider", required=True, help="fake, local, aws (or gcp, azure, openstack)")
+    p.add_argument("--cloud-config", help="the provider's config file, read with its upstream format "
+                                          "(AWS: cloud.conf [Global]); an unknown key is an error")
+    p.add_argument("--cluster-name", default="kubernetes", help="the cluster's name, tagged on what ccm creates")
+    p.add_argument("--controllers", action="append", default=None, metavar="LIST",
+                   help="'*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', "
+                        "'-foo' disables it; known: " + ", ".join(sorted(selection.ALIASES.values())) +
+                        " (default *)")
+    p.add_argument("--concurrent-service-syncs", type=_positive_int, default=1,
+                   help="the number of services that are allowed to sync concurrently (default 1)")
+    p.add_argument("--concurrent-node-syncs", type=_positive_int, default=1,
+                   help="the number of workers initialising nodes (default 1)")
+    p.add_argument("--concurrent-node-status-updates", type=_positive_int, default=0,
+                   help="workers of the periodic node address refresh; 0 means --concurrent-node-syncs")
+    p.add_argument("--node-monitor-period", type=parse_duration, default=5.0,
+                   help="the period for syncing NodeStatus in cloud-node-lifecycle-controller (default 5s)")
+    p.add_argument("--node-status-update-frequency", type=parse_duration, default=300.0,
+                   help="how often the cloud-node controller refreshes node addresses (default 5m)")
+    add_bool(p, "--leader-elect", default=True, help="run leader election (for HA replicas)")
     p.add_argument("--leader-elect-lease-duration", type=parse_duration, default=15.0)
     p.add_argument("--leader-elect-renew-deadline", type=parse_duration, default=10.0)
     p.add_argument("--leader-elect-retry-period", type=parse_duration, default=2.0)
+    p.add_argument("--leader-elect-resource-lock", default="leases", help="the lock type: leases (the only one)")
     p.add_argument("--leader-elect-resource-namespace", default="kube-system")
     p.add_argument("--leader-elect-resource-name", default="cloud-controller-manager")
-    p.add_argument("--bind-address", default="127.0.0.1", help="address for /metrics, /healthz, /readyz")
-    p.add_argument("--secure-port", "--port", dest="port", type=int, default=None,
-                   help="port for /metrics, /healthz, /readyz (plain HTTP; omitted: no server)")
+    p.add_argument("--kube-api-qps", type=float, default=20.0, help="requests per second to the API (default 20)")
+    p.add_argument("--kube-api-burst", type=int, default=30, help="burst of requests to the API (default 30)")
+    serving.add_arguments(p)
     p.add_argument("--load-balancer-class", default=None,
                    help="also own LoadBalancer Services with this spec.loadBalancerClass")
-    p.add_argument("--ignore-unclassed", action="store_true",
-                   help="leave Services without a loadBalancerClass to another controller")
+    add_bool(p, "--ignore-unclassed", default=False,
+             help="leave Services without a loadBalancerClass to another controller")
     p.add_argument("--resync-period", type=parse_duration, default=None,
                    help="re-ensure every owned Service this often (repairs out-of-band cloud changes)")
     p.add_argument("--node-sync-period", type=parse_duration, default=None,
                    help="deprecated upstream and ignored: node sync is event-driven")
     p.add_argument("--aws-endpoint-url", default=None, help="AWS API endpoint (e.g. an emulator)")
-    p.add_argument("--aws-region", default=None,
-                   help="AWS region (default: the boto3 chain, e.g. AWS_REGION)")
-    p.add_argument("--provider-option", action="append", type=_key_value, default=[], metavar="K=V")
-    p.add_argument("--log-format", choices=("text", "json"), default="text")
-    p.add_argument("-v", "--v", dest="verbosity", type=int, default=2, help="log verbosity (klog-style)")
-
-
-def read_cloud_config(path: str) -> dict[str, str]:
-    """``key = value`` lines (gcfg/INI style: ``[section]`` headers and ``#``/``;`` comments skipped)."""
-    options: dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for raw in f:
-            line = raw.strip()
-            if not line or line.startswith(("#", ";", "[")):
-                continue
-            key, sep, value = line.partition("=")
-            if sep:
-                options[key.strip()] = value.strip().strip('"')
-    return options
+    p.add_argument("--aws-region", default=None, help="AWS region (default: the boto3 chain, e.g. AWS_REGION)")
+    p.add_argument("--provider-option", action="append", type=_key_value, default=[], metavar="K=V",
+                   help="a provider option (an unknown one is an error); keep secrets out of it")
+    add_logging(p)
 
 
 def provider_options(args: argparse.Namespace) -> dict[str, str]:
-    options = read_cloud_config(args.cloud_config) if args.cloud_config else {}
+    """The cloud config (the provider's own format), then the per-cloud flags, then --provider-option."""
+    from providers.cloudconfig import load_cloud_config
+
+    options = load_cloud_config(args.cloud_provider, args.cloud_config) if args.cloud_config else {}
     if args.aws_endpoint_url:
         options["aws-endpoint-url"] = args.aws_endpoint_url
     if args.aws_region:
         options["aws-region"] = args.aws_region
-    options.update(dict(args.provider_option))
+    for key, value in args.provider_option:
+        if any(word in key for word in SECRET_OPTION_WORDS):
+            log.warning("--provider-option %s is visible to every user in the process list; put credentials in "
+                        "the provider's standard places (for AWS: the environment, a profile, IRSA) instead", key)
+        options[key] = value
     return options
 
 
-def _level(verbosity: int) -> str:
-    return "DEBUG" if verbosity >= 4 else "INFO" if verbosity >= 1 else "WARNING"
+def _validate(args: argparse.Namespace) -> tuple[str, ...]:
+    if args.leader_elect_resource_lock != "leases":
+        raise ValueError(f"--leader-elect-resource-lock {args.leader_elect_resource_lock!r}: only leases is "
+                         "supported")
+    if args.leader_elect and args.leader_elect_lease_duration <= args.leader_elect_renew_deadline:
+        raise ValueError("--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline")
+    if args.kube_api_qps <= 0 or args.kube_api_burst <= 0:
+        raise ValueError("--kube-api-qps and --kube-api-burst must be positive")
+    return selection.normalize(selection.split(args.controllers or list(selection.DEFAULT)))
+
+
+_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def concise(text: str) -> str:
+    """The innermost reason of a urllib3 error chain (``Connection refused``), else its first line, short."""
+    found = _ERRNO_TEXT.findall(text)
+    if found:
+        return found[-1].strip()
+    return (text.splitlines() or [""])[0][:160]
+
+
+def wait_for_api(api_client: kubernetes.client.ApiClient, stop: threading.Event) -> bool:
+    """Retry ``GET /version`` until the API server answers; one concise line per failed attempt.
+
+    Uses its own client without urllib3's retries, so an attempt is one line, not four. False when stopped.
+    """
+    from ccm.kube.client import ApiError, RawClient
+
+    config = copy.deepcopy(api_client.configuration)
+    config.retries = 0
+    probe = kubernetes.client.ApiClient(config)
+    raw = RawClient(probe, timeout=5.0)
+    delay, attempt = 1.0, 0
+    try:
+        while not stop.is_set():
+            attempt += 1
+            try:
+                raw.get("/version")
+                return True
+            except ApiError as exc:
+                if exc.status and exc.status < 500 and exc.status != 429:
+                    return True  # it answers (a 401/403 too: the controllers will report what is wrong)
+                log.error("API server %s not reachable (attempt %d, next in %.0fs): %s", config.host, attempt,
+                          delay, concise(exc.message or exc.reason))
+            stop.wait(delay)
+            delay = min(delay * 2, 30.0)
+        return False
+    finally:
+        probe.close()
 
 
 def run(args: argparse.Namespace) -> int:
+    from ccm.kube.logging import register_secret, setup_from_args
+
+    setup_from_args(args.verbosity, args.logging_format)
+    try:
+        controllers = _validate(args)
+        options = provider_options(args)
+    except (OSError, ValueError) as exc:
+        log.error("%s", exc)
+        return 1
+    register_secret(*(v for k, v in options.items() if any(w in k for w in SECRET_OPTION_WORDS)))
+    try:
+        return _start(args, controllers, options)
+    except Exception as exc:  # last resort: still one line, the traceback only at -v 4
+        log.debug("start-up failed", exc_info=True)
+        log.error("cannot start: %s: %s", type(exc).__name__, exc)
+        return 1
+
+
+def _start(args: argparse.Namespace, controllers: tuple[str, ...], options: dict[str, str]) -> int:
+    from ccm.controllers import serving as serving_mod
     from ccm.controllers.manager import ControllerManager, ControllerOptions
     from ccm.kube.client import load_api_client
-    from ccm.kube.logging import setup_logging
+    from ccm.kube.restmetrics import instrument
     from providers.port import ProviderContext
     from providers.registry import create_provider
 
-    setup_logging(_level(args.verbosity), args.log_format)
+    stop = threading.Event()
     try:
-        cloud = create_provider(args.cloud_provider, ProviderContext(args.cluster_name, provider_options(args)))
+        api_client = instrument(load_api_client(args.kubeconfig), args.kube_api_qps, args.kube_api_burst)
+    except Exception as exc:  # the kubernetes config loader raises its own exception types
+        where = args.kubeconfig or "(in-cluster config / $KUBECONFIG)"
+        log.error("cannot load the kubeconfig %s: %s", where, str(exc).splitlines()[0] if str(exc) else exc)
+        return 1
+    try:
+        cloud = create_provider(args.cloud_provider, ProviderContext(args.cluster_name, options))
     except Exception as exc:
         log.error("cannot create cloud provider %r: %s", args.cloud_provider, exc)
         return 1
+    try:
+        serving = serving_mod.build(args)
+    except (OSError, ValueError) as exc:
+        log.error("%s", exc)
+        cloud.close()
+        return 1
     opts = ControllerOptions(
-        cluster_name=args.cluster_name, concurrent_service_syncs=args.concurrent_service_syncs,
+        cluster_name=args.cluster_name, controllers=controllers,
+        concurrent_service_syncs=args.concurrent_service_syncs, concurrent_node_syncs=args.concurrent_node_syncs,
+        concurrent_node_status_updates=args.concurrent_node_status_updates,
+        node_monitor_period=args.node_monitor_period, node_status_update_frequency=args.node_status_update_frequency,
         load_balancer_class=args.load_balancer_class, ignore_unclassed=args.ignore_unclassed,
         resync_period=args.resync_period or None, leader_elect=args.leader_elect,
         leader_elect_namespace=args.leader_elect_resource_namespace,
         leader_elect_name=args.leader_elect_resource_name,
         lease_duration=args.leader_elect_lease_duration, renew_deadline=args.leader_elect_renew_deadline,
-        retry_period=args.leader_elect_retry_period, bind_address=args.bind_address, port=args.port,
+        retry_period=args.leader_elect_retry_period,
     )
     try:
-        manager = ControllerManager(load_api_client(args.kubeconfig), cloud, opts)
+        manager = ControllerManager(api_client, cloud, opts, serving=serving)
     except Exception as exc:
-        log.error("cannot start the service controller: %s", exc)
+        log.error("cannot start the controllers: %s", exc)
         cloud.close()
         return 1
-    stop = threading.Event()
+    try:
+        manager.start_serving()
+    except OSError as exc:
+        assert serving is not None
+        log.error("cannot serve on %s:%d (--bind-address/--secure-port): %s", serving.bind_address, serving.port,
+                  exc.strerror or exc)
+        cloud.close()
+        return 1
+    if manager.health is not None:
+        log.info("serving %s/metrics (authenticated: a bearer token allowed to get /metrics), /healthz, /readyz",
+                 manager.health.url)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    if not wait_for_api(api_client, stop):
+        manager.stop()
+        cloud.close()
+        return 0
     manager.start()
-    if manager.health is not None:
-        print(f"serving /metrics /healthz /readyz on {opts.bind_address}:{manager.health.port}", flush=True)
     stop.wait()
     log.info("shutting down")
+    started = time.monotonic()
     manager.stop()
     cloud.close()
+    log.info("stopped in %.1fs", time.monotonic() - started)
     return 0
 
 

@@ -1,9 +1,15 @@
-"""Wires the service controller to the API, the cloud, leader election and the health server.
+"""Wires the cloud controllers to the API, the cloud, leader election and the health server.
 
-Usable in-process (tests, the demo) and from ``ccm controller``. Informers start at once (a warm
-standby has full caches when it takes over); the controller's workers run only while leading.
-Handlers are registered once and forward to the current controller, if any: a controller started
-later replays the cache as Add events, exactly what a newly registered upstream handler receives.
+Usable in-process (tests, the demo) and from ``ccm controller``. Which controllers run follows
+``--controllers`` (:mod:`ccm.controllers.selection`): the service controller needs the cloud's
+load-balancer capability, the cloud-node and cloud-node-lifecycle controllers its instances
+capability; an enabled controller whose capability is missing is skipped with a warning, as
+upstream (``Skipping "X"``), never an error.
+
+Informers start at once (a warm standby has full caches when it takes over); the controllers
+run only while leading. Handlers are registered once and forward to the current controllers, if
+any: controllers started later replay the cache as Add events, exactly what a newly registered
+upstream handler receives.
 """
 
 from __future__ import annotations
@@ -13,16 +19,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import kubernetes.client
 
-from ccm.controllers.service import metrics
+from ccm.controllers import selection
+from ccm.controllers.metrics import RUNNING_MANAGED_CONTROLLERS
+from ccm.controllers.node import CloudNodeController
+from ccm.controllers.nodelifecycle import NodeLifecycleController
 from ccm.controllers.service.controller import Listers, ServiceController
 from ccm.controllers.service.predicates import ClassFilter
 from ccm.kube.client import RawClient
 from ccm.kube.events import EventRecorder
-from ccm.kube.httpserver import HealthServer
+from ccm.kube.httpserver import Guard, HealthServer
 from ccm.kube.informer import Informer
 from ccm.kube.leaderelection import LeaderElector, default_identity
 from ccm.kube.resources import NODES, SERVICES
@@ -38,7 +47,14 @@ COMPONENT = "service-controller"
 @dataclasses.dataclass(frozen=True)
 class ControllerOptions:
     cluster_name: str = "kubernetes"
+    #: ``--controllers`` entries (aliases allowed); validated by the manager
+    controllers: tuple[str, ...] = selection.DEFAULT
     concurrent_service_syncs: int = 1
+    concurrent_node_syncs: int = 1
+    #: fan-out of the periodic address refresh; 0 means concurrent_node_syncs (upstream)
+    concurrent_node_status_updates: int = 0
+    node_monitor_period: float = 5.0
+    node_status_update_frequency: float = 300.0
     load_balancer_class: str | None = None
     ignore_unclassed: bool = False
     resync_period: float | None = None
@@ -53,23 +69,60 @@ class ControllerOptions:
     port: int | None = None  # None: no HTTP server; 0: pick a free port
 
 
+@dataclasses.dataclass(frozen=True)
+class Serving:
+    """How the health server is exposed: TLS and the authn/authz guard (the secure port), or neither."""
+
+    bind_address: str = "127.0.0.1"
+    port: int = 0
+    tls: Any = None  # ssl.SSLContext
+    guard: Guard | None = None
+
+
+class Controller(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...
+
+    def healthy(self) -> tuple[bool, str]: ...
+
+
 class ControllerManager:
-    def __init__(self, api_client: kubernetes.client.ApiClient, cloud: CloudProvider, opts: ControllerOptions) -> None:
-        if cloud.load_balancer() is None:
-            raise ValueError("the cloud provider does not support external load balancers")
+    def __init__(self, api_client: kubernetes.client.ApiClient, cloud: CloudProvider, opts: ControllerOptions,
+                 *, serving: Serving | None = None) -> None:
         self.cloud = cloud
         self.opts = opts
+        self.serving = serving
+        entries = selection.normalize(opts.controllers)
+        self.enabled = [c for c in selection.KNOWN if selection.is_enabled(c, entries)]
+        for c in selection.KNOWN:
+            if c not in self.enabled:
+                log.info('"%s" is disabled', c)
+        self.runnable = [c for c in self.enabled if self._supported(c)]
         self.client = RawClient(api_client)
-        self.services = Informer(self.client, SERVICES)
         self.nodes = Informer(self.client, NODES)
-        sc = ServiceController
-        self.services.add_handler(self._forward(sc.on_service_add), self._forward(sc.on_service_update), None)
-        self.nodes.add_handler(self._forward(sc.on_node_add), self._forward(sc.on_node_update),
-                               self._forward(sc.on_node_delete))
-        self.recorder = EventRecorder(self.client, COMPONENT)
+        self.services: Informer | None = None
+        if selection.SERVICE in self.runnable:
+            self.services = Informer(self.client, SERVICES)
+            sc = ServiceController
+            self.services.add_handler(self._forward(selection.SERVICE, sc.on_service_add),
+                                      self._forward(selection.SERVICE, sc.on_service_update), None)
+            self.nodes.add_handler(self._forward(selection.SERVICE, sc.on_node_add),
+                                   self._forward(selection.SERVICE, sc.on_node_update),
+                                   self._forward(selection.SERVICE, sc.on_node_delete))
+        if selection.CLOUD_NODE in self.runnable:
+            cn = CloudNodeController
+            self.nodes.add_handler(self._forward(selection.CLOUD_NODE, cn.on_node_add),
+                                   self._forward(selection.CLOUD_NODE, cn.on_node_update), None)
+        self.recorders = {
+            selection.SERVICE: EventRecorder(self.client, COMPONENT),
+            selection.CLOUD_NODE: EventRecorder(self.client, "cloud-node-controller"),
+            selection.CLOUD_NODE_LIFECYCLE: EventRecorder(self.client, "cloud-node-lifecycle-controller"),
+        }
+        self.recorder = self.recorders[selection.SERVICE]
         self.identity = opts.identity or default_identity()
         self._lock = threading.Lock()
-        self._controller: ServiceController | None = None
+        self._controllers: dict[str, Controller] = {}
         self._stopping = threading.Event()
         self.elector: LeaderElector | None = None  # the current campaign
         self._electors: list[LeaderElector] = []
@@ -77,25 +130,53 @@ class ControllerManager:
         self._generation = 0
         self.health: HealthServer | None = None
 
+    def _supported(self, canonical: str) -> bool:
+        alias = selection.ALIASES[canonical]
+        if canonical == selection.SERVICE and self.cloud.load_balancer() is None:
+            log.warning("%s: the cloud provider does not support load balancers", alias)
+        elif canonical in (selection.CLOUD_NODE, selection.CLOUD_NODE_LIFECYCLE) and self.cloud.instances() is None:
+            log.warning("%s: cloud provider does not support instances", alias)
+        elif canonical == selection.ROUTE:
+            # expected with every cloud here (none has routes): not worth a warning on each start
+            log.info('%s: will not configure cloud provider routes (no routes capability); Skipping "%s"',
+                     alias, canonical)
+            return False
+        else:
+            return True
+        log.warning('Skipping "%s"', canonical)
+        return False
+
     # ---- forwarding handlers -----------------------------------------------------------------
-    def _forward(self, method: Callable[..., None]) -> Callable[..., None]:
-        """An informer handler that calls ``method`` on the current controller, if there is one."""
+    def _forward(self, canonical: str, method: Callable[..., None]) -> Callable[..., None]:
+        """An informer handler that calls ``method`` on the running controller ``canonical``, if any."""
 
         def handler(*objs: Mapping[str, Any]) -> None:
-            if (c := self._controller) is not None:
+            if (c := self._controllers.get(canonical)) is not None:
                 method(c, *objs)
 
         return handler
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> None:
-        self.services.start()
-        self.nodes.start()
-        if self.opts.port is not None:
-            self.health = HealthServer(
-                self.opts.bind_address or "127.0.0.1", self.opts.port, healthz=self._healthz, readyz=self._readyz
-            )
+    def start_serving(self) -> None:
+        """Bind and serve the health/metrics port (idempotent); OSError when the address cannot be bound."""
+        if self.health is not None:
+            return
+        if self.serving is not None:
+            s = self.serving
+            self.health = HealthServer(s.bind_address, s.port, healthz=self._healthz, readyz=self._readyz,
+                                       tls=s.tls, guard=s.guard)
+        elif self.opts.port is not None:
+            self.health = HealthServer(self.opts.bind_address or "127.0.0.1", self.opts.port,
+                                       healthz=self._healthz, readyz=self._readyz)
+        if self.health is not None:
             self.health.start()
+
+    def start(self) -> None:
+        """Serve first (a port in use fails here, before anything else started), then run."""
+        self.start_serving()
+        if self.services is not None:
+            self.services.start()
+        self.nodes.start()
         if self.opts.leader_elect:
             self._campaign()
         else:
@@ -121,51 +202,76 @@ class ControllerManager:
         self._start_runner()
 
     def _start_runner(self) -> None:
-        t = threading.Thread(target=self._run_controller, name="service-controller-start", daemon=True)
+        t = threading.Thread(target=self._run_controllers, name="controllers-start", daemon=True)
         with self._lock:
             self._aux.append(t)
         t.start()
 
-    def _run_controller(self) -> None:
-        """Wait for both caches (upstream Run does the same), then start workers."""
+    def _synced(self) -> bool:
+        return (self.services is None or self.services.has_synced()) and self.nodes.has_synced()
+
+    def _build(self, canonical: str) -> Controller:
+        o = self.opts
+        nodes = self.nodes.store
+        if canonical == selection.SERVICE:
+            assert self.services is not None
+            return ServiceController(
+                self.client, self.cloud, self.recorders[canonical],
+                Listers(self.services.store.get, self.services.store.list, nodes.list),
+                cluster_name=o.cluster_name, workers=o.concurrent_service_syncs,
+                classes=ClassFilter(o.load_balancer_class, o.ignore_unclassed), resync_period=o.resync_period,
+            )
+        instances = self.cloud.instances()
+        assert instances is not None
+        if canonical == selection.CLOUD_NODE:
+            return CloudNodeController(self.client, instances, self.recorders[canonical], nodes.get, nodes.list,
+                                       workers=o.concurrent_node_syncs,
+                                       status_update_frequency=o.node_status_update_frequency,
+                                       status_workers=o.concurrent_node_status_updates)
+        return NodeLifecycleController(self.client, instances, self.recorders[canonical], nodes.list,
+                                       monitor_period=o.node_monitor_period)
+
+    def _run_controllers(self) -> None:
+        """Wait for the caches (upstream Run does the same), then start every runnable controller."""
         while not self._stopping.is_set():
-            if self.services.wait_for_sync(0.2) and self.nodes.wait_for_sync(0.2):
+            if (self.services is None or self.services.wait_for_sync(0.2)) and self.nodes.wait_for_sync(0.2):
                 break
         with self._lock:
-            if self._stopping.is_set() or self._controller is not None:
+            if self._stopping.is_set() or self._controllers:
                 return
             if self.elector is not None and not self.elector.is_leader():
                 return
-            controller = ServiceController(
-                self.client, self.cloud, self.recorder,
-                Listers(self.services.store.get, self.services.store.list, self.nodes.store.list),
-                cluster_name=self.opts.cluster_name, workers=self.opts.concurrent_service_syncs,
-                classes=ClassFilter(self.opts.load_balancer_class, self.opts.ignore_unclassed),
-                resync_period=self.opts.resync_period,
-            )
-            self._controller = controller
-        controller.start()
-        with self._lock:  # not if _stop_controller took it meanwhile: the gauge would stay at 1
-            if self._controller is not controller:
-                return
-            metrics.RUNNING_MANAGED_CONTROLLERS.labels(CONTROLLER_NAME, MANAGER).set(1)
-        log.info("service controller started with %d workers", controller.workers)
+            built = {c: self._build(c) for c in self.runnable}
+            self._controllers = built
+        for canonical, controller in built.items():
+            controller.start()
+            alias = selection.ALIASES[canonical]
+            with self._lock:  # not if _stop_controllers took it meanwhile: the gauge would stay at 1
+                if self._controllers.get(canonical) is not controller:
+                    return
+                RUNNING_MANAGED_CONTROLLERS.labels(alias, MANAGER).set(1)
+            if self.health is not None:
+                self.health.add_check(alias, controller.healthy)
+            log.info('Started "%s"', canonical)
 
-    def _stop_controller(self) -> None:
+    def _stop_controllers(self) -> None:
         with self._lock:
-            controller, self._controller = self._controller, None
-        if controller is not None:
+            controllers, self._controllers = self._controllers, {}
+        for canonical, controller in controllers.items():
             controller.stop()
-            metrics.RUNNING_MANAGED_CONTROLLERS.labels(CONTROLLER_NAME, MANAGER).set(0)
-            log.info("service controller stopped")
+            alias = selection.ALIASES[canonical]
+            RUNNING_MANAGED_CONTROLLERS.labels(alias, MANAGER).set(0)
+            if self.health is not None:
+                self.health.remove_check(alias)
+            log.info('Stopped "%s"', canonical)
 
     def _on_stopped_leading(self) -> None:
         """Lost the lease: stop acting at once, then campaign again as a standby.
 
-        Upstream exits the process here; in-process we rebuild the controller from scratch
-        (new cache and queues) when leadership comes back, which is what a restart would do.
+        Upstream exits the process here; in-process we rebuild the controllers from scratch
+        (new caches and queues) when leadership comes back, which is what a restart would do.
         """
-        self._stop_controller()
+        self._stop_controllers()
         if self._stopping.is_set():
             return
         log.info("%s: %s lost leadership; campaigning again after %.1fs",
@@ -194,10 +300,12 @@ class ControllerManager:
         for elector in electors:
             elector.stop()
         self._join_aux()  # a runner an elector started meanwhile returns at once
-        self._stop_controller()
-        self.services.stop()
+        self._stop_controllers()
+        if self.services is not None:
+            self.services.stop()
         self.nodes.stop()
-        self.recorder.stop()
+        for recorder in self.recorders.values():
+            recorder.stop()
         if self.health is not None:
             self.health.stop()
 
@@ -210,22 +318,30 @@ class ControllerManager:
     # ---- state -------------------------------------------------------------------------------
     @property
     def controller(self) -> ServiceController | None:
-        return self._controller
+        """The running service controller, if any."""
+        c = self._controllers.get(selection.SERVICE)
+        return c if isinstance(c, ServiceController) else None
+
+    @property
+    def runnable_names(self) -> list[str]:
+        """The short names of the controllers this manager runs while leading."""
+        return [selection.ALIASES[c] for c in self.runnable]
+
+    def running(self, canonical: str) -> Controller | None:
+        return self._controllers.get(canonical)
 
     def is_leader(self) -> bool:
         if self.elector is not None:
             return self.elector.is_leader()
-        return self._controller is not None
-
-    def _synced(self) -> bool:
-        return self.services.has_synced() and self.nodes.has_synced()
+        return bool(self._controllers)
 
     def ready(self) -> tuple[bool, str]:
         if not self._synced():
             return False, "informer caches not synced"
         if self.elector is None or self.elector.is_leader():
-            if self._controller is None:
-                return False, "service controller not started"
+            missing = [c for c in self.runnable if c not in self._controllers]
+            if missing:
+                return False, f"controllers not started: {', '.join(missing)}"
             return True, "ok"
         return True, "ok (standing by)"
 

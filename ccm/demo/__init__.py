@@ -27,6 +27,8 @@ from pathlib import Path
 from types import FrameType
 
 from ccm.demo.cluster import Layout, LocalCluster, StartError, load_example
+from ccm.kube.flags import add_logging
+from ccm.kube.logging import setup_from_args
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--node-health-port", type=int, default=10256,
                    help="port of each node proxy's /healthz (default 10256, as kube-proxy; local only)")
     p.add_argument("--no-color", action="store_true", help="plain output")
-    p.add_argument("-v", "--verbose", action="store_true", help="log what the parts do")
+    add_logging(p, default_v=0)
 
 
 class Printer:
@@ -130,7 +132,8 @@ def _wait_http(url: str, timeout: float) -> str:
         time.sleep(0.1)
 
 
-def _instructions(p: Printer, *, url: str, vip: str, port: int, kubeconfig: Path, slice_name: str) -> str:
+def _instructions(p: Printer, *, url: str, vip: str, port: int, kubeconfig: Path, slice_name: str,
+                  metrics: list[str]) -> str:
     patch = ('[{"op":"replace","path":"/endpoints/0/conditions/ready","value":false}]')
     return "\n".join([
         "",
@@ -150,14 +153,15 @@ def _instructions(p: Printer, *, url: str, vip: str, port: int, kubeconfig: Path
         "  (externalTrafficPolicy Local) and the load balancer stops sending there:",
         f"    kubectl patch endpointslice {slice_name} --type=json -p '{patch}'",
         "",
+        *metrics,
+        "",
         "  Ctrl-C stops everything.",
         "",
     ])
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_from_args(args.verbosity, args.logging_format, stream=sys.stderr)  # stdout is the demo's own
     p = Printer(color=not args.no_color and sys.stdout.isatty())
     if not 1 <= args.nodes <= 254 or not 1 <= args.backends <= 254:
         print("ccm demo: --nodes and --backends must be between 1 and 254", file=sys.stderr)
@@ -195,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         p.step(f"VIP {vip} allocated; waiting for the node health checks to pass and {url} to answer")
         p.step(f"first answer: {_wait_http(url, 60)}")
         print(_instructions(p, url=url, vip=vip, port=args.port_base, kubeconfig=cluster.kubeconfig,
-                           slice_name=slice_name), flush=True)
+                           slice_name=slice_name, metrics=cluster.metrics_instructions()), flush=True)
 
     def stop() -> None:
         try:

@@ -215,7 +215,7 @@ def wait_for_hostname(cluster: LocalCluster, namespace: str, name: str, timeout:
 
 
 def _instructions(p: Printer, *, endpoint: str, kubeconfig: Path,
-                  ready: Sequence[tuple[FoundLoadBalancer, str, str]]) -> str:
+                  ready: Sequence[tuple[FoundLoadBalancer, str, str]], metrics: Sequence[str] = ()) -> str:
     """``ready``: (load balancer, its Service's namespace/name, the Service's ingress hostname)."""
     clb_name, clb_service = next(((lb.name, svc) for lb, svc, _ in ready if lb.kind == CLASSIC),
                                  ("<name>", "<service>"))
@@ -236,6 +236,8 @@ def _instructions(p: Printer, *, endpoint: str, kubeconfig: Path,
         "",
         f"    export KUBECONFIG={kubeconfig}",
         "    kubectl get svc -o wide",
+        "",
+        *metrics,
         "",
         "  Look at them through the AWS API (the aws CLI is not installed by ccm; any credentials work):",
         f"    export AWS_ACCESS_KEY_ID={DUMMY_KEY} AWS_SECRET_ACCESS_KEY={DUMMY_KEY} "
@@ -312,7 +314,8 @@ def run_aws(args: argparse.Namespace, p: Printer) -> int:
             if hostname not in by_dns:
                 raise RuntimeError(f"{ns}/{name}: no load balancer with DNS name {hostname} in moto")
             ready.append((by_dns[hostname], f"{ns}/{name}", hostname))
-        print(_instructions(p, endpoint=moto.url, kubeconfig=cluster.kubeconfig, ready=ready), flush=True)
+        print(_instructions(p, endpoint=moto.url, kubeconfig=cluster.kubeconfig, ready=ready,
+                            metrics=cluster.metrics_instructions()), flush=True)
 
     def stop() -> None:
         try:

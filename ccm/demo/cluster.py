@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import kubernetes.client
 import yaml
 
+from ccm.demo.access import DemoAccess
 from ccm.demo.backends import Backend, BackendSpec
 from ccm.kube.client import ApiError, RawClient
 from ccm.kube.resources import ENDPOINTSLICES, NODES, SERVICES
@@ -160,6 +161,7 @@ class LocalCluster:
         self.health_interval = health_interval
         self.progress: Progress = progress or (lambda msg: log.info("%s", msg))
         self.kubeconfig = workdir / "kubeconfig"
+        self.access = DemoAccess.create(workdir)
         self.state_file = workdir / "local-cloud-state.json"
         self._stack = contextlib.ExitStack()
         self.apiserver: EmbeddedAPIServer | None = None
@@ -185,9 +187,12 @@ class LocalCluster:
         from ccm.apiserver.testing import embedded_apiserver
 
         self.progress("starting the embedded Kubernetes API server")
-        self.apiserver = self._stack.enter_context(embedded_apiserver(allow_loopback_endpoints=True))
+        self.apiserver = self._stack.enter_context(embedded_apiserver(
+            allow_loopback_endpoints=True, tls=True, tokens=self.access.tokens(), authorization_mode="RBAC",
+            token=self.access.admin_token))
         self.api_client = self.new_api_client()
         self.client = RawClient(self.api_client)
+        self.access.grant_metrics(self.client)
         self.apiserver.write_kubeconfig(str(self.kubeconfig))
         self.progress(f"API server up at {self.apiserver.url}")
 
@@ -255,14 +260,26 @@ class LocalCluster:
         self.cloud = cloud
         try:
             self.manager = ControllerManager(self.new_api_client(), self.cloud,
-                                             ControllerOptions(cluster_name=self.cluster_name))
+                                             ControllerOptions(cluster_name=self.cluster_name),
+                                             serving=self.access.serving(RawClient(self.new_api_client())))
             self.manager.start()
         except BaseException:
             self.cloud.close()
             raise
-        self.progress(f"service controller started (cloud provider {cloud.name}, {detail})")
+        names = ", ".join(self.manager.runnable_names)
+        self.progress(f"controllers started: {names} (cloud provider {cloud.name}, {detail})")
         if not self.manager.wait_ready(30):
             raise RuntimeError(f"service controller not ready after 30 s: {self.manager.ready()[1]}")
+
+    @property
+    def metrics_url(self) -> str:
+        """The running controller's /metrics on its secure port."""
+        if self.manager is None or self.manager.health is None:
+            raise RuntimeError("the controller is not serving")
+        return self.manager.health.url + "/metrics"
+
+    def metrics_instructions(self) -> list[str]:
+        return self.access.instructions(self.metrics_url)
 
     def stop_controller(self) -> None:
         """Stop the controller and close the cloud (listeners go; VIP allocations stay on disk)."""

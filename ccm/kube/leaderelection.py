@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from prometheus_client import Gauge
+
 from ccm.kube.client import ApiError, RawClient
 from ccm.kube.clock import REAL_CLOCK, Clock
 from ccm.kube.resources import LEASES
@@ -32,6 +34,12 @@ from ccm.kube.resources import LEASES
 log = logging.getLogger(__name__)
 
 JITTER_FACTOR = 1.2  # upstream's acquire-loop jitter
+
+#: component-base leaderelection metrics: 1 while this process holds the lease called ``name``
+MASTER_STATUS = Gauge("leader_election_master_status",
+                      "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, "
+                      "1 indicates master. 'name' is the string used to identify the lease. Please make sure "
+                      "to group by name.", ["name"])
 
 
 class LeaseClient(Protocol):
@@ -129,11 +137,14 @@ class LeaderElector:
 
     def run(self) -> None:
         """Block: acquire, lead until the lease is lost or ``stop``, then hand over."""
+        status = MASTER_STATUS.labels(self.name)
+        status.set(0)
         if not self._acquire():
             return
         lead_stop = threading.Event()
         with self._lock:
             self._leading = True
+        status.set(1)
         log.info("%s: %s became leader", self._key, self.identity)
         threading.Thread(target=self._started, args=(lead_stop,), daemon=True,
                          name=f"leading-{self.name}").start()
@@ -142,6 +153,7 @@ class LeaderElector:
         finally:
             with self._lock:
                 self._leading = False
+            status.set(0)
             lead_stop.set()
             log.info("%s: %s stopped leading", self._key, self.identity)
             try:

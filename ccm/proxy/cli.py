@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from ccm.kube.httpserver import HealthServer
     from ccm.proxy.engine import ThreadedEngine
 
+from ccm.kube.flags import add_logging
+from ccm.kube.logging import setup_from_args
+
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "soak) and saves 4-8%% CPU per request/connection, but costs 0.4 KiB more per "
                              "idle connection; off by default")
     parser.add_argument("--no-splice", action="store_true", help="use buffered copies instead of os.splice")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    add_logging(parser)
 
 
 def _non_negative(text: str) -> int:
@@ -67,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from ccm.proxy.model import validate_nodeport_addresses
     from ccm.proxy.nodeproxy import NodeProxy, parse_bind, parse_cidrs
 
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_from_args(args.verbosity, args.logging_format)
     addresses = [a.strip() for a in args.nodeport_addresses.split(",") if a.strip()]
     try:
         validate_nodeport_addresses(addresses)

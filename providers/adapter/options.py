@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 
 def positive_option(options: Mapping[str, str], key: str, default: float, kind: type[float] | type[int] = float,
@@ -22,3 +22,12 @@ def positive_option(options: Mapping[str, str], key: str, default: float, kind: 
     if value <= 0:
         raise ValueError(f"{provider} provider option {key}={raw!r}: must be > 0")
     return value
+
+
+def check_known_options(options: Mapping[str, str], known: Iterable[str], *, provider: str) -> None:
+    """Refuse a provider option nobody reads: a typo must not be silently ignored."""
+    known = set(known)
+    unknown = sorted(k for k in options if k not in known)
+    if unknown:
+        raise ValueError(f"{provider} provider: unknown option{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(unknown)} (known: {', '.join(sorted(known))})")

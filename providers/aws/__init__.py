@@ -14,17 +14,22 @@ handling), ``aws-region`` (else the boto3 chain), ``aws-vpc-id`` (else the nodes
 ``aws-read-timeout`` in seconds; ``aws-node-ip-families`` (``ipv4``, ``ipv6`` or both, comma-separated:
 the node addresses the instances capability reports, default ipv4); ``aws-access-key-id`` with
 ``aws-secret-access-key`` (and optionally ``aws-session-token``) as static credentials, else the boto3 chain (environment, profile, role).
+``--cloud-config`` (cloud-provider-aws's ``cloud.conf``) is read by ``parse_cloud_config`` into
+these options (``aws-zone``, ``aws-cluster-id`` too); any other option is a start-up error naming it
+(``cloud.OPTIONS``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from providers.aws.cloudconfig import parse_cloud_config
 from providers.port import ProviderContext
 
 if TYPE_CHECKING:
     from providers.aws.cloud import AwsCloud
 
+__all__ = ["annotation_provider", "create", "parse_cloud_config"]
 annotation_provider = "aws"
 
 

@@ -22,10 +22,13 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from providers.adapter.options import positive_option
+from providers.adapter.options import check_known_options, positive_option
 
 DEFAULT_VIP_POOL = "127.0.2.0/24"
 DEFAULT_NODE_HEALTH_PORT = 10256  # kube-proxy's --healthz-bind-address port
+#: every option the local cloud reads (anything else is a start-up error naming it)
+OPTIONS = frozenset({"vip-pool", "state-file", "node-health-port", "health-interval", "health-timeout",
+                     "unhealthy-threshold", "healthy-threshold", "health-checks", "instances-file"})
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 
@@ -74,6 +77,7 @@ _positive = functools.partial(positive_option, provider="local")
 
 def parse_options(cluster_name: str, options: Mapping[str, str]) -> LocalOptions:
     """Validate the options; a bad value stops start-up with a message naming the option."""
+    check_known_options(options, OPTIONS, provider="local")
     raw_pool = options.get("vip-pool") or DEFAULT_VIP_POOL
     try:
         pool = ipaddress.ip_network(raw_pool, strict=False)

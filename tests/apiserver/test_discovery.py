@@ -32,7 +32,8 @@ def test_core_v1_resources(api_client: k8s.ApiClient) -> None:
 
 def test_groups(api_client: k8s.ApiClient) -> None:
     groups = {g.name: g for g in k8s.ApisApi(api_client).get_api_versions().groups}
-    assert set(groups) == {"discovery.k8s.io", "coordination.k8s.io", "events.k8s.io"}
+    assert set(groups) == {"discovery.k8s.io", "coordination.k8s.io", "events.k8s.io", "rbac.authorization.k8s.io",
+                           "authentication.k8s.io", "authorization.k8s.io"}
     preferred = groups["discovery.k8s.io"].preferred_version
     assert preferred is not None and preferred.group_version == "discovery.k8s.io/v1"
     kinds = {r.name: r.kind for r in k8s.DiscoveryV1Api(api_client).get_api_resources().resources}

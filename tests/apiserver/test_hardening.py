@@ -21,6 +21,7 @@ import kubernetes.client as k8s
 import pytest
 
 from ccm.apiserver import cli as apiserver_cli
+from ccm.apiserver.auth import users
 from ccm.apiserver.testing import embedded_apiserver
 from tests.apiserver.conftest import request
 from tests.util import wait_for
@@ -188,14 +189,18 @@ def test_half_sent_requests_are_closed_and_do_not_block_others() -> None:
                 s.close()
 
 
-def test_token_is_compared_in_constant_time() -> None:
+def test_tokens_are_looked_up_by_digest() -> None:
+    """No comparison against the secret itself (no timing oracle): what a request presents is hashed
+    and looked up among the digests, the only form in which the server keeps tokens."""
     with embedded_apiserver(token="s3cret") as server, \
-            mock.patch("ccm.apiserver.server.hmac.compare_digest", wraps=__import__("hmac").compare_digest) as spy:
-        for auth, want in (("Bearer s3cret", 200), ("Bearer s3creT", 401), ("Bearer \u00e9\u00e9", 401), ("", 401)):
+            mock.patch("ccm.apiserver.auth.users._digest", wraps=users._digest) as spy:
+        for auth, want in (("Bearer s3cret", 200), ("Bearer s3creT", 401), ("Bearer \u00e9\u00e9", 401), ("", 401),
+                           ("Bearer \u00e9.\u00e9.\u00e9", 401)):  # shaped like a service-account JWT
             status, _, _ = send(server.url, "GET", "/api/v1/namespaces", b"",
                                 headers={"Authorization": auth} if auth else None)
             assert status == want, auth
-        assert spy.call_count == 4
+        assert spy.call_count == 4  # every presented token, never the empty header
+        assert "s3cret" not in repr(vars(server.server.gate.tokens))
 
 
 def test_non_loopback_bind_without_token_is_refused() -> None:
@@ -207,7 +212,19 @@ def test_non_loopback_bind_without_token_is_refused() -> None:
                             cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "ccm apiserver: refusing to serve on 0.0.0.0 without authentication: pass --token (or listen on 127.0.0.1)"]
+        "ccm apiserver: refusing to serve on 0.0.0.0 without authentication: pass --token-file, --token-auth-file "
+        "or --token (or listen on 127.0.0.1)"]
+
+
+def test_non_loopback_bind_with_only_empty_token_files_is_refused(tmp_path: Path) -> None:
+    """Token files count as authentication only when they hold a token."""
+    empty = tmp_path / "empty"
+    empty.write_text("\n# no users yet\n")
+    result = subprocess.run([sys.executable, "-m", "ccm", "apiserver", "--host", "0.0.0.0", "--port", "0",
+                             "--token-file", str(empty), "--token-auth-file", str(empty)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "refusing to serve on 0.0.0.0 without authentication" in result.stderr
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/yaml"])

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 import pytest
 
 from ccm.controllers import cli
+from ccm.kube.flags import parse_duration
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
     ("15s", 15.0), ("1m30s", 90.0), ("500ms", 0.5), ("2h", 7200.0), ("3", 3.0), ("0.25", 0.25),
 ])
 def test_parse_duration(text, seconds):
-    assert cli.parse_duration(text) == seconds
+    assert parse_duration(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "15x", "s", "1m 30s", "-5"])
 def test_parse_duration_rejects(text):
     with pytest.raises(argparse.ArgumentTypeError):
-        cli.parse_duration(text)
+        parse_duration(text)
 
 
 def parse(*argv):
@@ -35,16 +37,55 @@ def test_defaults_follow_upstream():
         15.0, 10.0, 2.0)
     assert (args.leader_elect_resource_namespace, args.leader_elect_resource_name) == (
         "kube-system", "cloud-controller-manager")
-    assert args.resync_period is None and args.port is None and args.kubeconfig is None
+    assert args.resync_period is None and args.kubeconfig is None
+    assert (args.secure_port, args.bind_address, args.leader_elect, args.kube_api_qps, args.kube_api_burst) == (
+        10258, "0.0.0.0", True, 20.0, 30)
+    assert (args.node_monitor_period, args.node_status_update_frequency, args.concurrent_node_syncs) == (
+        5.0, 300.0, 1)
+    assert args.authorization_always_allow_paths == "/healthz,/readyz,/livez" and args.controllers is None
 
 
 def test_provider_options_merge_cloud_config_and_flags(tmp_path):
     conf = tmp_path / "cloud.conf"
-    conf.write_text('[Global]\n# comment\nregion = eu-west-1\nzone="a"\n')
-    args = parse("--cloud-provider", "aws", "--cloud-config", str(conf), "--aws-endpoint-url", "http://127.0.0.1:5000",
-                 "--provider-option", "zone=b", "--resync-period", "5m", "--load-balancer-class", "x/y")
-    assert cli.provider_options(args) == {"region": "eu-west-1", "zone": "b", "aws-endpoint-url": "http://127.0.0.1:5000"}
+    conf.write_text('[Global]\n# comment\nvip-pool = 127.0.9.0/24\nstate-file="/a"\n')
+    args = parse("--cloud-provider", "local", "--cloud-config", str(conf), "--aws-endpoint-url", "http://127.0.0.1:5000",
+                 "--provider-option", "state-file=/b", "--resync-period", "5m", "--load-balancer-class", "x/y")
+    assert cli.provider_options(args) == {"vip-pool": "127.0.9.0/24", "state-file": "/b",
+                                          "aws-endpoint-url": "http://127.0.0.1:5000"}
     assert args.resync_period == 300.0 and args.load_balancer_class == "x/y"
+
+
+def test_aws_cloud_config_uses_upstream_keys(tmp_path):
+    conf = tmp_path / "cloud.conf"
+    conf.write_text('[Global]\nZone = eu-west-1b\nvpc = "vpc-0abc" ; a comment\nKubernetesClusterTag = prod\n'
+                    "NodeIPFamilies = ipv4\nNodeIPFamilies = ipv6\nDisableSecurityGroupIngress = false\n")
+    args = parse("--cloud-provider", "aws", "--cloud-config", str(conf))
+    assert cli.provider_options(args) == {"aws-zone": "eu-west-1b", "aws-vpc-id": "vpc-0abc",
+                                          "aws-cluster-id": "prod", "aws-node-ip-families": "ipv4,ipv6"}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[Global]\nKubernetesClusterTagg = x\n", "unknown key 'kubernetesclustertagg' in [Global]"),
+    ("[Global]\nRoleARN = arn:aws:iam::1:role/r\n", "RoleARN = arn:aws:iam::1:role/r cannot be honoured"),
+    ("[Global]\nElbSecurityGroup = sg-1\n", "ElbSecurityGroup = sg-1 cannot be honoured"),
+    ("[Global]\nDisableSecurityGroupIngress = true\n", "DisableSecurityGroupIngress = true cannot be honoured"),
+    ('[ServiceOverride "1"]\nService = ec2\n', '[ServiceOverride "1"] is not supported'),
+    ("[Other]\nx = 1\n", "unknown section [other]"),
+    ("VPC = x\n", "outside any [section]"),
+    ('[Global]\nVPC = "unterminated\n', "unterminated quote"),
+])
+def test_aws_cloud_config_errors_name_the_key(tmp_path, text, message):
+    conf = tmp_path / "cloud.conf"
+    conf.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        cli.provider_options(parse("--cloud-provider", "aws", "--cloud-config", str(conf)))
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--leader-elect", True), ("--leader-elect=true", True),
+                                             ("--leader-elect=false", False), ("--leader-elect=0", False),
+                                             ("--leader-elect=T", True)])
+def test_go_bool_forms(flag, value):
+    assert parse("--cloud-provider", "fake", flag).leader_elect is value
 
 
 def test_aws_region_flag_reaches_the_provider_options():

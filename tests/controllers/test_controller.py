@@ -107,7 +107,7 @@ def test_worker_requeues_by_error_kind(ctrl):
 def test_start_after_stop_starts_nothing(ctrl):
     ctrl.stop()
     ctrl.start()
-    assert ctrl._threads == [] and len(ctrl.queue) == 0
+    assert len(ctrl._threads) == 0 and len(ctrl.queue) == 0
 
 
 def test_resync_is_quiet_unless_a_change_is_pending(ctrl):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -114,7 +115,8 @@ def test_cli_runs_the_fake_provider(apiserver, kube, tmp_path):
     kube.node("n1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "ccm", "controller", "--kubeconfig", str(kubeconfig), "--cloud-provider", "fake",
-         "--cluster-name", "test", "--concurrent-service-syncs", "2", "--port", "0", "--log-format", "json"],
+         "--cluster-name", "test", "--concurrent-service-syncs", "2", "--secure-port", "0", "--logging-format",
+         "json", "--kube-api-qps", "50"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -124,7 +126,8 @@ def test_cli_runs_the_fake_provider(apiserver, kube, tmp_path):
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
-    assert "default/web" in err
+    lines = [json.loads(line) for line in _out.splitlines()]  # json mode: stdout holds only log objects
+    assert any("default/web" in entry["msg"] for entry in lines) and err == ""
 
 
 def test_pending_cleanup_is_redriven_after_restart(kube, cloud, start_manager):

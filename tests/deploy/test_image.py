@@ -40,7 +40,7 @@ def _run(built: image.Built, *argv: str, entrypoint: str | None = None) -> subpr
 def test_ccm_version_is_the_project_version(built: image.Built) -> None:
     proc = _run(built, "--version")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == f"ccm {image.project_version()}"
+    assert proc.stdout.startswith(f"ccm v{image.project_version()} ("), proc.stdout
 
 
 def test_controller_help_runs_on_a_read_only_root(built: image.Built) -> None:

@@ -32,7 +32,9 @@ _SCALARS = {
     "s": FieldDescriptor.TYPE_STRING, "i32": FieldDescriptor.TYPE_INT32, "i64": FieldDescriptor.TYPE_INT64,
     "b": FieldDescriptor.TYPE_BOOL, "y": FieldDescriptor.TYPE_BYTES,
 }
-_ORDER = ("runtime", "intstr", "resource", "meta", "core", "authentication", "discovery", "events", "coordination")
+#: the packages every other one builds on, in dependency order; the rest follow in PACKAGES' order
+_BASE = ("runtime", "intstr", "resource", "meta", "core")
+_ORDER = (*_BASE, *(p for p in PACKAGES if p not in _BASE))
 _TIME = "k8s.io.apimachinery.pkg.apis.meta.v1.Time"
 _MICRO_TIME = "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime"
 _INT_OR_STRING = "k8s.io.apimachinery.pkg.util.intstr.IntOrString"

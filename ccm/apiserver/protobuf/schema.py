@@ -31,6 +31,8 @@ PACKAGES: dict[str, str] = {
     "events": "k8s.io.api.events.v1",
     "coordination": "k8s.io.api.coordination.v1",
     "authentication": "k8s.io.api.authentication.v1",
+    "rbac": "k8s.io.api.rbac.v1",
+    "authorization": "k8s.io.api.authorization.v1",
 }
 
 MESSAGES: dict[str, str] = {
@@ -131,6 +133,37 @@ MESSAGES: dict[str, str] = {
     "authentication.TokenRequestSpec": "audiences:1:[s] boundObjectRef:3:BoundObjectReference expirationSeconds?:4:i64",
     "authentication.BoundObjectReference": "kind:1 apiVersion:2 name:3 uid:4",
     "authentication.TokenRequestStatus": "token:1 expirationTimestamp:2:meta.Time",
+    "authentication.ExtraValue": "items:1:[s]",
+    "authentication.UserInfo": "username:1 uid:2 groups:3:[s] extra:4:{ExtraValue}",
+    "authentication.TokenReviewSpec": "token:1 audiences:2:[s]",
+    "authentication.TokenReviewStatus": "authenticated:1:b user:2:UserInfo error:3 audiences:4:[s]",
+    "authentication.TokenReview": "metadata:1:meta.ObjectMeta spec:2:TokenReviewSpec status:3:TokenReviewStatus",
+    "authentication.SelfSubjectReviewStatus": "userInfo:1:UserInfo",
+    "authentication.SelfSubjectReview": "metadata:1:meta.ObjectMeta status:2:SelfSubjectReviewStatus",
+    # --- k8s.io/api/rbac/v1 (AggregationRule is not served: no label selectors here)
+    "rbac.PolicyRule": "verbs:1:[s] apiGroups:2:[s] resources:3:[s] resourceNames:4:[s] nonResourceURLs:5:[s]",
+    "rbac.Role": "metadata:1:meta.ObjectMeta rules:2:[PolicyRule]",
+    "rbac.ClusterRole": "metadata:1:meta.ObjectMeta rules:2:[PolicyRule]",
+    "rbac.Subject": "kind:1 apiGroup:2 name:3 namespace:4",
+    "rbac.RoleRef": "apiGroup:1 kind:2 name:3",
+    "rbac.RoleBinding": "metadata:1:meta.ObjectMeta subjects:2:[Subject] roleRef:3:RoleRef",
+    "rbac.ClusterRoleBinding": "metadata:1:meta.ObjectMeta subjects:2:[Subject] roleRef:3:RoleRef",
+    # --- k8s.io/api/authorization/v1
+    "authorization.ExtraValue": "items:1:[s]",
+    "authorization.ResourceAttributes": "namespace:1 verb:2 group:3 version:4 resource:5 subresource:6 name:7",
+    "authorization.NonResourceAttributes": "path:1 verb:2",
+    "authorization.SubjectAccessReviewSpec": (
+        "resourceAttributes:1:ResourceAttributes nonResourceAttributes:2:NonResourceAttributes user:3 "
+        "groups:4:[s] extra:5:{ExtraValue} uid:6"),
+    "authorization.SelfSubjectAccessReviewSpec": (
+        "resourceAttributes:1:ResourceAttributes nonResourceAttributes:2:NonResourceAttributes"),
+    "authorization.SubjectAccessReviewStatus": "allowed:1:b reason:2 evaluationError:3 denied?:4:b",
+    "authorization.SubjectAccessReview": (
+        "metadata:1:meta.ObjectMeta spec:2:SubjectAccessReviewSpec status:3:SubjectAccessReviewStatus"),
+    "authorization.LocalSubjectAccessReview": (
+        "metadata:1:meta.ObjectMeta spec:2:SubjectAccessReviewSpec status:3:SubjectAccessReviewStatus"),
+    "authorization.SelfSubjectAccessReview": (
+        "metadata:1:meta.ObjectMeta spec:2:SelfSubjectAccessReviewSpec status:3:SubjectAccessReviewStatus"),
     # --- k8s.io/api/discovery/v1
     "discovery.EndpointSlice": ("metadata:1:meta.ObjectMeta endpoints:2:[Endpoint] ports:3:[EndpointPort] "
                                 "addressType:4"),
@@ -166,6 +199,15 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "Secret"): "core.Secret",
     ("v1", "ServiceAccount"): "core.ServiceAccount",
     ("authentication.k8s.io/v1", "TokenRequest"): "authentication.TokenRequest",
+    ("authentication.k8s.io/v1", "TokenReview"): "authentication.TokenReview",
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "authentication.SelfSubjectReview",
+    ("rbac.authorization.k8s.io/v1", "Role"): "rbac.Role",
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): "rbac.ClusterRole",
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): "rbac.RoleBinding",
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "rbac.ClusterRoleBinding",
+    ("authorization.k8s.io/v1", "SubjectAccessReview"): "authorization.SubjectAccessReview",
+    ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "authorization.LocalSubjectAccessReview",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "authorization.SelfSubjectAccessReview",
     ("discovery.k8s.io/v1", "EndpointSlice"): "discovery.EndpointSlice",
     ("events.k8s.io/v1", "Event"): "events.Event",
     ("coordination.k8s.io/v1", "Lease"): "coordination.Lease",
@@ -174,5 +216,6 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "DeleteOptions"): "meta.DeleteOptions",
 }
 
-#: kinds that are not objects of a resource: no List message
-NON_LIST_KINDS = frozenset({"Status", "DeleteOptions", "TokenRequest"})
+#: kinds that are not objects of a resource (the reviews are answered, never stored): no List message
+NON_LIST_KINDS = frozenset({"Status", "DeleteOptions", "TokenRequest", "TokenReview", "SelfSubjectReview",
+                            "SubjectAccessReview", "LocalSubjectAccessReview", "SelfSubjectAccessReview"})

@@ -10,6 +10,8 @@ from ccm.apiserver.strategies.events import CoreEventStrategy, EventV1Strategy
 from ccm.apiserver.strategies.leases import LeaseStrategy
 from ccm.apiserver.strategies.namespaces import NamespaceStrategy
 from ccm.apiserver.strategies.nodes import NodeStrategy
+from ccm.apiserver.strategies.rbac import RBAC_STRATEGIES
+from ccm.apiserver.strategies.reviews import REVIEW_STRATEGIES
 from ccm.apiserver.strategies.services import ServiceStrategy
 
 __all__ = ["Options", "Strategy", "all_strategies"]
@@ -28,4 +30,6 @@ def all_strategies(options: Options) -> list[Strategy]:
         ConfigMapStrategy(options),
         SecretStrategy(options),
         ServiceAccountStrategy(options),
+        *(cls(options) for cls in RBAC_STRATEGIES),
+        *(cls(options) for cls in REVIEW_STRATEGIES),
     ]

@@ -92,6 +92,10 @@ class Strategy:
     schema: ClassVar[Schema] = {}
     #: sent as a Warning header on every request for this resource (deprecated APIs)
     deprecation: ClassVar[str] = ""
+    #: False for the review APIs: created, answered, never kept (the server routes POSTs to the reviewer)
+    stored: ClassVar[bool] = True
+    #: discovery verbs when they differ from the usual set (create-only reviews)
+    verbs: ClassVar[tuple[str, ...] | None] = None
     #: fields that are not "spec" for generation purposes
     non_spec_fields: ClassVar[tuple[str, ...]] = ("kind", "apiVersion", "metadata", "status")
 

@@ -20,6 +20,7 @@ from ccm.controllers.service.patching import ServicePatcher
 from ccm.controllers.service.predicates import Obj
 from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
 from ccm.controllers.service.sync import ServiceSyncer
+from ccm.controllers.workers import Workers, drain
 from ccm.kube.client import RawClient
 from ccm.kube.events import Recorder
 from ccm.kube.resources import object_key, split_key
@@ -71,8 +72,8 @@ class ServiceController:
             support=cloud.annotation_support(), provider=cloud.name or type(cloud).__name__,
         )
         self.node_syncer = NodeSyncer(self.syncer, workers=self.workers)
-        self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
+        self._threads = Workers(self._stop)
         self._marks = threading.Lock()
         # queued key -> True when a real change queued it, False when only the periodic resync did
         self._loud: dict[str, bool] = {}
@@ -113,49 +114,24 @@ class ServiceController:
         for svc in self.listers.list_services():
             self.on_service_add(svc)
         for i in range(self.workers):
-            self._spawn(self._service_worker, f"service-worker-{i}")
-        self._spawn(self._node_worker, "node-worker")
+            self._threads.spawn(self._service_worker, f"service-worker-{i}")
+        self._threads.spawn(self._node_worker, "node-worker")
         if self.resync_period:
-            self._spawn(self._resync_loop, "service-resync")
-
-    def _spawn(self, target: Callable[[], None], name: str) -> None:
-        t = threading.Thread(target=self._supervise, args=(target, name), name=name, daemon=True)
-        t.start()
-        self._threads.append(t)
-
-    def _supervise(self, target: Callable[[], None], name: str) -> None:
-        """Restart a loop that died of an unexpected error after 1 s (upstream wait.Until)."""
-        while not self._stop.is_set():
-            try:
-                target()
-                return
-            except Exception:
-                log.exception("%s crashed; restarting in 1s", name)
-                self._stop.wait(1.0)
+            self._threads.spawn(self._resync_loop, "service-resync")
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self.queue.shut_down()
         self.node_queue.shut_down()
-        for t in self._threads:
-            t.join(timeout)
+        self._threads.join(timeout)
         self.node_syncer.close()
 
-    def _drain(self, queue: RateLimitingQueue[str], process: Callable[[str], None]) -> None:
-        """A worker loop: one item at a time, always ``done``, until shut down or stopped."""
-        while not self._stop.is_set():
-            item, shutdown = queue.get()
-            if shutdown or item is None:
-                return
-            try:
-                if self._stop.is_set():
-                    return  # prompt stop: what is still queued is re-driven at the next start
-                process(item)
-            finally:
-                queue.done(item)
+    def healthy(self) -> tuple[bool, str]:
+        """The manager's named health check (upstream: a ping check per started controller)."""
+        return (False, "stopped") if self._stop.is_set() else (True, "ok")
 
     def _service_worker(self) -> None:
-        self._drain(self.queue, self._process_service)
+        drain(self.queue, self._process_service, self._stop)
 
     def _process_service(self, key: str) -> None:
         with self._marks:
@@ -182,7 +158,7 @@ class ServiceController:
             self.syncer.process_service_create_or_update(svc, key, quiet)
 
     def _node_worker(self) -> None:
-        self._drain(self.node_queue, self._process_nodes)
+        drain(self.node_queue, self._process_nodes, self._stop)
 
     def _process_nodes(self, item: str) -> None:
         """A full node sync whatever the node; never retried through the node queue (§2.4)."""

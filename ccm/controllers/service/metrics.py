@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Histogram
 
 _BUCKETS = tuple(float(2**i) for i in range(15))  # 1, 2, 4, ... 16384
 
@@ -25,9 +25,4 @@ UPDATE_HOST_LATENCY = Histogram(
     "service_controller_update_loadbalancer_host_latency_seconds",
     "A metric measuring the latency for updating each load balancer hosts.",
     buckets=_BUCKETS,
-)
-RUNNING_MANAGED_CONTROLLERS = Gauge(
-    "running_managed_controllers",
-    "Indicates where instances of a controller are currently running",
-    ["name", "manager"],
 )
