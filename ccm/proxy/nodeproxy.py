@@ -18,7 +18,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccm.kube.client import RawClient
 from ccm.kube.events import WARNING, EventRecorder, Recorder
@@ -29,6 +29,10 @@ from ccm.proxy.engine import ForwardingEngine, ListenerConfig, ThreadedEngine
 from ccm.proxy.engine.tcp import bind_socket
 from ccm.proxy.health import ProxyHealth, ServiceHealth, go_quote
 from ccm.proxy.httpd import HttpServer
+from ccm.proxy.nftables.runner import NftError
+
+if TYPE_CHECKING:
+    from ccm.proxy.nftables import NftProxier
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +80,8 @@ class NodeProxy:
     def __init__(self, client: Any, node_name: str, *, nodeport_addresses: Iterable[str] | None = None,
                  healthz_bind: str | None = "0.0.0.0:10256", engine: ThreadedEngine | None = None,
                  recorder: Recorder | None = None, udp_idle_timeout: float = 30.0,
-                 sync_period: float = 30.0, retry_interval: float = 5.0) -> None:
+                 sync_period: float = 30.0, retry_interval: float = 5.0,
+                 kernel: NftProxier | None = None) -> None:
         self.raw = client if isinstance(client, RawClient) else RawClient(client)
         self.node_name = node_name
         self.nodeport_addresses = tuple(nodeport_addresses or ())
@@ -89,6 +94,8 @@ class NodeProxy:
         self.udp_idle_timeout = udp_idle_timeout
         self.sync_period = sync_period
         self.retry_interval = retry_interval
+        #: nftables mode: the kernel forwards nodePorts; listeners are not bound, health servers are
+        self.kernel = kernel
         self.health = ProxyHealth(health_timeout=2 * sync_period)
         self.services = Informer(self.raw, SERVICES)
         self.slices = Informer(self.raw, ENDPOINTSLICES, label_selector=model.SERVICE_NAME_LABEL,
@@ -139,7 +146,8 @@ class NodeProxy:
         self.nodes.add_handler(self._on_node, lambda old, new: self._on_node(new), self._on_node)
         for informer in self._informers:
             informer.start()
-        log.info("%s: node proxy started (nodeport addresses %s)", self.node_name,
+        log.info("%s: node proxy started (mode %s, nodeport addresses %s)", self.node_name,
+                 "userspace" if self.kernel is None else "nftables",
                  ",".join(self.nodeport_addresses) or "InternalIP")
 
     def wait_ready(self, timeout: float | None = None) -> bool:
@@ -244,8 +252,11 @@ class NodeProxy:
             self._dirty, self._full = set(), False
         try:
             failures = self._apply(dirty | self._retry, full)
-        except Exception:
-            log.exception("%s: node proxy sync failed", self.node_name)
+        except Exception as e:
+            if isinstance(e, NftError):  # the kernel refused a transaction: one line, then a full retry
+                log.error("%s: node proxy sync failed: %s", self.node_name, e)
+            else:
+                log.exception("%s: node proxy sync failed", self.node_name)
             with self._lock:
                 self._full = True
             self.health.requeue(queued)
@@ -271,9 +282,17 @@ class NodeProxy:
         if full:
             keys = set(self.services.store.keys()) | set(self._applied)
         engine = self.engine.engine
-        return sum(self._apply_service(engine, key, addresses) for key in sorted(keys))
+        listen_on = addresses if self.kernel is None else ()
+        failures = sum(self._apply_service(engine, key, addresses, listen_on) for key in sorted(keys))
+        if self.kernel is not None:
+            failures += self.kernel.sync(self.services.store, self._slices_of, keys, full, addresses)
+        return failures
 
-    def _apply_service(self, engine: ForwardingEngine, key: str, addresses: tuple[str, ...]) -> int:
+    def _slices_of(self, key: str) -> list[Any]:
+        return self.slices.store.by_index("service", key)
+
+    def _apply_service(self, engine: ForwardingEngine, key: str, addresses: tuple[str, ...],
+                       listen_on: tuple[str, ...]) -> int:
         """Make one Service's listeners and health check match its plan; returns bind failures."""
         self.services_planned += 1
         svc = self.services.store.get(key)
@@ -283,14 +302,14 @@ class NodeProxy:
                 self._reported.pop((key, reason), None)
         else:
             plan = model.plan_service(svc, self.slices.store.by_index("service", key), self.node_name,
-                                      addresses, udp_idle_timeout=self.udp_idle_timeout)
+                                      listen_on, udp_idle_timeout=self.udp_idle_timeout)
             if plan.error is not None:
                 # a bad annotation leaves the Service's listeners exactly as they were
                 self._report(svc, INVALID, f"node proxy on {self.node_name} keeps the previous "
                                            f"configuration: {plan.error}", once=True)
                 return 0
             self._reported.pop((key, INVALID), None)
-            if plan.note is not None and self._reported.get((key, "note")) != plan.note:
+            if plan.note is not None and self.kernel is None and self._reported.get((key, "note")) != plan.note:
                 self._reported[(key, "note")] = plan.note
                 log.warning("%s: %s", key, plan.note)
         old = self._applied.get(key)  # kept until the new plan is in force: a failed sync retries it
