@@ -120,6 +120,7 @@ class NodeProxy:
         self._health_checks: dict[str, _HealthCheckServer] = {}
         self._retired: list[HttpServer] = []  # closed, their probe tasks maybe still finishing
         self._retry: set[str] = set()  # services with a port that failed to bind
+        self._kernel_again: float | None = None  # seconds until the kernel proxier wants a sync
         self._reported: dict[tuple[str, str], str] = {}  # (service, reason) -> last message
         self.syncs = 0
         self.services_planned = 0
@@ -268,6 +269,8 @@ class NodeProxy:
         self._retired = [s for s in self._retired if not s.done]
         if failures:
             self._schedule(self.retry_interval, False)
+        elif self._kernel_again is not None:  # the kernel has deferred work (stale chains)
+            self._schedule(self._kernel_again, False)
         elif full or self._timer is None:
             self._schedule(self.sync_period, True)
 
@@ -285,7 +288,7 @@ class NodeProxy:
         listen_on = addresses if self.kernel is None else ()
         failures = sum(self._apply_service(engine, key, addresses, listen_on) for key in sorted(keys))
         if self.kernel is not None:
-            failures += self.kernel.sync(self.services.store, self._slices_of, keys, full, addresses)
+            self._kernel_again = self.kernel.sync(self.services.store, self._slices_of, keys, full, addresses)
         return failures
 
     def _slices_of(self, key: str) -> list[Any]:

@@ -111,12 +111,12 @@ class NftProxier:
 
     # -- the sync ----------------------------------------------------------------------------
     def sync(self, services: ServiceSource, slices_of: Callable[[str], Sequence[Obj]],
-             keys: Iterable[str], full: bool, addresses: Sequence[str]) -> int:
+             keys: Iterable[str], full: bool, addresses: Sequence[str]) -> float | None:
         """Bring the kernel to the plans of ``keys`` (of every Service when ``full``).
 
-        Returns how many stale chains still wait for deletion (the caller syncs again soon
-        when that is not zero). Raises NftError when the kernel refused the transaction;
-        the next call then does a full sync.
+        Returns in how many seconds stale chains are due for deletion (the caller syncs
+        again then), or None. Raises NftError when the kernel refused the transaction; the
+        next call then does a full sync.
         """
         start = self.clock()
         self._delete_stale(start)
@@ -129,7 +129,11 @@ class NftProxier:
         else:
             self._partial_sync(services, slices_of, set(keys) | (set(services.keys()) if full else set()),
                                addresses, start)
-        return sum(len(s.stale) for s in self._state.values())
+        return self.stale_chains_due(self.clock())
+
+    def stale_chains_due(self, now: float) -> float | None:
+        since = [t for st in self._state.values() for t in st.stale.values()]
+        return max(0.0, min(since) + self.stale_chain_delay - now) + 0.05 if since else None
 
     def _plan(self, services: ServiceSource, slices_of: Callable[[str], Sequence[Obj]], key: str,
               family: Family) -> ServiceRules | None:
