@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 Obj = Mapping[str, Any]
 TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"
+SYNC_BURST = 2
 
 _BUCKETS = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048,
             4.096, 8.192, 16.384)
@@ -75,6 +76,8 @@ class _Family:
     chains: set[str] = field(default_factory=set)  # service chains in the kernel (incl. stale)
     stale: dict[str, float] = field(default_factory=dict)  # flushed chain -> since
     nodeport_ips: tuple[str, ...] | None = None
+    #: (map, key) -> the Service whose element it is (two Services cannot share a frontend)
+    owner: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,7 +94,7 @@ class NftProxier:
 
     def __init__(self, node_name: str, *, runner: NftRunner | None = None,
                  conntrack: ct.Conntrack | None = None, families: Sequence[Family] = FAMILIES,
-                 full_sync_period: float = 3600.0,
+                 full_sync_period: float = 3600.0, min_sync_period: float = 0.1,
                  stale_chain_delay: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.node_name = node_name
         self.runner = runner or NftRunner()
@@ -100,6 +103,12 @@ class NftProxier:
         self.match_all: bool | None = None  # nodePorts on every local address (``all``)
         self.full_sync_period = full_sync_period
         self.stale_chain_delay = stale_chain_delay
+        # kube-proxy's BoundedFrequencyRunner: bursts of 2, then one sync per min_sync_period;
+        # changes in between are batched (each nft run costs a process, ~5 ms of CPU)
+        self.min_sync_period = min_sync_period
+        self._tokens = float(SYNC_BURST)
+        self._refilled = clock()
+        self._deferred: set[str] = set()
         self.clock = clock
         self._state = {f: _Family() for f in self.families}
         self._need_full = True
@@ -120,6 +129,13 @@ class NftProxier:
         """
         start = self.clock()
         self._delete_stale(start)
+        wait = self._take_token(start, forced=full or self._need_full)
+        if wait is not None:
+            self._deferred.update(keys)
+            due = self.stale_chains_due(start)
+            return wait if due is None else min(wait, due)
+        keys = set(keys) | self._deferred
+        self._deferred = set()
         match_all = nodeport_ips(addresses, "ip") is None
         if match_all != self.match_all:  # the fixed rules depend on it: rewrite them
             self.match_all = match_all
@@ -130,6 +146,17 @@ class NftProxier:
             self._partial_sync(services, slices_of, set(keys) | (set(services.keys()) if full else set()),
                                addresses, start)
         return self.stale_chains_due(self.clock())
+
+    def _take_token(self, now: float, forced: bool) -> float | None:
+        """None when a sync may run now (a forced one always may), else seconds to wait."""
+        if self.min_sync_period <= 0:
+            return None
+        self._tokens = min(float(SYNC_BURST), self._tokens + (now - self._refilled) / self.min_sync_period)
+        self._refilled = now
+        if self._tokens < 1 and not forced:
+            return (1 - self._tokens) * self.min_sync_period
+        self._tokens = max(0.0, self._tokens - 1)
+        return None
 
     def stale_chains_due(self, now: float) -> float | None:
         since = [t for st in self._state.values() for t in st.stale.values()]
@@ -163,7 +190,8 @@ class NftProxier:
                     continue
                 if rules.ports:
                     st.owned[key], st.plans[key] = service_objects(rules, family), rules
-            _drop_conflicts(st.owned)
+            for key in sorted(st.owned):
+                _claim(key, st.owned[key], {}, st.owner, frozenset())
             new_state[family] = st
         try:
             kernel = {f: KernelTable.from_json(self.runner.list_table(f, TABLE) or {}) for f in self.families}
@@ -215,14 +243,13 @@ class NftProxier:
                 writer.add_elements(NODEPORT_IPS, dict.fromkeys(ips or (), ""))
             updates[family] = {}
             gone_chains[family] = set()
-            taken = {(m, k): owner for owner, objs in st.owned.items() if owner not in keys
-                     for m, elems in objs.elements.items() for k in elems}
+            batch: dict[tuple[str, str], str] = {}  # this sync's claims; the mirror's index changes on success
             for key in sorted(keys):
                 rules = self._plan(services, slices_of, key, family)
                 if rules is None:
                     continue
                 new = service_objects(rules, family)
-                _drop_taken(key, new, taken)
+                _claim(key, new, st.owner, batch, keys)
                 gone_chains[family] |= writer.service(st.owned.get(key, Objects()), new, st.chains)
                 updates[family][key] = (rules, new)
                 flushes += self._stale_flows(family, key, rules)
@@ -237,6 +264,12 @@ class NftProxier:
             st = self._state[family]
             st.nodeport_ips = nodeport_ips(addresses, family)
             for key, (rules, objs) in updates[family].items():
+                for m, elems in st.owned.get(key, Objects()).elements.items():
+                    for k in elems:
+                        if st.owner.get((m, k)) == key:
+                            del st.owner[(m, k)]
+                for m, elems in objs.elements.items():
+                    st.owner.update(dict.fromkeys(((m, k) for k in elems), key))
                 st.chains |= set(objs.chains)
                 for chain in objs.chains:
                     st.stale.pop(chain, None)
@@ -328,17 +361,18 @@ def cleanup(runner: NftRunner, families: Iterable[Family] = FAMILIES) -> None:
     runner.run(tx.render())
 
 
-def _drop_conflicts(owned: dict[str, Objects]) -> None:
-    """Two Services claiming one frontend (same VIP and port): the first by key keeps it."""
-    taken: dict[tuple[str, str], str] = {}
-    for key in sorted(owned):
-        _drop_taken(key, owned[key], taken)
-
-
-def _drop_taken(key: str, objs: Objects, taken: dict[tuple[str, str], str]) -> None:
+def _claim(key: str, objs: Objects, owner: Mapping[tuple[str, str], str], batch: dict[tuple[str, str], str],
+           replanned: Container[str]) -> None:
+    """Two Services claiming one frontend (the same VIP and port): the Service that holds it
+    keeps it; among those (re-)planned together, the first by key. Costs O(objs), not O(all)."""
     for m, elems in objs.elements.items():
         for k in list(elems):
-            owner = taken.setdefault((m, k), key)
-            if owner != key:
-                log.warning("%s: %s %s is already used by %s; left to it", key, m, k, owner)
+            current = batch.get((m, k))
+            if current is None:
+                holder = owner.get((m, k))
+                current = holder if holder is not None and holder not in replanned else None
+            if current is None or current == key:
+                batch[(m, k)] = key
+            else:
+                log.warning("%s: %s %s is already used by %s; left to it", key, m, k, current)
                 del elems[k]

@@ -15,48 +15,48 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes.client as k
-import yaml
 
-from ccm.apiserver.testing import EmbeddedAPIServer, embedded_apiserver
 from ccm.proxy.nftables.plan import Dest
 from ccm.proxy.nftables.rules import chain_name, endpoint_name
 from tests.proxy import objects as o
-from tests.proxy.nftables.netns import Backends, Relay, Topology, socket_in, topology
+from tests.proxy.nftables.netns import API_IP, Backends, Relay, Topology, socket_in, topology
 from tests.util import wait_for
 
 CLIENT = "10.0.0.100"
 DENIED_CLIENT = "10.0.0.101"
 TABLE = ("ip", "ccm-proxy")
+API_PORT = 6443
 
 
 class Cluster:
-    def __init__(self, server: EmbeddedAPIServer, topo: Topology, tmp: Path) -> None:
-        self.server = server
+    """``ccm apiserver`` in the api namespace, node proxies in the node namespaces."""
+
+    def __init__(self, topo: Topology, tmp: Path) -> None:
         self.topo = topo
         self.tmp = tmp
-        self.api = server.api_client()
+        self.kubeconfig = tmp / "kubeconfig"
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        with open(tmp / "apiserver.log", "ab") as log:
+            self.apiserver = subprocess.Popen(
+                ["ip", "netns", "exec", topo.api, sys.executable, "-m", "ccm", "apiserver", "--host", API_IP,
+                 "--port", str(API_PORT), "--kubeconfig", str(self.kubeconfig), "--watch-history", "20000"],
+                stdout=subprocess.DEVNULL, stderr=log)
+        self.backends = [Backends(ns) for ns in topo.pods]
+        self.relay = Relay(None, (API_IP, API_PORT), connect_ns=topo.api)
+        cfg = k.Configuration()
+        cfg.host = f"http://127.0.0.1:{self.relay.port}"
+        self.api = k.ApiClient(cfg)
         self.core: Any = k.CoreV1Api(self.api)
         self.disc: Any = k.DiscoveryV1Api(self.api)
-        self.backends = [Backends(ns) for ns in topo.pods]
-        self.relays: list[Relay] = []
-        self.procs: dict[int, subprocess.Popen[bytes]] = {}
-        api_port = int(server.url.rsplit(":", 1)[1])
-        self.kubeconfigs = []
-        for i, ns in enumerate(topo.nodes, 1):
-            self.core.create_node(o.node(f"node{i}", [topo.node_ip(i)]))
-            relay = Relay(ns, ("127.0.0.1", api_port))
-            self.relays.append(relay)
-            path = tmp / f"kubeconfig-{i}"
-            server.write_kubeconfig(path)
-            cfg = yaml.safe_load(path.read_text())
-            cfg["clusters"][0]["cluster"]["server"] = f"http://127.0.0.1:{relay.port}"
-            path.write_text(yaml.safe_dump(cfg))
-            self.kubeconfigs.append(path)
+        wait_for(self.kubeconfig.exists, timeout=30, message="ccm apiserver started")
+        for i in range(1, len(topo.nodes) + 1):
+            wait_for(lambda i=i: self.core.create_node(o.node(f"node{i}", [topo.node_ip(i)])), timeout=10,
+                     message=f"Node node{i} created")
 
     # -- node proxies ----------------------------------------------------------------------
     def proxy_argv(self, i: int, *extra: str) -> list[str]:
         return ["ip", "netns", "exec", self.topo.nodes[i - 1], sys.executable, "-m", "ccm", "node-proxy",
-                "--mode", "nftables", "--node-name", f"node{i}", "--kubeconfig", str(self.kubeconfigs[i - 1]),
+                "--mode", "nftables", "--node-name", f"node{i}", "--kubeconfig", str(self.kubeconfig),
                 "--healthz-bind-address", f"{self.topo.node_ip(i)}:10256", *extra]
 
     def start_proxy(self, i: int) -> None:
@@ -124,17 +124,18 @@ class Cluster:
         for i in list(self.procs):
             with contextlib.suppress(Exception):
                 self.kill_proxy(i, signal.SIGTERM)
-        for r in self.relays:
-            r.close()
+        self.relay.close()
         for b in self.backends:
             b.close()
         self.api.close()
+        self.apiserver.terminate()
+        self.apiserver.wait(20)
 
 
 @contextlib.contextmanager
 def cluster(tmp: Path) -> Iterator[Cluster]:
-    with embedded_apiserver() as server, topology(3) as topo:
-        c = Cluster(server, topo, tmp)
+    with topology(3) as topo:
+        c = Cluster(topo, tmp)
         try:
             for i in (1, 2, 3):
                 c.start_proxy(i)

@@ -4,11 +4,13 @@ Every address lives inside namespaces this module creates (names unique per run)
 root namespace gets no interface or address. Code reaches into a namespace in two ways:
 processes run under ``ip netns exec``, and sockets are created by a thread that joined the
 namespace with ``setns`` (a socket stays in the namespace it was created in, whichever
-thread uses it later). The embedded API server stays on the root namespace's loopback;
-each node reaches it through a small relay listening on the node's own loopback.
+thread uses it later). The API server runs as a process in its own namespace on the LAN,
+as a control plane would; the test's own client reaches it through a relay on the root
+namespace's loopback.
 
 Topology (N nodes)::
 
+    api ns     10.0.0.250 ---------+   (``ccm apiserver``: the control plane on the LAN)
     client ns  10.0.0.100, .101 ---+
     node i ns  10.0.0.i (eth0) ----+-- bridge in the switch ns (the LAN 10.0.0.0/24)
         '-- pods: 10.i.0.1 (veth) -- pod ns i: 10.i.0.10, .11, ... (default via 10.i.0.1)
@@ -34,6 +36,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
 LAN = "10.0.0"
+API_IP = f"{LAN}.250"
 VIP_NET = "10.0.100.0/24"
 _libc = ctypes.CDLL(None, use_errno=True)
 _counter = itertools.count()
@@ -97,17 +100,19 @@ def socket_in(ns: str, kind: socket.SocketKind = socket.SOCK_STREAM,
 
 
 class Relay:
-    """Accepts on ``127.0.0.1:port`` inside a namespace, forwards to ``target`` in the root one."""
+    """Accepts on ``127.0.0.1:port`` in ``listen_ns``, forwards to ``target`` in ``connect_ns``
+    (None: the root namespace)."""
 
-    def __init__(self, ns: str, target: tuple[str, int]) -> None:
+    def __init__(self, listen_ns: str | None, target: tuple[str, int], connect_ns: str | None = None) -> None:
         self.target = target
-        self.sock = socket_in(ns)
+        self.connect_ns = connect_ns
+        self.sock = socket_in(listen_ns) if listen_ns else socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = int(self.sock.getsockname()[1])
         self._conns: list[socket.socket] = []
         self._closed = False
-        threading.Thread(target=self._accept, daemon=True, name=f"relay-{ns}").start()
+        threading.Thread(target=self._accept, daemon=True, name=f"relay-{listen_ns}").start()
 
     def _accept(self) -> None:
         while True:
@@ -115,12 +120,15 @@ class Relay:
                 client, _ = self.sock.accept()
             except OSError:
                 return
+            upstream = socket_in(self.connect_ns) if self.connect_ns else socket.socket()
             try:
-                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.connect(self.target)
             except OSError:
                 client.close()
+                upstream.close()
                 continue
-            upstream.settimeout(None)
+            for s in (client, upstream):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -210,6 +218,7 @@ class Topology:
         self.prefix = f"ccm{os.getpid() % 100000}x{next(_counter)}"
         self.switch = f"{self.prefix}-sw"
         self.client = f"{self.prefix}-cl"
+        self.api = f"{self.prefix}-api"
         self.nodes = [f"{self.prefix}-n{i}" for i in range(1, nodes + 1)]
         self.pods = [f"{self.prefix}-p{i}" for i in range(1, nodes + 1)]
         self.created: list[str] = []
@@ -221,13 +230,13 @@ class Topology:
         return f"10.{node}.0.{10 + k}"
 
     def build(self, pods_per_node: int = 4) -> Topology:
-        for ns in [self.switch, self.client, *self.nodes, *self.pods]:
+        for ns in [self.switch, self.client, self.api, *self.nodes, *self.pods]:
             ip("netns", "add", ns)
             self.created.append(ns)
             ip("-n", ns, "link", "set", "lo", "up")
         ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
         ip("-n", self.switch, "link", "set", "br0", "up")
-        lan = [(self.client, "cl", [f"{LAN}.100", f"{LAN}.101"])]
+        lan = [(self.client, "cl", [f"{LAN}.100", f"{LAN}.101"]), (self.api, "api", [API_IP])]
         lan += [(ns, f"n{i}", [self.node_ip(i)]) for i, ns in enumerate(self.nodes, 1)]
         for ns, port, addrs in lan:
             ip("-n", self.switch, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns)

@@ -302,10 +302,10 @@ class Clock:
         return self.now
 
 
-def proxier(clock: Clock | None = None) -> tuple[NftProxier, Recorder, NoConntrack]:
+def proxier(clock: Clock | None = None, min_sync_period: float = 0.0) -> tuple[NftProxier, Recorder, NoConntrack]:
     runner, conntrack = Recorder(), NoConntrack()
     p = NftProxier(NODE, runner=runner, conntrack=conntrack, families=("ip",),  # type: ignore[arg-type]
-                   clock=clock or Clock())
+                   clock=clock or Clock(), min_sync_period=min_sync_period)
     return p, runner, conntrack
 
 
@@ -371,3 +371,27 @@ def test_frontend_claimed_twice_goes_to_the_first_service() -> None:
     b = svc("b", type="LoadBalancer", ingress=["10.0.100.1"], ports=[o.port(30002, name="http")])
     p.sync(Store(a, b), lambda k: eps(o.endpoint("10.1.0.10"), name=k.split("/")[1]), [], True, ["10.0.0.1"])
     assert runner.scripts[0].count("10.0.100.1 . tcp . 80 :") == 1
+
+
+def test_bursts_then_batches_changes_within_the_min_sync_period() -> None:
+    clock = Clock()
+    p, runner, _ = proxier(clock, min_sync_period=1.0)
+    store = Store()
+
+    def add(i: int) -> list[str]:
+        store.objs[f"default/s{i}"] = svc(f"s{i}", ports=[o.port(30100 + i, name="http")])
+        return [f"default/s{i}"]
+
+    def slices(key: str) -> list[dict[str, Any]]:
+        return eps(o.endpoint("10.1.0.10"), name=key.split("/")[1])
+
+    assert p.sync(store, slices, add(0), True, ["10.0.0.1"]) is None  # full: token 1 of 2
+    assert p.sync(store, slices, add(1), False, ["10.0.0.1"]) is None  # token 2: at once
+    wait = p.sync(store, slices, add(2), False, ["10.0.0.1"])
+    assert wait == pytest.approx(1.0) and len(runner.scripts) == 2  # deferred, nothing sent
+    clock.now += 0.5
+    assert p.sync(store, slices, add(3), False, ["10.0.0.1"]) == pytest.approx(0.5)
+    clock.now += 0.5
+    p.sync(store, slices, [], False, ["10.0.0.1"])  # the caller's timer: both deferred changes at once
+    assert len(runner.scripts) == 3
+    assert "tcp . 30102" in runner.scripts[-1] and "tcp . 30103" in runner.scripts[-1]
