@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import itertools
 import os
 import shutil
@@ -42,6 +43,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _counter = itertools.count()
 
 
+@functools.cache
 def unavailable() -> str | None:
     """Why namespace tests cannot run here, or None."""
     if os.geteuid() != 0:
