@@ -16,7 +16,8 @@ Topology (N nodes)::
         '-- pods: 10.i.0.1 (veth) -- pod ns i: 10.i.0.10, .11, ... (default via 10.i.0.1)
 
 Nodes forward (ip_forward=1) and route each other's pod subnets over the LAN; the client
-routes the VIP subnet 10.0.100.0/24 to node 1, as a VIP-mode load balancer would deliver it.
+routes the VIP subnet 10.0.100.0/24 to node 1, as a VIP-mode load balancer would deliver it,
+and each pod subnet to its node.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ class Backends:
         self.loop = asyncio.new_event_loop()
         # the loop thread is started from inside the namespace: every socket it makes is there
         run_in(ns, self._start_thread)
-        self._servers: dict[tuple[str, int], Any] = {}
+        self._servers: dict[tuple[Any, ...], Any] = {}
 
     def _start_thread(self) -> None:
         threading.Thread(target=self.loop.run_forever, daemon=True, name=f"backends-{self.ns}").start()
@@ -259,6 +260,8 @@ class Topology:
             for j in range(1, len(self.nodes) + 1):
                 if j != i:
                     ip("-n", node, "route", "add", f"10.{j}.0.0/24", "via", self.node_ip(j))
+            # the client reaches pods through their node: the "direct" path of the bench
+            ip("-n", self.client, "route", "add", f"10.{i}.0.0/24", "via", self.node_ip(i))
         return self
 
     def exec(self, ns: str, *argv: str, check: bool = True, timeout: float = 30) -> str:
