@@ -5,6 +5,7 @@ helpers to drive Services and send packets from the client namespace."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import signal
 import socket
@@ -50,8 +51,8 @@ class Cluster:
         self.disc: Any = k.DiscoveryV1Api(self.api)
         wait_for(self.kubeconfig.exists, timeout=30, message="ccm apiserver started")
         for i in range(1, len(topo.nodes) + 1):
-            wait_for(lambda i=i: self.core.create_node(o.node(f"node{i}", [topo.node_ip(i)])), timeout=10,
-                     message=f"Node node{i} created")
+            node = o.node(f"node{i}", [topo.node_ip(i)])
+            wait_for(functools.partial(self.core.create_node, node), timeout=10, message=f"Node node{i} created")
 
     # -- node proxies ----------------------------------------------------------------------
     def proxy_argv(self, i: int, *extra: str) -> list[str]:
@@ -86,7 +87,7 @@ class Cluster:
         out = self.nft(i, "-j", "list", "table", *TABLE, check=False)
         return json.loads(out)["nftables"] if out else []
 
-    def chain(self, i: int, service: str, port: str = "http", proto: str = "tcp", prefix: str = "service") -> str:
+    def chain(self, i: int, service: str, port: str = "http", proto: str = "tcp", prefix: str = "external") -> str:
         name = chain_name(prefix, f"default/{service}/{proto}/{port}")
         return self.nft(i, "list", "chain", *TABLE, name, check=False)
 
@@ -96,11 +97,17 @@ class Cluster:
         return list(json.loads(out)["nftables"][1]["set"].get("elem") or ())
 
     def wait_endpoints(self, service: str, count: int, nodes: tuple[int, ...] = (1, 2, 3), *,
-                       port: str = "http", proto: str = "tcp", prefix: str = "service") -> None:
-        """Until each node's load-balancing chain rotates over ``count`` endpoints."""
+                       port: str = "http", proto: str = "tcp", prefix: str = "external") -> None:
+        """Until each node's chain picks among ``count`` endpoints (``service`` prefix: affinity)."""
+        def ready(i: int) -> bool:
+            text = self.chain(i, service, port, proto, prefix)
+            if count > 1:
+                return f"numgen inc mod {count} " in text
+            return "numgen" not in text and ("dnat to" in text or "goto endpoint-" in text)
+
         for i in nodes:
-            wait_for(lambda i=i: f"numgen inc mod {count} " in self.chain(i, service, port, proto, prefix),
-                     timeout=20, message=lambda i=i: f"{service} with {count} endpoints on node{i}: "
+            wait_for(lambda i=i: ready(i), timeout=20,
+                     message=lambda i=i: f"{service} with {count} endpoints on node{i}: "
                      f"{self.chain(i, service, port, proto, prefix)}\n{self.log(i)[-3000:]}")
 
     # -- API objects ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,7 +80,7 @@ def test_client_ip_affinity_and_its_expiry(c: Cluster) -> None:
         c.backends[node - 1].tcp(name, pod(c, node, k), 9201)
     c.service("aff", [o.port(30201, name="http")], affinity=1)
     c.endpoints("aff", [o.endpoint(pod(c, n, k), f"node{n}") for n, k, _ in dests], [("http", 9201, "TCP")])
-    c.wait_endpoints("aff", 3, nodes=(1,))
+    c.wait_endpoints("aff", 3, nodes=(1,), prefix="service")
     first = {tcp_who(c.topo.client, node_ip(1), 30201)[0] for _ in range(5)}
     other = tcp_who(c.topo.client, node_ip(1), 30201, src=DENIED_CLIENT)[0]
     assert len(first) == 1 and other not in first  # pinned; the other client got the next endpoint
@@ -100,7 +101,9 @@ def test_local_policy_keeps_client_ip_and_cluster_policy_masquerades(c: Cluster)
     c.ingress("loc", "10.0.100.31")
     c.endpoints("loc", eps, [("http", 9301, "TCP")])
     c.endpoints("clu", eps, [("http", 9301, "TCP")])
-    c.wait_endpoints("loc", 1, nodes=(1, 2), prefix="local")
+    for i in (1, 2):
+        wait_for(lambda i=i: f"dnat to {pod(c, i, 3)}:9301" in c.chain(i, "loc"), timeout=20,
+                 message=f"local endpoint of node{i}")
     c.wait_endpoints("clu", 2)
     # Local: only this node's endpoint, and it sees the real client
     assert {tcp_who(c.topo.client, node_ip(1), 30301) for _ in range(3)} == {("local1", CLIENT)}
@@ -168,9 +171,9 @@ def test_nft_accepts_every_shape_of_service(c: Cluster) -> None:
     """IPv6, SCTP, affinity, firewall and Local rules as nft and the kernel take them, in a
     scratch namespace: a full sync, then a partial one (SCTP cannot carry packets here)."""
     both = {"ipFamilies": ["IPv4", "IPv6"]}
-    services: dict[str, dict[str, object]] = {}
-    slices: dict[str, list[dict[str, object]]] = {}
-    shapes = [({}, "SCTP"), ({"affinity": 30}, "UDP"),
+    services: dict[str, dict[str, Any]] = {}
+    slices: dict[str, list[dict[str, Any]]] = {}
+    shapes: list[tuple[dict[str, Any], str]] = [({}, "SCTP"), ({"affinity": 30}, "UDP"),
               ({"type": "LoadBalancer", "etp": "Local", "hc_port": 32000, "ranges": ["192.0.2.0/24", "2001:db8::/64"],
                 "ingress": ["10.0.100.99", "2001:db8::99"]}, "TCP")]
     for i, (kw, proto) in enumerate(shapes):
@@ -199,7 +202,7 @@ def test_nft_accepts_every_shape_of_service(c: Cluster) -> None:
     assert len(scripts) == 2 and "add table" not in scripts[1] and "delete set ip6 ccm-proxy affinity-" in scripts[1]
 
 
-def _apply_shapes(services: dict[str, object], slices: dict[str, list[object]]) -> list[str]:
+def _apply_shapes(services: dict[str, Any], slices: dict[str, list[Any]]) -> list[str]:
     from ccm.proxy.nftables.proxier import NftProxier
     from ccm.proxy.nftables.runner import NftRunner
 
@@ -243,15 +246,15 @@ def test_thousand_services(c: Cluster) -> None:
     wait_for(lambda: programmed() == 0, timeout=60, message="1000 services removed")
 
 
-def canonical(c: Cluster, i: int) -> dict[str, object]:
+def canonical(c: Cluster, i: int) -> dict[str, Any]:
     """The table without handles, element order or the dynamic sets' contents."""
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for item in c.table(i):
         kind, body = next(iter(item.items()))
         if kind == "chain":
             out.setdefault(f"chain {body['name']}", [])
         elif kind == "rule":
-            out.setdefault(f"chain {body['chain']}", []).append(json.dumps(body["expr"], sort_keys=True))  # type: ignore[attr-defined]
+            out.setdefault(f"chain {body['chain']}", []).append(json.dumps(body["expr"], sort_keys=True))
         elif kind in ("map", "set"):
             elems = sorted(json.dumps(e, sort_keys=True) for e in body.get("elem", ())) if kind == "map" else []
             out[f"{kind} {body['name']}"] = (body.get("timeout"), elems)
@@ -277,7 +280,7 @@ def test_killed_proxy_restarts_into_the_same_rules_without_duplicates(c: Cluster
     restarted = canonical(c, 2)
     for name, rules in restarted.items():
         if name.startswith("chain"):
-            assert len(rules) == len(set(rules)), f"duplicate rules in {name}"  # type: ignore[arg-type]
+            assert len(rules) == len(set(rules)), f"duplicate rules in {name}"
     # the same state as a proxy that starts on an empty kernel
     c.kill_proxy(2, sig=15)
     out = subprocess.run(c.proxy_argv(2, "--cleanup"), capture_output=True, text=True, timeout=60, check=False)

@@ -120,15 +120,15 @@ def objs(service: dict[str, Any], slices: list[dict[str, Any]] = TWO) -> Any:
     return service_objects(plan_service(service, slices, NODE, "ip"), "ip")
 
 
-def test_cluster_policy_masquerades_and_rotates() -> None:
+def test_cluster_policy_masquerades_and_rotates_in_one_chain() -> None:
     out = objs(svc())
-    name = "default/web/tcp/http"
-    ext, main = chain_name("external", name), chain_name("service", name)
-    assert out.chains[ext] == ("jump mark-for-masquerade", f"goto {main}")
-    a, b = (endpoint_name("endpoint", name, Dest(ip, 8080)) for ip in ("10.1.0.10", "10.2.0.10"))
-    assert out.chains[main] == (f"numgen inc mod 2 vmap {{ 0 : goto {a}, 1 : goto {b} }}",)
-    assert out.chains[a] == ("ip saddr 10.1.0.10 jump mark-for-masquerade", "meta l4proto tcp dnat to 10.1.0.10:8080")
+    ext = chain_name("external", "default/web/tcp/http")
+    assert out.chains == {ext: (
+        "jump mark-for-masquerade",
+        "meta l4proto tcp dnat ip to numgen inc mod 2 map { 0 : 10.1.0.10 . 8080, 1 : 10.2.0.10 . 8080 }")}
     assert out.elements == {SERVICE_NODEPORTS: {"tcp . 30080": f"goto {ext}"}}
+    one = objs(svc(), eps(o.endpoint("10.1.0.10")))
+    assert one.chains[ext][-1] == "meta l4proto tcp dnat to 10.1.0.10:8080"
 
 
 def test_local_policy_keeps_the_client_address_and_drops_without_local_endpoints() -> None:
@@ -136,13 +136,15 @@ def test_local_policy_keeps_the_client_address_and_drops_without_local_endpoints
     out = objs(svc(type="LoadBalancer", etp="Local", ingress=["10.0.100.1"]))
     assert out.chains[chain_name("external", name)] == (
         "fib saddr type local jump mark-for-masquerade",
-        f"fib saddr type local goto {chain_name('service', name)}",
-        f"goto {chain_name('local', name)}")
+        "fib saddr type local meta l4proto tcp dnat ip to numgen inc mod 2 map "
+        "{ 0 : 10.1.0.10 . 8080, 1 : 10.2.0.10 . 8080 }",
+        "ip saddr { 10.1.0.10 } jump mark-for-masquerade",  # hairpin: a local endpoint calling itself
+        "meta l4proto tcp dnat to 10.1.0.10:8080")
     remote_only = objs(svc(type="LoadBalancer", etp="Local", ingress=["10.0.100.1"]),
                        eps(o.endpoint("10.2.0.10", "n2")))
     assert remote_only.elements[NO_ENDPOINT_NODEPORTS] == {"tcp . 30080": "drop"}
     assert remote_only.elements[NO_ENDPOINT_SERVICES] == {"10.0.100.1 . tcp . 80": "drop"}
-    assert chain_name("local", name) not in remote_only.chains
+    assert len(remote_only.chains[chain_name("external", name)]) == 2  # host traffic only
 
 
 def test_no_endpoints_reject_fast() -> None:
@@ -155,6 +157,8 @@ def test_no_endpoints_reject_fast() -> None:
 def test_affinity_sets_per_endpoint_checked_before_round_robin() -> None:
     out = objs(svc(affinity=60))
     name = "default/web/tcp/http"
+    assert out.chains[chain_name("external", name)] == (
+        "jump mark-for-masquerade", f"goto {chain_name('service', name)}")
     a = Dest("10.1.0.10", 8080)
     aff = endpoint_name("affinity", name, a)
     assert out.sets[aff] == 60
@@ -192,13 +196,21 @@ def test_unchanged_service_writes_nothing() -> None:
 
 
 def test_removed_endpoint_rewrites_only_what_refers_to_it() -> None:
-    before, after = objs(svc()), objs(svc(), eps(o.endpoint("10.1.0.10", NODE)))
+    before, after = objs(svc(affinity=60)), objs(svc(affinity=60), eps(o.endpoint("10.1.0.10", NODE)))
     lines, gone = diff(before, after)
-    removed = endpoint_name("endpoint", "default/web/tcp/http", Dest("10.2.0.10", 8080))
-    main = chain_name("service", "default/web/tcp/http")
+    name = "default/web/tcp/http"
+    removed = endpoint_name("endpoint", name, Dest("10.2.0.10", 8080))
+    aff = endpoint_name("affinity", name, Dest("10.2.0.10", 8080))
+    main = chain_name("service", name)
     assert gone == {removed}
     assert lines == [f"flush chain ip ccm-proxy {main}", f"flush chain ip ccm-proxy {removed}",
-                     f"add rule ip ccm-proxy {main} {after.chains[main][0]}"]
+                     f"delete set ip ccm-proxy {aff}",
+                     *(f"add rule ip ccm-proxy {main} {rule}" for rule in after.chains[main])]
+    plain_lines, plain_gone = diff(objs(svc()), objs(svc(), eps(o.endpoint("10.1.0.10", NODE))))
+    ext = chain_name("external", name)
+    assert plain_gone == set() and plain_lines == [
+        f"flush chain ip ccm-proxy {ext}", f"add rule ip ccm-proxy {ext} jump mark-for-masquerade",
+        f"add rule ip ccm-proxy {ext} meta l4proto tcp dnat to 10.1.0.10:8080"]
 
 
 def test_affinity_timeout_change_recreates_sets_after_flushing_their_users() -> None:
@@ -352,7 +364,7 @@ def test_stale_chains_are_deleted_in_a_later_transaction() -> None:
     assert p.sync(store, lambda k: slices.get(k, []), [], False, ["10.0.0.1"]) == pytest.approx(0.55)
     clock.now += 1.0
     assert p.sync(store, lambda k: slices.get(k, []), [], False, ["10.0.0.1"]) is None
-    assert runner.scripts[-1].count("delete chain") == 4  # service, external, 2 endpoints
+    assert runner.scripts[-1].count("delete chain") == 1  # the external chain
 
 
 def test_removed_udp_endpoint_is_flushed_from_conntrack_after_the_sync() -> None:
