@@ -766,7 +766,8 @@ def psi() -> str:
 
 def programming_latency(services: int, changes: int) -> None:
     """``ccm node-proxy --mode nftables`` against ``ccm apiserver``, both in namespaces: the time
-    from an EndpointSlice write to the new endpoint's chain in the kernel, seen by ``nft monitor``."""
+    from an EndpointSlice write to the rule DNATing to the new endpoint in the kernel, as
+    ``nft monitor`` reports it."""
     import kubernetes.client as k
 
     from tests.proxy import objects
@@ -802,7 +803,7 @@ def programming_latency(services: int, changes: int) -> None:
                                "node1", "--kubeconfig", str(kubeconfig), "--healthz-bind-address",
                                f"{NET.node_ip}:10256"], None, ns=topo.nodes[0])
             start = time.monotonic()
-            last = f"__10.1.{(min(services, 2700) - 1) // 250}.{(min(services, 2700) - 1) % 250 + 1}/8080"
+            last = f"dnat to 10.1.{(min(services, 2700) - 1) // 250}.{(min(services, 2700) - 1) % 250 + 1}:8080"
             while last not in subprocess.run(Net.argv(topo.nodes[0], ["nft", "list", "table", "ip", "ccm-proxy"]),
                                              capture_output=True, text=True, check=False).stdout:
                 if time.monotonic() - start > 300 or not proxy.alive():
@@ -818,7 +819,7 @@ def programming_latency(services: int, changes: int) -> None:
                 body = objects.endpoint_slice(f"s{i}", [objects.endpoint(ip, "node1")], [("p", 8080, "TCP")])
                 t0 = time.monotonic()
                 disc.replace_namespaced_endpoint_slice(f"s{i}-abc", "default", body, _preload_content=False)
-                seen = monitor.wait(f"__{ip}/8080", timeout=30)
+                seen = monitor.wait(f"dnat to {ip}:8080", timeout=30)
                 latencies.append(seen - t0)
                 time.sleep(0.15)  # changes spaced beyond the sync rate limit: each is its own sync
             latencies.sort()
@@ -838,10 +839,10 @@ def programming_latency(services: int, changes: int) -> None:
 
 
 class Monitor:
-    """``nft monitor`` in a namespace; remembers when each line arrived."""
+    """``nft monitor rules`` in a namespace; remembers when each line arrived."""
 
     def __init__(self, ns: str) -> None:
-        self.proc = subprocess.Popen(Net.argv(ns, ["stdbuf", "-oL", "nft", "monitor", "chains"]),
+        self.proc = subprocess.Popen(Net.argv(ns, ["stdbuf", "-oL", "nft", "monitor", "rules"]),
                                      stdout=subprocess.PIPE, text=True)
         self.lines: list[tuple[float, str]] = []
         self.cond = threading.Condition()

@@ -7,23 +7,22 @@ Dispatch is one verdict-map lookup keyed by ``daddr . l4proto . dport`` (VIPs) o
 Per Service port:
 
 * ``external-H-ns/svc/proto/port``: the entry for nodePort and VIP traffic. Cluster policy:
-  masquerade, then one rule that picks an endpoint and DNATs (``dnat ip to numgen inc mod N
-  map { 0 : ip . port, ... }``). Local policy: host-originated traffic is masqueraded and may
-  use any endpoint; other traffic keeps its source and goes to this node's endpoints.
-* ``firewall-...``: ``saddr != {ranges} drop`` from ``filter-prerouting`` (before DNAT).
+  masquerade, then one DNAT rule per endpoint in strict rotation (``rotation``). Local
+  policy: host-originated traffic is masqueraded and may use any endpoint; other traffic
+  keeps its source and goes to this node's endpoints.
+* ``firewall-...``: ``saddr <range> return`` per range, then ``drop``, reached from
+  ``filter-prerouting`` (before DNAT).
 * With ClientIP affinity only, kube-proxy's layout: ``service-...``/``local-...`` chains
-  (affinity lookups, then ``numgen`` over ``endpoint-...__ip/port`` chains that refresh the
-  client's entry in a ``dynamic,timeout`` set ``affinity-...__ip/port`` and DNAT).
+  (affinity lookups, then the rotation over ``endpoint-...__ip/port`` chains that refresh
+  the client's entry in a ``dynamic,timeout`` set ``affinity-...__ip/port`` and DNAT).
 
-Why one chain per port where kube-proxy has one per endpoint too: nft (1.0.6, Debian 12)
-reads every chain of the ruleset before any transaction that adds a rule or element, about
-7 us per chain, so a one-endpoint change at 10,000 Services x 5 endpoints would cost ~0.5 s
-with per-endpoint chains; with them only where affinity needs them it stays near 0.1 s.
-
-Endpoint choice is ``numgen inc mod N``: a per-rule counter, so new connections rotate
-over the endpoints strictly (kube-proxy uses ``numgen random``; round robin is what the
-userspace engine does and spreads exactly evenly). Names follow kube-proxy: prefix, the
-first 8 base32 characters of sha256 of the rest, then the readable ``ns/svc/proto/port``.
+Two costs of nft 1.0.6 (Debian 12) and the kernel shaped this, measured at 10,000
+Services x 5 endpoints: every transaction that adds a rule or element first reads every
+chain of the ruleset (~7 us per chain), so endpoint chains (kube-proxy's) would multiply
+the cost of a one-endpoint change by six; and each anonymous set (an inline ``{ ... }``
+or ``map``) costs the kernel time linear in the sets already there, so they are avoided.
+Names follow kube-proxy: prefix, the first 8 base32 characters of sha256 of the rest,
+then the readable ``ns/svc/proto/port``.
 """
 
 from __future__ import annotations
@@ -168,25 +167,32 @@ def service_objects(rules: ServiceRules, family: Family) -> Objects:
     return out
 
 
+def rotation(count: int) -> list[str]:
+    """Match prefixes that send new connections to ``count`` targets in strict rotation.
+
+    Target i gets ``numgen inc mod (count - i) 0``; the last none. Every rule has its own
+    counter, bumped only when the rule is reached, so target 0 takes every count-th
+    connection, target 1 every (count-1)-th of the rest, and so on: 0, 1, ..., count-1, 0, ...
+    No set is needed (kube-proxy's ``numgen random mod N vmap {...}`` makes an anonymous set
+    per Service, and the kernel binds and names those in time quadratic in their number: a
+    full sync of 10,000 Services x 5 endpoints took 30-45 s that way here, 0.6 s without).
+    """
+    return [f"numgen inc mod {count - i} 0 " if i < count - 1 else "" for i in range(count)]
+
+
 def _balance(out: Objects, port: PortPlan, chain: str, dests: tuple[Dest, ...], family: Family) -> None:
-    """A load-balancing chain: affinity lookups first, then round robin over ``dests``."""
+    """An affinity chain: the client's pinned endpoint if any, else the next in rotation."""
     s = SYNTAX[family]
-    rules = []
-    if port.affinity is not None:
-        rules += [f"{s.match} saddr @{endpoint_name('affinity', port.name, d)} "
-                  f"goto {endpoint_name('endpoint', port.name, d)}" for d in dests]
-    targets = ", ".join(f"{i} : goto {endpoint_name('endpoint', port.name, d)}" for i, d in enumerate(dests))
-    rules.append(f"numgen inc mod {len(dests)} vmap {{ {targets} }}")
+    names = [endpoint_name("endpoint", port.name, d) for d in dests]
+    rules = [f"{s.match} saddr @{endpoint_name('affinity', port.name, d)} goto {n}" for d, n in zip(dests, names, strict=True)]
+    rules += [f"{m}goto {n}" for m, n in zip(rotation(len(dests)), names, strict=True)]
     out.chains[chain] = tuple(rules)
 
 
-def _dnat(port: PortPlan, dests: tuple[Dest, ...], family: Family) -> str:
-    """One rule that picks an endpoint and DNATs to it: round robin through a numgen map."""
+def _dnat(port: PortPlan, dests: tuple[Dest, ...], family: Family, when: str = "") -> list[str]:
+    """Rules that DNAT new connections to ``dests`` in rotation (``when``: a match prefix)."""
     s = SYNTAX[family]
-    if len(dests) == 1:
-        return f"meta l4proto {port.protocol} dnat to {s.dnat(dests[0])}"
-    targets = ", ".join(f"{i} : {d.ip} . {d.port}" for i, d in enumerate(dests))
-    return f"meta l4proto {port.protocol} dnat {s.match} to numgen inc mod {len(dests)} map {{ {targets} }}"
+    return [f"{when}meta l4proto {port.protocol} {m}dnat to {s.dnat(d)}" for m, d in zip(rotation(len(dests)), dests, strict=True)]
 
 
 def _endpoint_chains(out: Objects, port: PortPlan, dests: tuple[Dest, ...], family: Family) -> None:
@@ -208,9 +214,9 @@ def _port_objects(out: Objects, port: PortPlan, family: Family) -> None:
     frontends_ip = [f"{vip} . {proto} . {port.port}" for vip in port.vips]
     frontend_np = f"{proto} . {port.node_port}" if port.node_port else None
     if port.source_ranges is not None:
+        # one rule per range, no anonymous set (see rotation); return = allowed
         fw = chain_name("firewall", port.name)
-        allowed = ", ".join(port.source_ranges)
-        out.chains[fw] = (f"{s.match} saddr != {{ {allowed} }} drop",) if allowed else ("drop",)
+        out.chains[fw] = (*(f"{s.match} saddr {r} return" for r in port.source_ranges), "drop")
         for key in frontends_ip:
             out.element(FIREWALL_IPS, key, f"goto {fw}")
         if frontend_np:
@@ -223,27 +229,27 @@ def _port_objects(out: Objects, port: PortPlan, family: Family) -> None:
             out.element(NO_ENDPOINT_NODEPORTS, frontend_np, f"goto {REJECT_CHAIN}")
         return
 
-    def pick(dests: tuple[Dest, ...], prefix: str) -> str:
-        """The rule (tail) choosing among ``dests``: inline, or through chains for affinity."""
+    def pick(dests: tuple[Dest, ...], prefix: str, when: str = "") -> list[str]:
+        """The rules choosing among ``dests``: inline DNATs, or via chains for affinity."""
         if port.affinity is None:
-            return _dnat(port, dests, family)
+            return _dnat(port, dests, family, when)
         chain = chain_name(prefix, port.name)
         _balance(out, port, chain, dests, family)
         _endpoint_chains(out, port, dests, family)
-        return f"goto {chain}"
+        return [f"{when}goto {chain}"]
 
     ext = chain_name("external", port.name)
     if port.local is None:
         # Cluster: every packet is masqueraded, so replies come back here (and hairpins work)
-        rules = [f"jump {MARK_CHAIN}", pick(port.cluster, "service")]
+        rules = [f"jump {MARK_CHAIN}", *pick(port.cluster, "service")]
     else:
         # Local: the client address is kept; host-originated traffic may use any endpoint
-        rules = [f"fib saddr type local jump {MARK_CHAIN}", f"fib saddr type local {pick(port.cluster, 'service')}"]
+        rules = [f"fib saddr type local jump {MARK_CHAIN}",
+                 *pick(port.cluster, "service", "fib saddr type local ")]
         if port.local:
             if port.affinity is None:  # hairpin (with affinity, the endpoint chains do it)
-                ips = ", ".join(sorted({d.ip for d in port.local}))
-                rules.append(f"{s.match} saddr {{ {ips} }} jump {MARK_CHAIN}")
-            rules.append(pick(port.local, "local"))
+                rules += [f"{s.match} saddr {ip} jump {MARK_CHAIN}" for ip in sorted({d.ip for d in port.local})]
+            rules += pick(port.local, "local")
         else:
             # endpoints elsewhere only: traffic from outside is dropped (host traffic short-circuits)
             for key in frontends_ip:

@@ -102,7 +102,7 @@ class Cluster:
         def ready(i: int) -> bool:
             text = self.chain(i, service, port, proto, prefix)
             if count > 1:
-                return f"numgen inc mod {count} " in text
+                return f"numgen inc mod {count} 0 " in text and f"numgen inc mod {count + 1} " not in text
             return "numgen" not in text and ("dnat to" in text or "goto endpoint-" in text)
 
         for i in nodes:

@@ -197,7 +197,7 @@ def test_nft_accepts_every_shape_of_service(c: Cluster) -> None:
     finally:
         netns.ip("netns", "del", scratch)
     assert "meta l4proto sctp dnat to [fd00:1::10]:80" in listing
-    assert "ip6 saddr != { 2001:db8::/64 } drop" in listing
+    assert "ip6 saddr 2001:db8::/64 return" in listing
     assert "ip6 saddr @affinity-" in scripts[0] and "affinity-" not in listing  # removed with the endpoints
     assert len(scripts) == 2 and "add table" not in scripts[1] and "delete set ip6 ccm-proxy affinity-" in scripts[1]
 

@@ -20,6 +20,7 @@ from ccm.proxy.nftables.rules import (
     SERVICE_NODEPORTS,
     chain_name,
     endpoint_name,
+    rotation,
     service_objects,
 )
 from ccm.proxy.nftables.runner import NftError
@@ -125,7 +126,9 @@ def test_cluster_policy_masquerades_and_rotates_in_one_chain() -> None:
     ext = chain_name("external", "default/web/tcp/http")
     assert out.chains == {ext: (
         "jump mark-for-masquerade",
-        "meta l4proto tcp dnat ip to numgen inc mod 2 map { 0 : 10.1.0.10 . 8080, 1 : 10.2.0.10 . 8080 }")}
+        "meta l4proto tcp numgen inc mod 2 0 dnat to 10.1.0.10:8080",
+        "meta l4proto tcp dnat to 10.2.0.10:8080")}
+    assert out.sets == {}  # no set of any kind: see rules.rotation
     assert out.elements == {SERVICE_NODEPORTS: {"tcp . 30080": f"goto {ext}"}}
     one = objs(svc(), eps(o.endpoint("10.1.0.10")))
     assert one.chains[ext][-1] == "meta l4proto tcp dnat to 10.1.0.10:8080"
@@ -136,15 +139,34 @@ def test_local_policy_keeps_the_client_address_and_drops_without_local_endpoints
     out = objs(svc(type="LoadBalancer", etp="Local", ingress=["10.0.100.1"]))
     assert out.chains[chain_name("external", name)] == (
         "fib saddr type local jump mark-for-masquerade",
-        "fib saddr type local meta l4proto tcp dnat ip to numgen inc mod 2 map "
-        "{ 0 : 10.1.0.10 . 8080, 1 : 10.2.0.10 . 8080 }",
-        "ip saddr { 10.1.0.10 } jump mark-for-masquerade",  # hairpin: a local endpoint calling itself
+        "fib saddr type local meta l4proto tcp numgen inc mod 2 0 dnat to 10.1.0.10:8080",
+        "fib saddr type local meta l4proto tcp dnat to 10.2.0.10:8080",
+        "ip saddr 10.1.0.10 jump mark-for-masquerade",  # hairpin: a local endpoint calling itself
         "meta l4proto tcp dnat to 10.1.0.10:8080")
     remote_only = objs(svc(type="LoadBalancer", etp="Local", ingress=["10.0.100.1"]),
                        eps(o.endpoint("10.2.0.10", "n2")))
     assert remote_only.elements[NO_ENDPOINT_NODEPORTS] == {"tcp . 30080": "drop"}
     assert remote_only.elements[NO_ENDPOINT_SERVICES] == {"10.0.100.1 . tcp . 80": "drop"}
     assert len(remote_only.chains[chain_name("external", name)]) == 2  # host traffic only
+
+
+def test_rotation_visits_every_target_in_turn() -> None:
+    """The cascade of per-rule counters, simulated: strict round robin for any count."""
+    for count in (1, 2, 3, 5):
+        prefixes = rotation(count)
+        counters = [0] * count
+        order = []
+        for _ in range(3 * count):
+            for i, prefix in enumerate(prefixes):
+                if not prefix:
+                    order.append(i)
+                    break
+                mod = int(prefix.split()[3])
+                hit, counters[i] = counters[i] % mod == 0, counters[i] + 1
+                if hit:
+                    order.append(i)
+                    break
+        assert order == list(range(count)) * 3
 
 
 def test_no_endpoints_reject_fast() -> None:
@@ -164,14 +186,15 @@ def test_affinity_sets_per_endpoint_checked_before_round_robin() -> None:
     assert out.sets[aff] == 60
     rules = out.chains[chain_name("service", name)]
     assert rules[0] == f"ip saddr @{aff} goto {endpoint_name('endpoint', name, a)}"
-    assert rules[-1].startswith("numgen inc mod 2")
+    assert list(rules[-2:]) == [f"numgen inc mod 2 0 goto {endpoint_name('endpoint', name, a)}",
+                          f"goto {endpoint_name('endpoint', name, Dest('10.2.0.10', 8080))}"]
     assert f"update @{aff} {{ ip saddr }}" in out.chains[endpoint_name("endpoint", name, a)]
 
 
 def test_firewall_covers_vips_and_node_ports() -> None:
     out = objs(svc(type="LoadBalancer", ranges=["192.0.2.0/24"], ingress=["10.0.100.1"]))
     fw = chain_name("firewall", "default/web/tcp/http")
-    assert out.chains[fw] == ("ip saddr != { 10.0.100.1/32, 192.0.2.0/24 } drop",)
+    assert out.chains[fw] == ("ip saddr 10.0.100.1/32 return", "ip saddr 192.0.2.0/24 return", "drop")
     assert out.elements[FIREWALL_IPS] == {"10.0.100.1 . tcp . 80": f"goto {fw}"}
     assert out.elements[FIREWALL_NODEPORTS] == {"tcp . 30080": f"goto {fw}"}
     assert out.elements[SERVICE_IPS] == {"10.0.100.1 . tcp . 80": f"goto {chain_name('external', 'default/web/tcp/http')}"}
