@@ -194,7 +194,7 @@ class NftProxier:
                 _claim(key, st.owned[key], {}, st.owner, frozenset())
             new_state[family] = st
         try:
-            kernel = {f: KernelTable.from_json(self.runner.list_table(f, TABLE) or {}) for f in self.families}
+            kernel = {f: KernelTable.from_json(self.runner.list_objects(f, TABLE)) for f in self.families}
             for family, st in new_state.items():
                 stale = TableWriter(tx, family).full(merge(st.owned.values()), kernel[family], bool(self.match_all),
                                                      st.nodeport_ips or (), recreate_base=self._first)

@@ -2,7 +2,7 @@
 
 Scripts go to ``nft -f -`` as data on stdin, never through a shell; object names in them
 come from validated API names (``plan``), so nothing a user writes can become nft syntax.
-Reads use ``nft -j list table``, unambiguous where the text form is for humans.
+Reads use ``nft -j`` (JSON), unambiguous where the text form is for humans.
 """
 
 from __future__ import annotations
@@ -26,10 +26,6 @@ class NftError(RuntimeError):
     def __init__(self, message: str, stderr: str = "") -> None:
         super().__init__(message)
         self.stderr = stderr
-
-    @property
-    def not_found(self) -> bool:
-        return "No such file or directory" in self.stderr
 
 
 class NftRunner:
@@ -68,16 +64,19 @@ class NftRunner:
         """Validate ``script`` against the kernel without applying it (needs CAP_NET_ADMIN)."""
         self._exec(["--check", "-f", "-"], script)
 
-    def list_table(self, family: Family, table: str) -> dict[str, Any] | None:
-        """The table as nft JSON, or None when it does not exist."""
-        try:
-            out = self._exec(["-j", "list", "table", family, table])
-        except NftError as e:
-            if e.not_found:
-                return None
-            raise
-        data: dict[str, Any] = json.loads(out)
-        return data
+    def list_objects(self, family: Family, table: str) -> dict[str, Any]:
+        """Our table's chains and sets (names, set timeouts), without rules or elements.
+
+        ``list table`` would print every rule: 2.6-4.4 s at 10,000 Services against 0.1 s
+        for ``list chains`` plus ``list sets`` (which list every table of the family; the
+        other tables' objects are dropped here).
+        """
+        items: list[Any] = []
+        for what in ("chains", "sets"):
+            data = json.loads(self._exec(["-j", "-t", "list", what, family]))
+            items += [i for i in data.get("nftables", ())
+                      if next(iter(i.values())).get("table") == table and "metainfo" not in i]
+        return {"nftables": items}
 
     def version(self) -> str:
         return self._exec(["--version"]).strip()

@@ -305,8 +305,8 @@ class Recorder:
             raise NftError("nft -f -: /dev/stdin:1: Error: boom")
         self.scripts.append(script)
 
-    def list_table(self, family: str, table: str) -> None:
-        return None
+    def list_objects(self, family: str, table: str) -> dict[str, Any]:
+        return {"nftables": []}
 
 
 class NoConntrack:
