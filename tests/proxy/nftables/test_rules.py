@@ -296,10 +296,14 @@ class Recorder:
     def __init__(self) -> None:
         self.scripts: list[str] = []
         self.fail_next = 0
+        self.clock: Clock | None = None
+        self.cost = 0.0  # seconds each transaction takes on ``clock``
 
     def run(self, script: str) -> None:
         if not script:
             return
+        if self.clock is not None:
+            self.clock.now += self.cost
         if self.fail_next:
             self.fail_next -= 1
             raise NftError("nft -f -: /dev/stdin:1: Error: boom")
@@ -430,3 +434,19 @@ def test_bursts_then_batches_changes_within_the_min_sync_period() -> None:
     p.sync(store, slices, [], False, ["10.0.0.1"])  # the caller's timer: both deferred changes at once
     assert len(runner.scripts) == 3
     assert "tcp . 30102" in runner.scripts[-1] and "tcp . 30103" in runner.scripts[-1]
+
+
+def test_slow_syncs_stretch_the_period_so_churn_cannot_take_the_cpu() -> None:
+    clock = Clock()
+    p, runner, _ = proxier(clock, min_sync_period=0.1)
+    runner.clock, runner.cost = clock, 0.5  # a big table: each nft run takes 0.5 s
+    store = Store()
+
+    def add(i: int) -> list[str]:
+        store.objs[f"default/s{i}"] = svc(f"s{i}", ports=[o.port(30100 + i, name="http")])
+        return [f"default/s{i}"]
+
+    p.sync(store, lambda k: [], add(0), True, ["10.0.0.1"])
+    assert p.sync(store, lambda k: [], add(1), False, ["10.0.0.1"]) is None  # the burst
+    wait = p.sync(store, lambda k: [], add(2), False, ["10.0.0.1"])
+    assert wait is not None and wait > 1.0  # 4 x 0.5 s, not the 0.1 s minimum
