@@ -448,5 +448,7 @@ def test_slow_syncs_stretch_the_period_so_churn_cannot_take_the_cpu() -> None:
 
     p.sync(store, lambda k: [], add(0), True, ["10.0.0.1"])
     assert p.sync(store, lambda k: [], add(1), False, ["10.0.0.1"]) is None  # the burst
-    wait = p.sync(store, lambda k: [], add(2), False, ["10.0.0.1"])
-    assert wait is not None and wait > 1.0  # 4 x 0.5 s, not the 0.1 s minimum
+    assert p.sync(store, lambda k: [], add(2), False, ["10.0.0.1"]) is None  # 0.5 s later: a quarter token
+    wait = p.sync(store, lambda k: [], add(3), False, ["10.0.0.1"])
+    # refilling at one token per 4 x 0.5 s, not per 0.1 s (which would have allowed it)
+    assert wait == pytest.approx(1.0)
