@@ -598,23 +598,31 @@ def measure_all(args: argparse.Namespace, topo: Any) -> int:
     return 0
 
 
-def start_nftables(lab: Lab, topo: Any, backends: dict[int, str]) -> tuple[Shared, dict[int, int]]:
-    """``ccm apiserver`` in the api namespace, ``ccm node-proxy --mode nftables`` in the node one,
-    and one NodePort Service per backend port; returns the proxy and backend -> nodePort."""
+def start_api(lab: Lab, topo: Any, watch_history: int = 1000) -> tuple[Path, Any, Any, Any]:
+    """``ccm apiserver`` in the api namespace and Node node1; (kubeconfig, relay, core, discovery)."""
     import kubernetes.client as k
 
     from tests.proxy import objects
     from tests.proxy.nftables.netns import API_IP, Relay
 
     kubeconfig = lab.tmp / "kubeconfig"
-    lab.spawn([sys.executable, "-m", "ccm", "apiserver", "--host", API_IP, "--port", "6443",
-               "--kubeconfig", str(kubeconfig)], 6443, ns=topo.api, host=API_IP)
+    lab.spawn([sys.executable, "-m", "ccm", "apiserver", "--host", API_IP, "--port", "6443", "--kubeconfig",
+               str(kubeconfig), "--watch-history", str(watch_history)], 6443, ns=topo.api, host=API_IP)
     relay = Relay(None, (API_IP, 6443), connect_ns=topo.api)
     cfg = k.Configuration()
     cfg.host = f"http://127.0.0.1:{relay.port}"
     core: Any = k.CoreV1Api(k.ApiClient(cfg))
-    disc: Any = k.DiscoveryV1Api(core.api_client)
     core.create_node(objects.node("node1", [NET.node_ip]))
+    return kubeconfig, relay, core, k.DiscoveryV1Api(core.api_client)
+
+
+def start_nftables(lab: Lab, topo: Any, backends: dict[int, str]) -> tuple[Shared, dict[int, int]]:
+    """``ccm apiserver`` in the api namespace, ``ccm node-proxy --mode nftables`` in the node one,
+    and one NodePort Service per backend port; returns the proxy and backend -> nodePort."""
+
+    from tests.proxy import objects
+
+    kubeconfig, relay, core, disc = start_api(lab, topo)
     node_ports = {}
     for i, (port, proto) in enumerate(sorted(backends.items())):
         name = f"bench{i}"
@@ -768,10 +776,9 @@ def programming_latency(services: int, changes: int) -> None:
     """``ccm node-proxy --mode nftables`` against ``ccm apiserver``, both in namespaces: the time
     from an EndpointSlice write to the rule DNATing to the new endpoint in the kernel, as
     ``nft monitor`` reports it."""
-    import kubernetes.client as k
 
     from tests.proxy import objects
-    from tests.proxy.nftables.netns import API_IP, Relay, topology
+    from tests.proxy.nftables.netns import topology
 
     with topology(nodes=1) as topo, tempfile.TemporaryDirectory(prefix="ccm-control-") as d:
         global NET
@@ -780,15 +787,7 @@ def programming_latency(services: int, changes: int) -> None:
         relay = None
         monitor = None
         try:
-            kubeconfig = lab.tmp / "kubeconfig"
-            lab.spawn([sys.executable, "-m", "ccm", "apiserver", "--host", API_IP, "--port", "6443",
-                       "--kubeconfig", str(kubeconfig), "--watch-history", "50000"], 6443, ns=topo.api, host=API_IP)
-            relay = Relay(None, (API_IP, 6443), connect_ns=topo.api)
-            cfg = k.Configuration()
-            cfg.host = f"http://127.0.0.1:{relay.port}"
-            core: Any = k.CoreV1Api(k.ApiClient(cfg))
-            disc: Any = k.DiscoveryV1Api(core.api_client)
-            core.create_node(objects.node("node1", [NET.node_ip]))
+            kubeconfig, relay, core, disc = start_api(lab, topo, watch_history=50000)
             start = time.monotonic()
             for i in range(services):
                 core.create_namespaced_service("default", objects.service(
