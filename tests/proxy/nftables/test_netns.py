@@ -232,12 +232,13 @@ def test_thousand_services(c: Cluster) -> None:
         c.endpoints(f"bulk{n}", [o.endpoint(pod(c, 3, 3), "node3")], [("http", 9601, "TCP")])
     created = time.monotonic()
 
-    def programmed() -> int:
-        out = c.nft(1, "-j", "list", "map", *TABLE, "service-nodeports")
+    def programmed(i: int = 1) -> int:
+        out = c.nft(i, "-j", "list", "map", *TABLE, "service-nodeports")
         return sum(1 for e in json.loads(out)["nftables"][1]["map"].get("elem", ()) if 31000 <= e[0]["concat"][1] < 32000)
 
     wait_for(lambda: programmed() == 1000, timeout=60, message=lambda: f"1000 services on node1: {programmed()}")
     done = time.monotonic()
+    wait_for(lambda: programmed(2) == 1000, timeout=60, message=lambda: f"1000 services on node2: {programmed(2)}")
     assert tcp_who(c.topo.client, node_ip(1), 31000)[0] == "bulk"
     assert tcp_who(c.topo.client, node_ip(2), 31999)[0] == "bulk"
     print(f"1000 services: created in {created - start:.1f}s, all in node1's kernel {done - created:.1f}s later")
