@@ -203,8 +203,12 @@ class Proc:
             time.sleep(0.3)  # a UDP socket cannot be probed without a peer; short, bounded
 
     def cpu(self) -> float:
+        return sum(self.cpu_split())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """(user, system) seconds, reaped children included."""
         t = self.ps.cpu_times()
-        return float(t.user + t.system + t.children_user + t.children_system)
+        return float(t.user + t.children_user), float(t.system + t.children_system)
 
     def rss(self) -> int:
         return int(self.ps.memory_info().rss)
@@ -482,6 +486,9 @@ class Shared:
     def cpu(self) -> float:
         return self.proc.cpu()
 
+    def cpu_split(self) -> tuple[float, float]:
+        return self.proc.cpu_split()
+
     def rss(self) -> int:
         return self.proc.rss()
 
@@ -505,6 +512,7 @@ def measure_all(args: argparse.Namespace, topo: Any) -> int:
     tcp_variants = ["direct", *kernel, *ccm_variants, "haproxy", "haproxy-splice"]
     results: dict[str, Result] = {k: {} for k in ("bulk", "keepalive", "churn", "idle", "udp")}
     notes: list[str] = []
+    splits: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="ccm-bench-") as d:
         lab = Lab(Path(d))
         try:
@@ -548,9 +556,13 @@ def measure_all(args: argparse.Namespace, topo: Any) -> int:
                 addr, proc = proxy_for(v, http_port)
                 try:
                     wrk(addr, 1, kind == "churn")  # warm-up
-                    cpu0 = proc.cpu() if proc else 0.0
+                    split0 = proc.cpu_split() if proc else (0.0, 0.0)
                     rps, total, note = wrk(addr, secs, kind == "churn")
-                    cpu = (proc.cpu() - cpu0) * 1e6 / total if proc else None
+                    split = proc.cpu_split() if proc else (0.0, 0.0)
+                    cpu = (sum(split) - sum(split0)) * 1e6 / total if proc else None
+                    if proc:  # where a request's microseconds go: interpreter (user) or kernel (sys)
+                        splits.setdefault(f"{kind} {v}", []).append(
+                            ((split[0] - split0[0]) * 1e6 / total, (split[1] - split0[1]) * 1e6 / total))
                     if note.strip():
                         notes.append(f"{kind} {v}: {note.strip()}")
                     if proc and not proc.alive():
@@ -595,6 +607,10 @@ def measure_all(args: argparse.Namespace, topo: Any) -> int:
             lab.close()
     where = "network namespaces (client, node, pod over veths)" if topo is not None else "loopback"
     report(results, args, notes, {"size": size, "secs": secs, "idle": idle_n, "dgrams": dgrams}, where)
+    if splits:
+        print("\n### proxy CPU per request, user / sys (us; medians)\n")
+        for key, rows in splits.items():
+            print(f"- {key}: {med([u for u, _ in rows]):.2f} / {med([k for _, k in rows]):.2f}")
     return 0
 
 
