@@ -96,8 +96,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _cleanup() -> int:
     """``--cleanup``: delete our nftables tables (absent tables or no nft: nothing to do)."""
-    from ccm.proxy.nftables import NftError, NftRunner, cleanup
+    import shutil
 
+    from ccm.proxy.nftables.proxier import cleanup
+    from ccm.proxy.nftables.runner import NftError, NftRunner
+
+    if shutil.which("nft") is None:
+        log.info("nft is not installed: no nftables tables to remove")
+        return 0
     try:
         cleanup(NftRunner())
     except NftError as e:
@@ -113,7 +119,8 @@ def _kernel(args: argparse.Namespace) -> tuple[Any, int | None]:
     Userspace mode also removes tables a previous nftables run left (they would DNAT the
     nodePorts away from the userspace listeners), as kube-proxy cleans other modes' rules.
     """
-    from ccm.proxy.nftables import NftError, NftProxier, NftRunner, cleanup, probe
+    from ccm.proxy.nftables.proxier import NftProxier, cleanup
+    from ccm.proxy.nftables.runner import NftError, NftRunner, probe
 
     mode = args.mode
     if mode != "userspace":

@@ -32,7 +32,7 @@ from ccm.proxy.httpd import HttpServer
 from ccm.proxy.nftables.runner import NftError
 
 if TYPE_CHECKING:
-    from ccm.proxy.nftables import NftProxier
+    from ccm.proxy.nftables.proxier import NftProxier
 
 log = logging.getLogger(__name__)
 

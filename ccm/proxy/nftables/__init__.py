@@ -13,18 +13,13 @@ Modules, in the order data flows through them::
     conntrack.py    stale UDP flows of removed endpoints -> ``conntrack -D``
     proxier.py      NftProxier: mirror of the kernel, partial/full syncs, stale-chain deletion
 
-Public API::
+Public API (import from the modules: importing this package registers nothing)::
 
-    NftProxier(node_name, *, runner=None, conntrack=None, families=("ip", "ip6"),
-               full_sync_period=3600.0, stale_chain_delay=1.0)
-        .sync(services, slices_of, keys, full, addresses) -> stale chains pending
+    proxier.NftProxier(node_name, *, runner=None, conntrack=None, families=("ip", "ip6"),
+                       full_sync_period=3600.0, min_sync_period=0.1, stale_chain_delay=1.0)
+        .sync(services, slices_of, keys, full, addresses) -> seconds until it wants a sync, or None
         .cleanup()
-    probe() -> None | str          # None: this process can program nftables; else why not
-    cleanup(runner, families)      # delete our tables (``--cleanup``)
-    NftRunner, NftError
+    proxier.cleanup(runner, families)   # delete our tables (``--cleanup``)
+    runner.probe() -> None | str        # None: this process can program nftables; else why not
+    runner.NftRunner, runner.NftError
 """
-
-from ccm.proxy.nftables.proxier import NftProxier, cleanup
-from ccm.proxy.nftables.runner import NftError, NftRunner, probe
-
-__all__ = ["NftError", "NftProxier", "NftRunner", "cleanup", "probe"]

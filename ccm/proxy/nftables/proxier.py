@@ -20,6 +20,7 @@ Sync algorithm (kube-proxy's nftables proxier, pkg/proxy/nftables):
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
@@ -111,6 +112,7 @@ class NftProxier:
         self._refilled = clock()
         self._deferred: set[str] = set()
         self._last_partial = 0.0  # seconds the last partial sync took
+        self._warned_loopback = False
         self.clock = clock
         self._state = {f: _Family() for f in self.families}
         self._need_full = True
@@ -138,6 +140,9 @@ class NftProxier:
             return wait if due is None else min(wait, due)
         keys = set(keys) | self._deferred
         self._deferred = set()
+        if not self._warned_loopback and any(ipaddress.ip_address(a).is_loopback for a in addresses):
+            self._warned_loopback = True  # as kube-proxy: route_localnet would open CVE-2020-8558
+            log.warning("localhost nodePorts are not supported in nftables mode; loopback addresses skipped")
         match_all = nodeport_ips(addresses, "ip") is None
         if match_all != self.match_all:  # the fixed rules depend on it: rewrite them
             self.match_all = match_all

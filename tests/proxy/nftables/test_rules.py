@@ -452,3 +452,11 @@ def test_slow_syncs_stretch_the_period_so_churn_cannot_take_the_cpu() -> None:
     wait = p.sync(store, lambda k: [], add(3), False, ["10.0.0.1"])
     # refilling at one token per 4 x 0.5 s, not per 0.1 s (which would have allowed it)
     assert wait == pytest.approx(1.0)
+
+
+def test_localhost_node_ports_are_refused_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    p, runner, _ = proxier()
+    for _ in range(2):
+        p.sync(Store(svc()), lambda k: TWO, [], True, ["127.0.0.1", "10.0.0.1"])
+    assert "add element ip ccm-proxy nodeport-ips { 10.0.0.1 }" in runner.scripts[0]
+    assert caplog.text.count("localhost nodePorts are not supported") == 1
