@@ -11,7 +11,7 @@ import argparse
 import logging
 import signal
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ccm.kube.httpserver import HealthServer
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--node-name", required=True, help="the Node this proxy serves")
+    parser.add_argument("--node-name", help="the Node this proxy serves (required unless --cleanup)")
     parser.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: in-cluster)")
     parser.add_argument("--nodeport-addresses", default="",
                         help="comma-separated CIDRs and keywords (primary, localhost, all) selecting the "
@@ -53,6 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "soak) and saves 4-8%% CPU per request/connection, but costs 0.4 KiB more per "
                              "idle connection; off by default")
     parser.add_argument("--no-splice", action="store_true", help="use buffered copies instead of os.splice")
+    # --mode and --cleanup: the nftables data plane (ccm/proxy/nftables)
+    parser.add_argument("--mode", choices=("userspace", "nftables", "auto"), default="userspace",
+                        help="userspace: the forwarding engine binds nodePorts; nftables: the kernel DNATs "
+                             "nodePort and VIP traffic (needs CAP_NET_ADMIN and the nft tool); auto: "
+                             "nftables when this process can program it, else userspace")
+    parser.add_argument("--cleanup", action="store_true",
+                        help="delete the nftables tables of this proxy and exit")
     add_logging(parser)
 
 
@@ -71,6 +78,14 @@ def run(args: argparse.Namespace) -> int:
     from ccm.proxy.nodeproxy import NodeProxy, parse_bind, parse_cidrs
 
     setup_from_args(args.verbosity, args.logging_format)
+    if args.cleanup:
+        return _cleanup()
+    if not args.node_name:
+        log.error("--node-name is required")
+        return 2
+    kernel, rc = _kernel(args)
+    if rc is not None:
+        return rc
     addresses = [a.strip() for a in args.nodeport_addresses.split(",") if a.strip()]
     try:
         validate_nodeport_addresses(addresses)
@@ -102,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
                       healthz_bind=args.healthz_bind_address or None, engine=engine,
                       udp_idle_timeout=args.udp_timeout, sync_period=args.sync_period,
                       proxy_protocol_trusted_cidrs=trusted, untrusted_proxy_protocol=args.proxy_protocol_untrusted,
-                      max_connections_per_listener=args.max_connections_per_listener)
+                      max_connections_per_listener=args.max_connections_per_listener, kernel=kernel)
     if not trusted:
         log.info("%s: no --proxy-protocol-trusted-cidrs: connections to Services with PROXY protocol "
                  "are refused until their load balancers' addresses are given", args.node_name)
@@ -146,3 +161,54 @@ def _serve_metrics(node_name: str, bind: tuple[str, int] | None, engine: Threade
         return None
     server.start()
     return server
+
+
+def _cleanup() -> int:
+    """``--cleanup``: delete our nftables tables (absent tables or no nft: nothing to do)."""
+    import shutil
+
+    from ccm.proxy.nftables.proxier import cleanup
+    from ccm.proxy.nftables.runner import NftError, NftRunner
+
+    if shutil.which("nft") is None:
+        log.info("nft is not installed: no nftables tables to remove")
+        return 0
+    try:
+        cleanup(NftRunner())
+    except NftError as e:
+        log.error("cleanup failed: %s", e)
+        return 1
+    log.info("nftables tables of ccm-proxy removed")
+    return 0
+
+
+def _kernel(args: argparse.Namespace) -> tuple[Any, int | None]:
+    """The NftProxier for ``--mode nftables|auto`` (None for userspace), or an exit code.
+
+    Userspace mode also removes tables a previous nftables run left (they would DNAT the
+    nodePorts away from the userspace listeners), as kube-proxy cleans other modes' rules.
+    """
+    from ccm.proxy.nftables.proxier import NftProxier, cleanup
+    from ccm.proxy.nftables.runner import NftError, NftRunner, probe
+
+    mode = args.mode
+    if mode != "userspace":
+        why = probe()
+        if why is None:
+            mode = "nftables"
+        elif mode == "auto":
+            log.info("%s: --mode auto: nftables unavailable (%s); using userspace", args.node_name, why)
+            mode = "userspace"
+        else:
+            log.error("%s: --mode nftables: cannot program nftables: %s", args.node_name, why)
+            return None, 1
+        if args.mode == "auto" and mode == "nftables":
+            log.info("%s: --mode auto: using nftables", args.node_name)
+    if mode == "nftables":
+        return NftProxier(args.node_name), None
+    if probe() is None:
+        try:
+            cleanup(NftRunner())
+        except NftError as e:
+            log.warning("%s: could not remove leftover nftables tables: %s", args.node_name, e)
+    return None, None

@@ -25,7 +25,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccm.kube.client import RawClient
 from ccm.kube.events import WARNING, EventRecorder, Recorder
@@ -38,6 +38,10 @@ from ccm.proxy.engine.ranges import SourceRanges
 from ccm.proxy.engine.tcp import bind_socket
 from ccm.proxy.health import ProxyHealth, ServiceHealth, go_quote
 from ccm.proxy.httpd import HttpServer
+from ccm.proxy.nftables.runner import NftError
+
+if TYPE_CHECKING:
+    from ccm.proxy.nftables.proxier import NftProxier
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +103,7 @@ class NodeProxy:
                  recorder: Recorder | None = None, udp_idle_timeout: float = 30.0,
                  sync_period: float = 30.0, retry_interval: float = 5.0,
                  proxy_protocol_trusted_cidrs: Iterable[str] = (), untrusted_proxy_protocol: str = "refuse",
-                 max_connections_per_listener: int = 0) -> None:
+                 max_connections_per_listener: int = 0, kernel: NftProxier | None = None) -> None:
         self.raw = client if isinstance(client, RawClient) else RawClient(client)
         self.node_name = node_name
         if untrusted_proxy_protocol not in UNTRUSTED_PROXY_PROTOCOL:
@@ -123,6 +127,8 @@ class NodeProxy:
         self.udp_idle_timeout = udp_idle_timeout
         self.sync_period = sync_period
         self.retry_interval = retry_interval
+        #: nftables mode: the kernel forwards nodePorts; listeners are not bound, health servers are
+        self.kernel = kernel
         self.health = ProxyHealth(health_timeout=2 * sync_period)
         self.services = Informer(self.raw, SERVICES)
         self.slices = Informer(self.raw, ENDPOINTSLICES, label_selector=model.SERVICE_NAME_LABEL,
@@ -147,6 +153,7 @@ class NodeProxy:
         self._health_checks: dict[str, _HealthCheckServer] = {}
         self._retired: list[HttpServer] = []  # closed, their probe tasks maybe still finishing
         self._retry: set[str] = set()  # services with a port that failed to bind
+        self._kernel_again: float | None = None  # seconds until the kernel proxier wants a sync
         self._reported: dict[tuple[str, str], str] = {}  # (service, reason) -> last message
         self.syncs = 0
         self.services_planned = 0
@@ -173,7 +180,8 @@ class NodeProxy:
         self.nodes.add_handler(self._on_node, lambda old, new: self._on_node(new), self._on_node)
         for informer in self._informers:
             informer.start()
-        log.info("%s: node proxy started (nodeport addresses %s)", self.node_name,
+        log.info("%s: node proxy started (mode %s, nodeport addresses %s)", self.node_name,
+                 "userspace" if self.kernel is None else "nftables",
                  ",".join(self.nodeport_addresses) or "InternalIP")
 
     def wait_ready(self, timeout: float | None = None) -> bool:
@@ -278,8 +286,11 @@ class NodeProxy:
             self._dirty, self._full = set(), False
         try:
             failures = self._apply(dirty | self._retry, full)
-        except Exception:
-            log.exception("%s: node proxy sync failed", self.node_name)
+        except Exception as e:
+            if isinstance(e, NftError):  # the kernel refused a transaction: one line, then a full retry
+                log.error("%s: node proxy sync failed: %s", self.node_name, e)
+            else:
+                log.exception("%s: node proxy sync failed", self.node_name)
             with self._lock:
                 self._full = True
             self.health.requeue(queued)
@@ -291,6 +302,8 @@ class NodeProxy:
         self._retired = [s for s in self._retired if not s.done]
         if failures:
             self._schedule(self.retry_interval, False)
+        elif self._kernel_again is not None:  # the kernel has deferred work (stale chains)
+            self._schedule(self._kernel_again, False)
         elif full or self._timer is None:
             self._schedule(self.sync_period, True)
 
@@ -305,9 +318,17 @@ class NodeProxy:
         if full:
             keys = set(self.services.store.keys()) | set(self._applied)
         engine = self.engine.engine
-        return sum(self._apply_service(engine, key, addresses) for key in sorted(keys))
+        listen_on = addresses if self.kernel is None else ()
+        failures = sum(self._apply_service(engine, key, addresses, listen_on) for key in sorted(keys))
+        if self.kernel is not None:
+            self._kernel_again = self.kernel.sync(self.services.store, self._slices_of, keys, full, addresses)
+        return failures
 
-    def _apply_service(self, engine: ForwardingEngine, key: str, addresses: tuple[str, ...]) -> int:
+    def _slices_of(self, key: str) -> list[Any]:
+        return self.slices.store.by_index("service", key)
+
+    def _apply_service(self, engine: ForwardingEngine, key: str, addresses: tuple[str, ...],
+                       listen_on: tuple[str, ...]) -> int:
         """Make one Service's listeners and health check match its plan; returns bind failures."""
         self.services_planned += 1
         svc = self.services.store.get(key)
@@ -317,7 +338,7 @@ class NodeProxy:
                 self._reported.pop((key, reason), None)
         else:
             plan = model.plan_service(svc, self.slices.store.by_index("service", key), self.node_name,
-                                      addresses, udp_idle_timeout=self.udp_idle_timeout)
+                                      listen_on, udp_idle_timeout=self.udp_idle_timeout)
             plan.listeners = {lkey: dataclasses.replace(config, **self.node_settings)
                               for lkey, config in plan.listeners.items()}
             if plan.error is not None:
@@ -326,7 +347,7 @@ class NodeProxy:
                                            f"configuration: {plan.error}", once=True)
                 return 0
             self._reported.pop((key, INVALID), None)
-            if plan.note is not None and self._reported.get((key, "note")) != plan.note:
+            if plan.note is not None and self.kernel is None and self._reported.get((key, "note")) != plan.note:
                 self._reported[(key, "note")] = plan.note
                 log.warning("%s: %s", key, plan.note)
         old = self._applied.get(key)  # kept until the new plan is in force: a failed sync retries it

@@ -29,7 +29,7 @@ PENDING_ISSUE_16_FLAGS: dict[str, frozenset[str]] = {
         "--gc-period", "--gc-delete",
         "--gcp-project", "--gcp-region", "--gcp-endpoint-url", "--azure-endpoint-url", "--azure-ca-file",
     }),
-    "node-proxy": frozenset({"--mode"}),
+    "node-proxy": frozenset(),
 }
 #: the smallest argv each subcommand accepts, to try one flag at a time
 MINIMAL = {"controller": ["--cloud-provider=fake"], "node-proxy": ["--node-name=node-1"]}
