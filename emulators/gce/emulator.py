@@ -89,6 +89,10 @@ class GceEmulator:
     def add_subnetwork(self, project: str, region: str, name: str, cidr: str) -> None:
         self.state.add_subnetwork(project, region, name, cidr)
 
+    def baseline(self) -> None:
+        """``reset`` returns to the world as it is now: later projects, instances, subnets are undone."""
+        self.state.baseline()
+
     def resources(self, *, include_seeded: bool = False) -> list[Json]:
         return self.state.resources(include_seeded=include_seeded)
 

@@ -57,7 +57,7 @@ class Operations:
         with self._lock:
             self._ops.clear()
 
-    def start(self, project: str, scope: str, op_type: str, target: links.Ref,
+    def start(self, project: str, scope: str, op_type: str, target: links.Ref, *,
               target_id: str | None, error: OperationError | None) -> dict[str, Any]:
         """Record an accepted mutation and return the operation as the mutating call answers it."""
         op_id = next(self._ids)

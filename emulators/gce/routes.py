@@ -66,7 +66,7 @@ def _collection_routes(resource: str, collection: str, level: str, item: str, me
 
     table: dict[str, tuple[str, str, bool, Handler]] = {
         "get": ("GET", one, False, lambda s, p, q, b, e: s.get(p["project"], sc(p), collection, p[item])),
-        "list": ("GET", base, False, lambda s, p, q, b, e: s.list(p["project"], sc(p), collection, q)),
+        "list": ("GET", base, False, lambda s, p, q, b, e: s.list_collection(p["project"], sc(p), collection, q)),
         "insert": ("POST", base, True, lambda s, p, q, b, e: s.insert(p["project"], sc(p), collection, b, e)),
         "delete": ("DELETE", one, True, lambda s, p, q, b, e: s.delete(p["project"], sc(p), collection, p[item], e)),
         "patch": ("PATCH", one, True,
@@ -127,8 +127,12 @@ ROUTES: tuple[Route, ...] = (
 _COMPILED = [(r, r.pattern) for r in ROUTES]
 
 
-def match(http_method: str, path: str) -> tuple[Route, dict[str, str]] | None | bool:
-    """(route, path params) for a request; False when the path exists under another HTTP method."""
+class WrongMethod(Exception):
+    """The path exists, under another HTTP method."""
+
+
+def match(http_method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """(route, path params) for a request, None for an unknown path; ``WrongMethod`` otherwise."""
     other = False
     for route, rx in _COMPILED:
         m = rx.match(path)
@@ -136,4 +140,6 @@ def match(http_method: str, path: str) -> tuple[Route, dict[str, str]] | None | 
             if route.http_method == http_method:
                 return route, m.groupdict()
             other = True
-    return False if other else None
+    if other:
+        raise WrongMethod(path)
+    return None

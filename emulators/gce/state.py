@@ -157,7 +157,8 @@ class ComputeState:
         self._projects: dict[str, Project] = {}
         self._res: dict[Ref, Json] = {}
         self._members: dict[Ref, list[str]] = {}  # instance group -> instance URLs, in insertion order
-        self._seeds: list[Callable[[], None]] = []
+        self._seeds: list[Callable[[], Any]] = []
+        self._baseline: int | None = None
 
     # ----------------------------------------------------------------- world (not through the API)
 
@@ -169,10 +170,15 @@ class ComputeState:
             self._projects.clear()
             self.operations.reset()
             self.config.quotas = dict(DEFAULT_QUOTAS)
-            seeds, self._seeds = self._seeds, []
+            seeds, self._seeds = self._seeds[:self._baseline], []
             for seed in seeds:
                 seed()
             self._seeds = seeds
+
+    def baseline(self) -> None:
+        """From now on ``reset`` returns to the world as it is now (later seeding is undone)."""
+        with self._lock:
+            self._baseline = len(self._seeds)
 
     def _seeded(self, fn: Callable[[], Any]) -> Any:
         with self._lock:
@@ -327,10 +333,8 @@ class ComputeState:
         for ref, res in self._res.items():
             if ref == target:
                 continue
-            if ref.collection == "forwardingRules" and url in (res.get("backendService"), res.get("target")):
-                yield ref
-            elif ref.collection == "backendServices" and (
-                    url in res.get("healthChecks", []) or any(b.get("group") == url for b in res.get("backends", []))):
+            if (ref.collection == "forwardingRules" and url in (res.get("backendService"), res.get("target"))) or (ref.collection == "backendServices" and (
+                    url in res.get("healthChecks", []) or any(b.get("group") == url for b in res.get("backends", [])))):
                 yield ref
         if target.collection == "addresses":
             for fr in self._address_users(target, self._res[target]):
@@ -406,7 +410,7 @@ class ComputeState:
             ref = Ref(project, scope, collection, name)
             return self._view(ref, self._get(ref))
 
-    def list(self, project: str, scope: str, collection: str, params: dict[str, str]) -> Json:
+    def list_collection(self, project: str, scope: str, collection: str, params: dict[str, str]) -> Json:
         with self._lock:
             self._check_scope(project, scope)
             items = [self._view(k, r) for k, r in self._res.items()
@@ -446,7 +450,7 @@ class ComputeState:
             target_id = None
             if error is None:
                 target_id = self._store(ref, prepared)["id"]
-            return self.operations.start(project, scope, "insert", ref, target_id, error)
+            return self.operations.start(project, scope, "insert", ref, target_id=target_id, error=error)
 
     def delete(self, project: str, scope: str, collection: str, name: str,
                op_error: OperationError | None = None) -> Json:
@@ -462,7 +466,7 @@ class ComputeState:
             if op_error is None:
                 del self._res[ref]
                 self._members.pop(ref, None)
-            return self.operations.start(project, scope, "delete", ref, res["id"], op_error)
+            return self.operations.start(project, scope, "delete", ref, target_id=res["id"], error=op_error)
 
     def update(self, project: str, scope: str, collection: str, name: str, body: Json, *,
                patch: bool, op_error: OperationError | None = None) -> Json:
@@ -483,8 +487,7 @@ class ComputeState:
                 if collection in FINGERPRINTED:
                     prepared["fingerprint"] = _fingerprint()
                 self._res[ref] = prepared
-            return self.operations.start(project, scope, "patch" if patch else "update", ref, current["id"],
-                                         op_error)
+            return self.operations.start(project, scope, "patch" if patch else "update", ref, target_id=current["id"], error=op_error)
 
     # ----------------------------------------------------------------- instance groups
 
@@ -519,7 +522,7 @@ class ComputeState:
                 members.extend(r.url for r in refs)
                 self._res[group]["fingerprint"] = _fingerprint()
                 self._res[group].setdefault("network", self._get(refs[0])["networkInterfaces"][0]["network"])
-            return self.operations.start(project, group.scope, "addInstances", group, self._res[group]["id"], op_error)
+            return self.operations.start(project, group.scope, "addInstances", group, target_id=self._res[group]["id"], error=op_error)
 
     def remove_instances(self, project: str, zone: str, name: str, body: Json,
                          op_error: OperationError | None = None) -> Json:
@@ -539,8 +542,7 @@ class ComputeState:
                 for url in urls:
                     members.remove(url)
                 self._res[group]["fingerprint"] = _fingerprint()
-            return self.operations.start(project, group.scope, "removeInstances", group, self._res[group]["id"],
-                                         op_error)
+            return self.operations.start(project, group.scope, "removeInstances", group, target_id=self._res[group]["id"], error=op_error)
 
     def list_instances(self, project: str, zone: str, name: str, params: dict[str, str]) -> Json:
         with self._lock:
@@ -589,7 +591,8 @@ class ComputeState:
         """Fill an address's or forwarding rule's IP (allocation or the reserved one); enforce sharing."""
         region = links.last(ref.scope)
         internal = body.get("addressType", body.get("loadBalancingScheme")) == "INTERNAL"
-        subnet = self._res.get(links.parse(body["subnetwork"], ref.project)) if body.get("subnetwork") else None
+        sub_ref = links.parse(body["subnetwork"], ref.project) if body.get("subnetwork") else None
+        subnet = self._res.get(sub_ref) if sub_ref else None
         if ref.collection == "addresses":
             ip = body.get("address")
             if ip is None:
@@ -774,7 +777,7 @@ def _prepare_forwarding_rule(state: ComputeState, ref: Ref, body: Json, current:
         raise _bad("loadBalancingScheme", scheme,
                    f"The backend service's scheme is {bs.get('loadBalancingScheme')}; they must match.")
     bs_proto = bs.get("protocol")
-    if bs_proto != "UNSPECIFIED" and proto != bs_proto:
+    if bs_proto not in ("UNSPECIFIED", proto):
         raise _bad("IPProtocol", proto, f"The backend service's protocol is {bs_proto}; the rule's must match it.")
     given = [k for k in ("ports", "portRange", "allPorts") if body.get(k)]
     if len(given) > 1:

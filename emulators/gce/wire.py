@@ -59,7 +59,7 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.client_address[0], *args)
 
     def _send(self, status: int, body: Any) -> None:
@@ -92,9 +92,10 @@ class Handler(BaseHTTPRequestHandler):
             if not url.path.startswith(PREFIX):
                 raise NotFound(f"The requested URL {url.path} was not found on this server.")
             path = unquote(url.path[len(PREFIX):])
-            found = routes.match(self.command, path)
-            if found is False:
-                raise MethodNotAllowed(f"{self.command} is not allowed on {url.path}")
+            try:
+                found = routes.match(self.command, path)
+            except routes.WrongMethod:
+                raise MethodNotAllowed(f"{self.command} is not allowed on {url.path}") from None
             if found is None:
                 raise NotFound(f"The requested URL {url.path} was not found on this server.")
             route, params = found
