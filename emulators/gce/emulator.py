@@ -86,6 +86,9 @@ class GceEmulator:
     def remove_instance(self, project: str, zone: str, name: str) -> None:
         self.state.remove_instance(project, zone, name)
 
+    def set_instance_status(self, project: str, zone: str, name: str, status: str) -> None:
+        self.state.set_instance_status(project, zone, name, status)
+
     def add_subnetwork(self, project: str, region: str, name: str, cidr: str) -> None:
         self.state.add_subnetwork(project, region, name, cidr)
 

@@ -232,6 +232,12 @@ class ComputeState:
             })
         return dict(self._seeded(seed))
 
+    def set_instance_status(self, project: str, zone: str, name: str, status: str) -> None:
+        """Move a VM to another lifecycle state (``TERMINATED`` is a stopped VM, as the API says)."""
+        def seed() -> None:
+            self._get(Ref(project, f"zones/{zone}", "instances", name))["status"] = status
+        self._seeded(seed)
+
     def remove_instance(self, project: str, zone: str, name: str) -> None:
         """Delete a VM; like Compute Engine, this also drops it from unmanaged instance groups."""
         def seed() -> None:
