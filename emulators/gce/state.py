@@ -7,7 +7,9 @@ body and returns JSON; ``wire.py`` maps HTTP onto them through the route table.
 Rules enforced (what Compute Engine enforces and a client must cope with):
 - names match RFC 1035 (``invalid``), and are unique per collection and scope (``alreadyExists``);
 - references must resolve (``notFound`` / ``invalid``), and a resource that another one refers to
-  cannot be deleted (``resourceInUseByAnotherResource``);
+  cannot be deleted (``resourceInUseByAnotherResource``), except that an address held by one
+  forwarding rule may be released (the rule keeps the IP as an ephemeral one, as upstream's
+  "reserve while updating, then release" relies on); an address shared by several may not;
 - updates and patches carrying a stale ``fingerprint`` fail (``conditionNotMet``, HTTP 412);
 - per-project/per-region quotas end the operation in ``QUOTA_EXCEEDED``;
 - the load-balancing rules that shape an adapter: forwarding rules are immutable apart from
@@ -466,7 +468,10 @@ class ComputeState:
             res = self._get(ref)
             if collection in SEEDED:
                 raise BadRequest(f"The emulator does not delete {collection} through the API.")
-            user = next(self._referrers(ref), None)
+            users = list(self._referrers(ref))
+            if collection == "addresses" and len(users) == 1 and users[0].collection == "forwardingRules":
+                users = []  # releasing the reservation: the one rule keeps the IP, now ephemeral
+            user = users[0] if users else None
             if user is not None:
                 raise ResourceInUse(f"The {collection[:-1]} resource '{ref.path}' is already being used by '{user.path}'")
             if op_error is None:

@@ -161,9 +161,12 @@ def test_one_ip_for_tcp_and_udp_needs_a_reserved_address(emu, clients):
     assert addr.status == "IN_USE" and len(addr.users) == 2
     with pytest.raises(gexc.BadRequest) as err:
         c.ad.delete_unary(project=P, region=R, address="vip")
-    assert _reason(err.value) == "resourceInUseByAnotherResource"
+    assert _reason(err.value) == "resourceInUseByAnotherResource"  # shared by two rules
     with pytest.raises(gexc.BadRequest, match="network tier"):
         rule(c, "std", bs.self_link, ports=["8080"], I_p_address=ip, network_tier="STANDARD")
+    wait(c, c.fr.delete_unary(project=P, region=R, forwarding_rule="udp"))
+    assert wait(c, c.ad.delete_unary(project=P, region=R, address="vip")).status == DONE  # released
+    assert c.fr.get(project=P, region=R, forwarding_rule="tcp").I_p_address == ip  # kept, ephemeral now
 
 
 def test_internal_addresses_and_shared_vips(emu, clients):
