@@ -1,0 +1,58 @@
+"""The GCP cloud object: configuration, clients, and the capabilities built on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from providers.adapter.options import positive_option
+from providers.gcp.clients import OPERATION_TIMEOUT, Clients, make_clients
+from providers.gcp.config import GceConfig, build_config, parse_gce_conf
+from providers.gcp.inventory import GcpInventory
+from providers.gcp.loadbalancer import GcpLoadBalancer
+from providers.gcp.planning import GcpPlanner
+from providers.gcp.support import SUPPORT
+from providers.metrics import ApiCallCounter
+from providers.port import AnnotationSupport, CloudProvider, Inventory, LoadBalancer, Planner, ProviderContext
+
+ANNOTATION_PROVIDER = "gcp"
+
+
+def config_from_options(options: dict[str, str] | object) -> GceConfig:
+    opts = dict(options)  # type: ignore[call-overload]
+    path = opts.get("cloud-config")
+    values = parse_gce_conf(Path(path).read_text(encoding="utf-8"), str(path)) if path else {}
+    return build_config(values, project=opts.get("gcp-project"), region=opts.get("gcp-region"),
+                        endpoint=opts.get("gcp-endpoint-url"))
+
+
+class GcpCloud(CloudProvider):
+    name: ClassVar[str] = "gcp"
+    annotation_provider: ClassVar[str] = ANNOTATION_PROVIDER
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        self.config = config_from_options(context.options)
+        #: every Compute Engine request this provider sent (benchmarks and tests read it in-process)
+        self.counter = ApiCallCounter("gce", extra_labels=("region", "zone", "version"))
+        timeout = positive_option(context.options, "gcp-operation-timeout", OPERATION_TIMEOUT, provider="gcp")
+        self.clients: Clients = make_clients(self.config.project, self.config.region, self.config.endpoint,
+                                             self.counter, operation_timeout=timeout)
+        self._lb = GcpLoadBalancer(self.clients, self.config, context.cluster_name)
+        self._planner = GcpPlanner(self._lb)
+        self._inventory = GcpInventory(self._lb)
+
+    def load_balancer(self) -> LoadBalancer | None:
+        return self._lb
+
+    def planner(self) -> Planner | None:
+        return self._planner
+
+    def inventory(self) -> Inventory | None:
+        return self._inventory
+
+    def annotation_support(self) -> AnnotationSupport:
+        return SUPPORT
+
+    def close(self) -> None:
+        self.clients.close()
