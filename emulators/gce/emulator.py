@@ -99,6 +99,10 @@ class GceEmulator:
     def resources(self, *, include_seeded: bool = False) -> list[Json]:
         return self.state.resources(include_seeded=include_seeded)
 
+    def members(self, project: str, zone: str, group: str) -> list[str]:
+        """The instance URLs an instance group holds (for assertions)."""
+        return self.state.members(project, zone, group)
+
     def reset(self) -> None:
         """Back to the seeded world: no API-made resources, no faults, no calls recorded."""
         self.state.reset()

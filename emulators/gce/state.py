@@ -282,6 +282,11 @@ class ComputeState:
                 out.append(self._view(ref, res))
             return out
 
+    def members(self, project: str, zone: str, name: str) -> list[str]:
+        """An instance group's member URLs (for assertions; the API has listInstances)."""
+        with self._lock:
+            return list(self._members.get(Ref(project, f"zones/{zone}", "instanceGroups", name), []))
+
     # ----------------------------------------------------------------- storage helpers
 
     def _store(self, ref: Ref, body: Json) -> Json:

@@ -22,6 +22,7 @@ from providers.adapter.apply import apply as run
 from providers.adapter.retry import RetryPolicy
 from providers.gcp.clients import Clients, is_throttled, translated_errors
 from providers.gcp.operations import GceCall
+from providers.port import UserError
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,11 @@ class GceExecutor(Executor[GceCall]):
             except gexc.NotFound as exc:
                 if op.verb == "delete":
                     raise AlreadyDone("notFound") from exc
+                if op.verb in ("insert", "patch", "update"):
+                    # a resource the body names is missing: a subnet from an annotation, or a shared
+                    # health check another Service just collected (the retry recreates it)
+                    raise UserError(f"Compute Engine rejected {op.collection}.{op.verb} {op.name}: {exc.message}",
+                                    reason="InvalidLoadBalancerConfiguration") from exc
                 raise
 
     def wait(self, op: GceCall, response: Any, key: str) -> Any:
