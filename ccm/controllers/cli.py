@@ -44,7 +44,7 @@ def _key_value(text: str) -> tuple[str, str]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kubeconfig", help="kubeconfig file; in-cluster config when omitted")
-    p.add_argument("--cloud-provider", required=True, help="fake, local or aws")
+    p.add_argument("--cloud-provider", required=True, help="fake, local, aws or gcp")
     p.add_argument("--cloud-config", help="provider config file (key = value lines, [sections] ignored)")
     p.add_argument("--cluster-name", default="kubernetes", help="instance prefix for the cluster")
     p.add_argument("--concurrent-service-syncs", type=int, default=1,
@@ -69,6 +69,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--aws-endpoint-url", default=None, help="AWS API endpoint (e.g. an emulator)")
     p.add_argument("--aws-region", default=None,
                    help="AWS region (default: the boto3 chain, e.g. AWS_REGION)")
+    p.add_argument("--gcp-endpoint-url", default=None,
+                   help="Compute Engine API endpoint (e.g. an emulator; http:// uses anonymous credentials)")
+    p.add_argument("--gcp-project", default=None, help="GCP project (default: gce.conf project-id)")
+    p.add_argument("--gcp-region", default=None, help="GCP region (default: the region of gce.conf local-zone)")
     p.add_argument("--provider-option", action="append", type=_key_value, default=[], metavar="K=V")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=2, help="log verbosity (klog-style)")
@@ -94,6 +98,12 @@ def provider_options(args: argparse.Namespace) -> dict[str, str]:
         options["aws-endpoint-url"] = args.aws_endpoint_url
     if args.aws_region:
         options["aws-region"] = args.aws_region
+    if args.cloud_config:
+        # providers with a strict config format (gce.conf) re-read the file themselves
+        options["cloud-config"] = args.cloud_config
+    for flag in ("gcp_endpoint_url", "gcp_project", "gcp_region"):
+        if getattr(args, flag):
+            options[flag.replace("_", "-")] = getattr(args, flag)
     options.update(dict(args.provider_option))
     return options
 

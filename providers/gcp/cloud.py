@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,8 +19,7 @@ from providers.port import AnnotationSupport, CloudProvider, Inventory, LoadBala
 ANNOTATION_PROVIDER = "gcp"
 
 
-def config_from_options(options: dict[str, str] | object) -> GceConfig:
-    opts = dict(options)  # type: ignore[call-overload]
+def config_from_options(opts: Mapping[str, str]) -> GceConfig:
     path = opts.get("cloud-config")
     values = parse_gce_conf(Path(path).read_text(encoding="utf-8"), str(path)) if path else {}
     return build_config(values, project=opts.get("gcp-project"), region=opts.get("gcp-region"),

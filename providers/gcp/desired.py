@@ -71,7 +71,7 @@ def ports_by_protocol(request: LoadBalancerRequest) -> dict[str, list[int]]:
     return {proto: sorted(ports) for proto, ports in sorted(out.items())}
 
 
-def desired(request: LoadBalancerRequest, settings: Settings, config: GceConfig, kind: Scheme, lb: str,
+def desired(request: LoadBalancerRequest, settings: Settings, config: GceConfig, *, kind: Scheme, lb: str,
             zones: tuple[str, ...], tags: tuple[str, ...], group_path: Any) -> Desired:
     """``group_path(zone)`` is the shared instance group's path in a zone."""
     owner = Owner(request.cluster_name, request.key)

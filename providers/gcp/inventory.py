@@ -9,6 +9,8 @@ listed under ``""``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from providers.adapter.ownership import Owner
 from providers.gcp.clients import translated_errors
 from providers.gcp.loadbalancer import GcpLoadBalancer
@@ -40,7 +42,7 @@ class GcpInventory(Inventory):
         c, project, region = self.clients, self.clients.project, self.clients.region
         out: list[OwnedResource] = []
         with translated_errors("inventory", "list"):
-            listed = {
+            listed: dict[str, Any] = {
                 "forwardingRules": c.forwarding_rules.list(project=project, region=region),
                 "backendServices": c.backend_services.list(project=project, region=region),
                 "healthChecks": c.health_checks.list(project=project, region=region),

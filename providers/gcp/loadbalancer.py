@@ -92,7 +92,8 @@ class GcpLoadBalancer(LoadBalancer):
         else:
             zones = tuple(sorted({h.zone for h in hosts}))
         tags = self.tags.of(hosts)
-        d = desired(request, settings, self.config, KINDS[settings.scheme], lb, zones, tags, self.groups.path)
+        d = desired(request, settings, self.config, kind=KINDS[settings.scheme], lb=lb, zones=zones, tags=tags,
+                    group_path=self.groups.path)
         o = observe(self.clients, owner, lb, requested_ip=d.requested_ip)
         return d, o, warnings
 
@@ -137,7 +138,8 @@ class GcpLoadBalancer(LoadBalancer):
             have = sorted(links.path(b.get("group", "")) for b in backend.get("backends", []))
             want = [self.groups.path(z) for z in zones]
             if have != want:
-                body = {**{k: backend[k] for k in ("name", "loadBalancingScheme", "protocol", "healthChecks")
+                body: dict[str, object] = {
+                        **{k: backend[k] for k in ("name", "loadBalancingScheme", "protocol", "healthChecks")
                            if k in backend},
                         "backends": [{"group": g, "balancingMode": "CONNECTION"} for g in want],
                         "fingerprint": backend.get("fingerprint")}
@@ -173,6 +175,7 @@ class GcpLoadBalancer(LoadBalancer):
             hc_name = node_health_check_name(self.cluster)
             hc_path = links.regional(project, region, "healthChecks", hc_name)
             if hc_path not in used:
+                hc: dict[str, object] | None
                 try:
                     hc = as_dict(self.clients.health_checks.get(project=project, region=region, health_check=hc_name))
                 except gexc.NotFound:

@@ -27,7 +27,8 @@ class GcpPlanner(Planner):
         hosts, _ = hosts_of(request.nodes, self.lb.config.project)
         zones = tuple(sorted({h.zone for h in hosts}))
         tags = tuple(sorted(self.lb.config.node_tags)) or TAGS_PLACEHOLDER
-        d = desired(request, settings, self.lb.config, KINDS[settings.scheme], lb, zones, tags, groups.path)
+        d = desired(request, settings, self.lb.config, kind=KINDS[settings.scheme], lb=lb, zones=zones,
+                    tags=tags, group_path=groups.path)
         group_ops = plan_groups(groups.name, self.lb.cluster, hosts, {z: Group(z, exists=False) for z in zones},
                                 owner_of(request))
         first = plan_load_balancer(d, NOTHING, self.lb.config)

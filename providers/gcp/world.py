@@ -55,7 +55,7 @@ def hosts_of(nodes: Iterable[Node], project: str) -> tuple[tuple[Host, ...], tup
             skipped.append(node.name)
         else:
             hosts.add(host)
-    warnings = ()
+    warnings: tuple[ProviderWarning, ...] = ()
     if skipped:
         warnings = (ProviderWarning("NodeNotInProject", (
             f"nodes without a gce://{project}/<zone>/<instance> providerID are not load-balanced: "
