@@ -43,13 +43,21 @@ def test_provider_options_merge_cloud_config_and_flags(tmp_path):
     conf.write_text('[Global]\n# comment\nregion = eu-west-1\nzone="a"\n')
     args = parse("--cloud-provider", "aws", "--cloud-config", str(conf), "--aws-endpoint-url", "http://127.0.0.1:5000",
                  "--provider-option", "zone=b", "--resync-period", "5m", "--load-balancer-class", "x/y")
-    assert cli.provider_options(args) == {"region": "eu-west-1", "zone": "b", "aws-endpoint-url": "http://127.0.0.1:5000"}
+    assert cli.provider_options(args) == {"region": "eu-west-1", "zone": "b", "aws-endpoint-url": "http://127.0.0.1:5000",
+                                          "cloud-config": str(conf)}
     assert args.resync_period == 300.0 and args.load_balancer_class == "x/y"
 
 
 def test_aws_region_flag_reaches_the_provider_options():
     args = parse("--cloud-provider", "aws", "--aws-region", "eu-central-1")
     assert cli.provider_options(args) == {"aws-region": "eu-central-1"}
+
+
+def test_gcp_flags_reach_the_provider_options():
+    args = parse("--cloud-provider", "gcp", "--gcp-endpoint-url", "http://127.0.0.1:1", "--gcp-project", "p",
+                 "--gcp-region", "europe-west1")
+    assert cli.provider_options(args) == {"gcp-endpoint-url": "http://127.0.0.1:1", "gcp-project": "p",
+                                          "gcp-region": "europe-west1"}
 
 
 def test_bad_provider_option_is_an_argument_error():
