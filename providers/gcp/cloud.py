@@ -9,10 +9,12 @@ from typing import ClassVar
 from providers.adapter.options import positive_option
 from providers.gcp.clients import OPERATION_TIMEOUT, Clients, make_clients
 from providers.gcp.config import GceConfig, build_config, parse_gce_conf
+from providers.gcp.instances import GcpInstances
 from providers.gcp.inventory import GcpInventory
 from providers.gcp.loadbalancer import GcpLoadBalancer
 from providers.gcp.planning import GcpPlanner
 from providers.gcp.support import SUPPORT
+from providers.instances import Instances
 from providers.metrics import ApiCallCounter
 from providers.port import AnnotationSupport, CloudProvider, Inventory, LoadBalancer, Planner, ProviderContext
 
@@ -41,9 +43,13 @@ class GcpCloud(CloudProvider):
         self._lb = GcpLoadBalancer(self.clients, self.config, context.cluster_name)
         self._planner = GcpPlanner(self._lb)
         self._inventory = GcpInventory(self._lb)
+        self._instances = GcpInstances(self.clients)
 
     def load_balancer(self) -> LoadBalancer | None:
         return self._lb
+
+    def instances(self) -> Instances | None:
+        return self._instances
 
     def planner(self) -> Planner | None:
         return self._planner
