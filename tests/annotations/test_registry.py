@@ -128,10 +128,13 @@ def test_get_finds_canonical_keys_and_aliases():
 
 def test_create_only_declarations_from_the_reference():
     create_only = {a.key for a in registry.all_annotations() if a.create_only}
-    for ann in (aws.TYPE, aws.INTERNAL, aws.SUBNETS, aws.EIP_ALLOCATIONS, aws.PRIVATE_IPV4_ADDRESSES,
-                gcp.LOAD_BALANCER_TYPE, gcp.NETWORK_TIER, gcp.INTERNAL_LOAD_BALANCER_SUBNET):
+    for ann in (aws.TYPE, aws.INTERNAL, aws.SUBNETS, aws.EIP_ALLOCATIONS, aws.PRIVATE_IPV4_ADDRESSES):
         assert ann.key in create_only
     assert azure.LOAD_BALANCER_INTERNAL.key not in create_only  # upstream moves the frontend in place
+    # upstream GCP rebuilds the load balancer on these (the IP changes) and so does the GCP adapter:
+    # the controller's "cannot take effect until re-created" warning would be false for them
+    for ann in (gcp.LOAD_BALANCER_TYPE, gcp.NETWORK_TIER, gcp.INTERNAL_LOAD_BALANCER_SUBNET):
+        assert ann.key not in create_only
     assert aws.HEALTHCHECK_INTERVAL.key not in create_only
 
 
