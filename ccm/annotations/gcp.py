@@ -69,8 +69,9 @@ BACKEND_SERVICE = _gke(
 # --- GKE only -------------------------------------------------------------------------------
 
 LOAD_BALANCER_SUBNET = _gke_only(
-    "load-balancer-subnet", _GCE_NAME, create_only=True,
-    doc="Subnet of the ILB, or of an IPv6 external load balancer (supersedes `internal-load-balancer-subnet`).",
+    "load-balancer-subnet", _GCE_NAME,
+    doc="Subnet of the ILB, or of an IPv6 external load balancer (supersedes `internal-load-balancer-subnet`); "
+        "a change rebuilds the ILB's forwarding rule there (the IP changes).",
 )
 WEIGHTED_LOAD_BALANCING = _gke_only(
     "weighted-load-balancing", Enum(("pods-per-node",)), default_doc="off",
