@@ -90,9 +90,9 @@ class GceExecutor(Executor[GceCall]):
             except gexc.NotFound as exc:
                 if op.verb == "delete":
                     raise AlreadyDone("notFound") from exc
-                if op.verb in ("insert", "patch", "update"):
-                    # a resource the body names is missing: a subnet from an annotation, or a shared
-                    # health check another Service just collected (the retry recreates it)
+                if op.collection == "forwardingRules" and op.verb == "insert":
+                    # a resource the rule names is missing: the subnet an annotation names (a shared
+                    # resource collected meanwhile elsewhere is transient: the retry recreates it)
                     raise UserError(f"Compute Engine rejected {op.collection}.{op.verb} {op.name}: {exc.message}",
                                     reason="InvalidLoadBalancerConfiguration") from exc
                 raise
