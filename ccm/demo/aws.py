@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from ccm.annotations import aws as aws_annotations
-from ccm.demo import Printer, serve
+from ccm.demo import Printer, serve, stop_cloud_demo
 from ccm.demo.cluster import LocalCluster, load_example, node_object
 from ccm.kube.resources import NODES
 from providers.aws.names import ROLE_ELB_TAG, cluster_tag
@@ -243,24 +242,9 @@ def _instructions(p: Printer, *, endpoint: str, kubeconfig: Path,
     ])
 
 
-def _delete_services(p: Printer, cluster: LocalCluster, moto: Moto,
-                     services: Sequence[tuple[str, str]]) -> None:
-    """Delete through Kubernetes, so the controller removes the load balancers; say what moto still holds."""
-    for ns, name in services:
-        try:
-            if cluster.delete_service(ns, name):
-                p.step(f"deleted Service {ns}/{name}; the controller removed its load balancer")
-            else:
-                p.step(f"Service {ns}/{name} was already deleted")
-        except Exception as e:
-            print(f"ccm demo: {ns}/{name}: {e}", file=sys.stderr, flush=True)
-    try:
-        left = load_balancers(moto)
-    except Exception as e:
-        print(f"ccm demo: cannot list the load balancers left in moto: {e}", file=sys.stderr, flush=True)
-        return
-    p.step(f"moto holds {len(left)} load balancers"
-           + "".join(f"\n    left: {lb.kind} {lb.name}" for lb in left))
+def _left(moto: Moto) -> str:
+    left = load_balancers(moto)
+    return f"moto holds {len(left)} load balancers" + "".join(f"\n    left: {lb.kind} {lb.name}" for lb in left)
 
 
 def run_aws(args: argparse.Namespace, p: Printer) -> int:
@@ -301,15 +285,7 @@ def run_aws(args: argparse.Namespace, p: Printer) -> int:
         print(_instructions(p, endpoint=moto.url, kubeconfig=cluster.kubeconfig, ready=ready), flush=True)
 
     def stop() -> None:
-        try:
-            if cluster.manager is not None and services:
-                _delete_services(p, cluster, moto, services)
-        finally:
-            try:
-                cluster.stop()
-            finally:
-                moto.stop()
-                shutil.rmtree(workdir, ignore_errors=True)
+        stop_cloud_demo(p, cluster, services, left=lambda: _left(moto), stop_emulator=moto.stop, workdir=workdir)
 
     code = serve(p, start, stop)
     p.step(f"stopped: controller, API server and moto are gone; removed {workdir}")

@@ -12,13 +12,12 @@ controller removes their load balancers, then everything stops.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ccm.demo import Printer, serve
+from ccm.demo import Printer, serve, stop_cloud_demo
 from ccm.demo.cluster import LocalCluster, load_example, node_object
 from ccm.kube.resources import NODES
 from emulators.gce import GceEmulator
@@ -71,18 +70,10 @@ def _instructions(p: Printer, emu: GceEmulator, kubeconfig: Path, ready: Sequenc
     ])
 
 
-def _delete_services(p: Printer, cluster: LocalCluster, emu: GceEmulator, services: Sequence[tuple[str, str]]) -> None:
-    for ns, name in services:
-        try:
-            if cluster.delete_service(ns, name):
-                p.step(f"deleted Service {ns}/{name}; the controller removed its load balancer")
-            else:
-                p.step(f"Service {ns}/{name} was already deleted")
-        except Exception as e:
-            print(f"ccm demo: {ns}/{name}: {e}", file=sys.stderr, flush=True)
+def _left(emu: GceEmulator) -> str:
     left = emu.resources()
-    p.step(f"the emulator holds {len(left)} load-balancing resources"
-           + "".join(f"\n    left: {r['kind']} {r['name']}" for r in left))
+    return (f"the emulator holds {len(left)} load-balancing resources"
+            + "".join(f"\n    left: {r['kind']} {r['name']}" for r in left))
 
 
 def run_gcp(args: argparse.Namespace, p: Printer) -> int:
@@ -116,15 +107,7 @@ def run_gcp(args: argparse.Namespace, p: Printer) -> int:
         print(_instructions(p, emu, cluster.kubeconfig, ready), flush=True)
 
     def stop() -> None:
-        try:
-            if cluster.manager is not None and services:
-                _delete_services(p, cluster, emu, services)
-        finally:
-            try:
-                cluster.stop()
-            finally:
-                emu.stop()
-                shutil.rmtree(workdir, ignore_errors=True)
+        stop_cloud_demo(p, cluster, services, left=lambda: _left(emu), stop_emulator=emu.stop, workdir=workdir)
 
     code = serve(p, start, stop)
     p.step(f"stopped: controller, API server and the GCE emulator are gone; removed {workdir}")

@@ -8,6 +8,7 @@ from typing import Any
 
 import kubernetes.client
 
+from ccm.controllers.manager import ControllerManager, ControllerOptions
 from tests.util import wait_for
 
 DEFAULT_PORTS = ({"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080},
@@ -18,6 +19,24 @@ class ServiceCluster:
     def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
         self.core = kubernetes.client.CoreV1Api(api_client)
         self.api_client = api_client
+        self.cloud: Any = None
+        self.manager: ControllerManager | None = None
+
+    def run_controller(self, cloud: Any, cluster_name: str, workers: int = 2) -> Any:
+        """Start the in-process controller with ``cloud`` (closed again by :meth:`stop`)."""
+        self.cloud = cloud
+        self.manager = ControllerManager(self.api_client, cloud, ControllerOptions(
+            cluster_name=cluster_name, concurrent_service_syncs=workers))
+        self.manager.start()
+        return cloud
+
+    def stop(self) -> None:
+        if self.manager is not None:
+            self.manager.stop()
+            self.manager = None
+        if self.cloud is not None:
+            self.cloud.close()
+            self.cloud = None
 
     def service(self, name: str, annotations: Mapping[str, str] | None = None,
                 ports: tuple[Mapping[str, Any], ...] = DEFAULT_PORTS, **spec: Any) -> Any:

@@ -8,7 +8,6 @@ from typing import Any
 
 import kubernetes.client
 
-from ccm.controllers.manager import ControllerManager, ControllerOptions
 from tests.providers.aws.conftest import make_cloud
 from tests.providers.aws.harness import CLUSTER, AwsWorld, MotoServer
 from tests.providers.aws.state import AwsState
@@ -27,8 +26,6 @@ class Cluster(ServiceCluster):
         self.moto = moto
         self.world = world
         self.aws = AwsState(moto)
-        self.cloud: Any = None
-        self.manager: ControllerManager | None = None
 
     # -- arrange --------------------------------------------------------------------------------
     def add_node(self, instance: str, labels: Mapping[str, str] | None = None) -> None:
@@ -39,19 +36,7 @@ class Cluster(ServiceCluster):
                        "conditions": [{"type": "Ready", "status": "True"}]}})
 
     def start(self, workers: int = 2, **options: str) -> Any:
-        self.cloud = make_cloud(self.moto, **options)
-        self.manager = ControllerManager(self.api_client, self.cloud, ControllerOptions(
-            cluster_name=CLUSTER, concurrent_service_syncs=workers))
-        self.manager.start()
-        return self.cloud
-
-    def stop(self) -> None:
-        if self.manager is not None:
-            self.manager.stop()
-            self.manager = None
-        if self.cloud is not None:
-            self.cloud.close()
-            self.cloud = None
+        return self.run_controller(make_cloud(self.moto, **options), CLUSTER, workers)
 
     def hostname(self, name: str) -> str | None:
         lb = self.get(name).status.load_balancer

@@ -8,7 +8,6 @@ from typing import Any
 
 import kubernetes.client
 
-from ccm.controllers.manager import ControllerManager, ControllerOptions
 from emulators.gce import GceEmulator
 from providers.adapter.naming import default_load_balancer_name
 from tests.providers.gcp.conftest import CLUSTER, NODES, make_cloud, provider_id
@@ -24,8 +23,6 @@ class Cluster(ServiceCluster):
         super().__init__(api_client)
         self.emu = emu
         self.gce = GceState(emu)
-        self.cloud: Any = None
-        self.manager: ControllerManager | None = None
 
     def add_node(self, zone: str, name: str) -> None:
         self.core.create_node({  # type: ignore[arg-type]
@@ -38,19 +35,7 @@ class Cluster(ServiceCluster):
         self.core.delete_node(name)
 
     def start(self, workers: int = 2) -> Any:
-        self.cloud = make_cloud(self.emu)
-        self.manager = ControllerManager(self.api_client, self.cloud, ControllerOptions(
-            cluster_name=CLUSTER, concurrent_service_syncs=workers))
-        self.manager.start()
-        return self.cloud
-
-    def stop(self) -> None:
-        if self.manager is not None:
-            self.manager.stop()
-            self.manager = None
-        if self.cloud is not None:
-            self.cloud.close()
-            self.cloud = None
+        return self.run_controller(make_cloud(self.emu), CLUSTER, workers)
 
     def lb(self, name: str) -> str:
         return default_load_balancer_name(self.get(name).metadata.uid)
