@@ -208,3 +208,17 @@ def test_google_rejections_are_user_errors_with_googles_message(gce, cloud):
     with pytest.raises(UserError, match="subnetworks/nope"):
         cloud.load_balancer().ensure(request(annotations={"networking.gke.io/load-balancer-type": "Internal",
                                                           "networking.gke.io/internal-load-balancer-subnet": "nope"}))
+
+
+def test_inventory_finds_a_half_made_load_balancer_and_deletes_it(gce, cloud):
+    gce.faults.fail_nth_mutation(7, 503)  # groups (4), health check, backend service; not the rule
+    with pytest.raises(Exception):  # noqa: B017 - the injected failure
+        cloud.load_balancer().ensure(request())
+    gce.faults.clear()
+    inventory = cloud.inventory()
+    owned = inventory.by_service()
+    assert set(owned) == {"", "default/web"}, owned
+    deleted = inventory.delete_owned("default/web")
+    assert {r.resource.type for r in deleted} >= {"compute/region-backend-service"}
+    assert inventory.list_owned() == () and GceState(gce).names() == []
+    assert inventory.delete_owned("default/web") == ()
