@@ -34,6 +34,7 @@ class Fault:
     times: int | None = None
     probability: float = 1.0
     message: str | None = None
+    reason: str | None = None  #: the error's reason instead of the status's usual one
     seen: int = 0
     hits: int = 0
 
@@ -111,6 +112,8 @@ class Faults:
                 out.latency += f.latency
                 if f.status is not None:
                     err = for_status(f.status, f.message)
+                    if f.reason:
+                        err.reason = f.reason  # type: ignore[misc]
                     if f.after_apply and mutating:
                         out.after = out.after or err
                     else:

@@ -19,7 +19,7 @@ from providers.adapter.locks import KeyedLocks
 from providers.adapter.ownership import Owner
 from providers.gcp import links
 from providers.gcp.apply import apply
-from providers.gcp.clients import Clients, translated_errors
+from providers.gcp.clients import Clients, reason_of, translated_errors
 from providers.gcp.config import GceConfig
 from providers.gcp.desired import Desired, desired, port_status
 from providers.gcp.groups import InstanceGroups
@@ -199,13 +199,21 @@ class GcpLoadBalancer(LoadBalancer):
                                     summary="no Service uses it"))
             if ops:
                 log.info("%s: collecting %d shared resource(s) no Service uses", key, len(ops))
+            done = []
+            for op in ops:
                 try:
-                    apply(self.clients, ops, key)
+                    apply(self.clients, (op,), key)
+                    done.append(op)
+                except gexc.BadRequest as exc:
+                    # used by something outside this region's backend services (an Ingress's global
+                    # backend service, another controller): not ours to break, and no reason to fail
+                    if reason_of(exc) != "resourceInUseByAnotherResource":
+                        raise
+                    log.info("%s: %s is still in use elsewhere; kept (%s)", key, op.resource, exc.message)
                 finally:
-                    for op in ops:
-                        if op.collection == "instanceGroups":
-                            self.groups.forget(op.scope)
-            return tuple(ops)
+                    if op.collection == "instanceGroups":
+                        self.groups.forget(op.scope)
+            return tuple(done)
 
 
 def _status(ip: str | None, ports: tuple[PortStatus, ...]) -> LoadBalancerStatus:

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 from google.cloud import compute_v1
 
+from emulators.gce import Fault
 from providers.port import RetryError, UserError
 from tests.providers.gcp.conftest import NODES, PROJECT, REGION, SPARE, make_cloud
 from tests.providers.gcp.requests import local, nodes, request
@@ -222,3 +223,14 @@ def test_inventory_finds_a_half_made_load_balancer_and_deletes_it(gce, cloud):
     assert {r.resource.type for r in deleted} >= {"compute/region-backend-service"}
     assert inventory.list_owned() == () and GceState(gce).names() == []
     assert inventory.delete_owned("default/web") == ()
+
+
+def test_a_shared_group_still_used_elsewhere_is_kept_and_the_delete_succeeds(gce, cloud):
+    lb = cloud.load_balancer()
+    lb.ensure(request())
+    gce.faults.add(Fault(methods="compute.instanceGroups.delete", status=400, reason="resourceInUseByAnotherResource",
+                         message="used by a global backend service"))
+    lb.delete(request())
+    st = GceState(gce)
+    assert sorted(st.of("instanceGroup")) == ["k8s-ig--kubernetes@us-central1-a", "k8s-ig--kubernetes@us-central1-b"]
+    assert "k8s-kubernetes-node" not in st.of("healthCheck")
