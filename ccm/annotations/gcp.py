@@ -25,10 +25,11 @@ _TRUE_ONLY = TrueFalse()
 
 LOAD_BALANCER_TYPE = _gke(
     "load-balancer-type", Enum(("Internal",), deprecated=(("internal", "Internal"),)),
-    aliases=(CLOUD + "load-balancer-type",), on_invalid="warn", create_only=True, default_doc="external",
+    aliases=(CLOUD + "load-balancer-type",), on_invalid="warn", default_doc="external",
     doc="`Internal` builds an internal passthrough load balancer (ILB), absent an external one. Changing it "
-        "makes upstream delete and rebuild the load balancer (the IP changes), so ccm treats it as create-only; "
-        "an unknown value means external, as upstream, with a warning.",
+        "rebuilds the load balancer as the other type, as upstream (the IP changes; a `LoadBalancerRebuilt` "
+        "warning says so), so an internal one is never left exposed; an unknown value means external, as "
+        "upstream, with a warning.",
 )
 INTERNAL_LOAD_BALANCER_ALLOW_GLOBAL_ACCESS = _gke(
     "internal-load-balancer-allow-global-access", _TRUE_ONLY, default=False, on_invalid="warn",
@@ -36,14 +37,14 @@ INTERNAL_LOAD_BALANCER_ALLOW_GLOBAL_ACCESS = _gke(
         "enables it (anything else is false upstream; ccm warns).",
 )
 INTERNAL_LOAD_BALANCER_SUBNET = _gke(
-    "internal-load-balancer-subnet", _GCE_NAME, create_only=True, default_doc="the cluster subnet",
-    doc="Subnet (in the cluster's region and network) of the ILB address. Create-only: a new subnet means a new "
-        "forwarding rule and IP.",
+    "internal-load-balancer-subnet", _GCE_NAME, default_doc="the cluster subnet",
+    doc="Subnet (in the cluster's region and network) of the ILB address. A change rebuilds the forwarding rule "
+        "in the new subnet, as upstream (the IP changes).",
 )
 NETWORK_TIER = _cloud(
-    "network-tier", Enum(("Standard", "Premium")), create_only=True, default_doc="project default (Premium)",
+    "network-tier", Enum(("Standard", "Premium")), default_doc="project default (Premium)",
     doc="Network tier of an external load balancer's address and forwarding rule; any other value is an error "
-        "as upstream. Create-only: upstream deletes and recreates both, changing the IP.",
+        "as upstream. A change deletes and recreates both, as upstream (the IP changes).",
 )
 LOAD_BALANCER_BACKEND_SHARE = declarer("alpha.cloud.google.com/", "gcp")(
     "load-balancer-backend-share", _TRUE_ONLY, default=False, on_invalid="warn",
@@ -68,8 +69,9 @@ BACKEND_SERVICE = _gke(
 # --- GKE only -------------------------------------------------------------------------------
 
 LOAD_BALANCER_SUBNET = _gke_only(
-    "load-balancer-subnet", _GCE_NAME, create_only=True,
-    doc="Subnet of the ILB, or of an IPv6 external load balancer (supersedes `internal-load-balancer-subnet`).",
+    "load-balancer-subnet", _GCE_NAME,
+    doc="Subnet of the ILB, or of an IPv6 external load balancer (supersedes `internal-load-balancer-subnet`); "
+        "a change rebuilds the ILB's forwarding rule there (the IP changes).",
 )
 WEIGHTED_LOAD_BALANCING = _gke_only(
     "weighted-load-balancing", Enum(("pods-per-node",)), default_doc="off",

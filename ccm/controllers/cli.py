@@ -58,7 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     add_version(p)
     p.add_argument("--kubeconfig", help="kubeconfig file; in-cluster config when omitted")
-    p.add_argument("--cloud-provider", required=True, help="fake, local, aws (or gcp, azure, openstack)")
+    p.add_argument("--cloud-provider", required=True, help="fake, local, aws or gcp (azure, openstack when built)")
     p.add_argument("--cloud-config", help="the provider's config file, read with its upstream format "
                                           "(AWS: cloud.conf [Global]); an unknown key is an error")
     p.add_argument("--cluster-name", default="kubernetes", help="the cluster's name, tagged on what ccm creates")
@@ -98,6 +98,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--aws-region", default=None, help="AWS region (default: the boto3 chain, e.g. AWS_REGION)")
     p.add_argument("--provider-option", action="append", type=_key_value, default=[], metavar="K=V",
                    help="a provider option (an unknown one is an error); keep secrets out of it")
+    p.add_argument("--gcp-endpoint-url", default=None,
+                   help="Compute Engine API endpoint (e.g. an emulator; http:// uses anonymous credentials)")
+    p.add_argument("--gcp-project", default=None, help="GCP project (default: gce.conf project-id)")
+    p.add_argument("--gcp-region", default=None, help="GCP region (default: the region of gce.conf local-zone)")
     add_logging(p)
 
 
@@ -110,6 +114,9 @@ def provider_options(args: argparse.Namespace) -> dict[str, str]:
         options["aws-endpoint-url"] = args.aws_endpoint_url
     if args.aws_region:
         options["aws-region"] = args.aws_region
+    for flag in ("gcp_endpoint_url", "gcp_project", "gcp_region"):
+        if getattr(args, flag):
+            options[flag.replace("_", "-")] = getattr(args, flag)
     for key, value in args.provider_option:
         if any(word in key for word in SECRET_OPTION_WORDS):
             log.warning("--provider-option %s is visible to every user in the process list; put credentials in "

@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -87,6 +87,32 @@ class Printer:
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def stop_cloud_demo(p: Printer, cluster: LocalCluster, services: Sequence[tuple[str, str]], *,
+                    left: Callable[[], str], stop_emulator: Callable[[], None], workdir: Path) -> None:
+    """The end of an emulator demo: delete the Services through Kubernetes (so the controller removes
+    their load balancers), say what the emulator still holds (``left()``), stop everything."""
+    try:
+        if cluster.manager is not None and services:
+            for ns, name in services:
+                try:
+                    if cluster.delete_service(ns, name):
+                        p.step(f"deleted Service {ns}/{name}; the controller removed its load balancer")
+                    else:
+                        p.step(f"Service {ns}/{name} was already deleted")
+                except Exception as e:
+                    print(f"ccm demo: {ns}/{name}: {e}", file=sys.stderr, flush=True)
+            try:
+                p.step(left())
+            except Exception as e:
+                print(f"ccm demo: cannot list what the emulator still holds: {e}", file=sys.stderr, flush=True)
+    finally:
+        try:
+            cluster.stop()
+        finally:
+            stop_emulator()
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def serve(p: Printer, start: Callable[[], None], stop: Callable[[], None]) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -24,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from ccm.annotations import aws as aws_annotations
-from ccm.demo import Printer, serve
+from ccm.demo import Printer, serve, stop_cloud_demo
 from ccm.demo.cluster import LocalCluster, load_example, node_object
-from ccm.kube.resources import EVENTS, NODES
+from ccm.kube.resources import NODES
 from providers.aws.names import ROLE_ELB_TAG, cluster_tag
 from providers.port import CloudProvider, ProviderContext
 from providers.registry import create_provider
@@ -192,23 +191,9 @@ def load_balancers(moto: Moto) -> list[FoundLoadBalancer]:
     return found
 
 
-def _warnings(cluster: LocalCluster, namespace: str, name: str) -> list[str]:
-    try:
-        events = cluster.raw.list(EVENTS.collection_path(namespace),
-                                  {"fieldSelector": f"involvedObject.name={name}"})["items"]
-    except Exception:
-        log.debug("%s/%s: events not readable", namespace, name, exc_info=True)
-        return []
-    return [f"{e.get('reason')}: {e.get('message')}" for e in events if e.get("type") == "Warning"]
-
-
 def wait_for_hostname(cluster: LocalCluster, namespace: str, name: str, timeout: float) -> str:
     """The Service's ingress hostname; on timeout the error carries its Warning events (the reason why)."""
-    try:
-        return cluster.wait_for_ingress(namespace, name, timeout, field="hostname")
-    except TimeoutError as e:
-        warnings = _warnings(cluster, namespace, name)
-        raise TimeoutError(f"{e}" + "".join(f"\n  Warning {w}" for w in warnings)) from None
+    return cluster.wait_for_ingress_explained(namespace, name, timeout, field="hostname")
 
 
 # -- the demo ------------------------------------------------------------------------------------
@@ -259,24 +244,9 @@ def _instructions(p: Printer, *, endpoint: str, kubeconfig: Path,
     ])
 
 
-def _delete_services(p: Printer, cluster: LocalCluster, moto: Moto,
-                     services: Sequence[tuple[str, str]]) -> None:
-    """Delete through Kubernetes, so the controller removes the load balancers; say what moto still holds."""
-    for ns, name in services:
-        try:
-            if cluster.delete_service(ns, name):
-                p.step(f"deleted Service {ns}/{name}; the controller removed its load balancer")
-            else:
-                p.step(f"Service {ns}/{name} was already deleted")
-        except Exception as e:
-            print(f"ccm demo: {ns}/{name}: {e}", file=sys.stderr, flush=True)
-    try:
-        left = load_balancers(moto)
-    except Exception as e:
-        print(f"ccm demo: cannot list the load balancers left in moto: {e}", file=sys.stderr, flush=True)
-        return
-    p.step(f"moto holds {len(left)} load balancers"
-           + "".join(f"\n    left: {lb.kind} {lb.name}" for lb in left))
+def _left(moto: Moto) -> str:
+    left = load_balancers(moto)
+    return f"moto holds {len(left)} load balancers" + "".join(f"\n    left: {lb.kind} {lb.name}" for lb in left)
 
 
 def run_aws(args: argparse.Namespace, p: Printer) -> int:
@@ -318,15 +288,7 @@ def run_aws(args: argparse.Namespace, p: Printer) -> int:
                             metrics=cluster.metrics_instructions()), flush=True)
 
     def stop() -> None:
-        try:
-            if cluster.manager is not None and services:
-                _delete_services(p, cluster, moto, services)
-        finally:
-            try:
-                cluster.stop()
-            finally:
-                moto.stop()
-                shutil.rmtree(workdir, ignore_errors=True)
+        stop_cloud_demo(p, cluster, services, left=lambda: _left(moto), stop_emulator=moto.stop, workdir=workdir)
 
     code = serve(p, start, stop)
     p.step(f"stopped: controller, API server and moto are gone; removed {workdir}")

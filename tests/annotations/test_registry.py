@@ -128,10 +128,13 @@ def test_get_finds_canonical_keys_and_aliases():
 
 def test_create_only_declarations_from_the_reference():
     create_only = {a.key for a in registry.all_annotations() if a.create_only}
-    for ann in (aws.TYPE, aws.INTERNAL, aws.SUBNETS, aws.EIP_ALLOCATIONS, aws.PRIVATE_IPV4_ADDRESSES,
-                gcp.LOAD_BALANCER_TYPE, gcp.NETWORK_TIER, gcp.INTERNAL_LOAD_BALANCER_SUBNET):
+    for ann in (aws.TYPE, aws.INTERNAL, aws.SUBNETS, aws.EIP_ALLOCATIONS, aws.PRIVATE_IPV4_ADDRESSES):
         assert ann.key in create_only
     assert azure.LOAD_BALANCER_INTERNAL.key not in create_only  # upstream moves the frontend in place
+    # upstream GCP rebuilds the load balancer on these (the IP changes) and so does the GCP adapter:
+    # the controller's "cannot take effect until re-created" warning would be false for them
+    for ann in (gcp.LOAD_BALANCER_TYPE, gcp.NETWORK_TIER, gcp.INTERNAL_LOAD_BALANCER_SUBNET):
+        assert ann.key not in create_only
     assert aws.HEALTHCHECK_INTERVAL.key not in create_only
 
 
@@ -320,23 +323,24 @@ def test_create_only_changes_compare_parsed_values():
 
 
 def test_create_only_changes_ignore_updatable_and_foreign_keys():
-    old = {aws.HEALTHCHECK_INTERVAL.key: "10", gcp.NETWORK_TIER.key: "Standard"}
-    new = {aws.HEALTHCHECK_INTERVAL.key: "30", gcp.NETWORK_TIER.key: "Premium"}
+    old = {aws.HEALTHCHECK_INTERVAL.key: "10", alibaba.ADDRESS_TYPE.key: "internet"}
+    new = {aws.HEALTHCHECK_INTERVAL.key: "30", alibaba.ADDRESS_TYPE.key: "intranet"}
     assert registry.create_only_changes("aws", old, new) == ()
-    assert registry.create_only_changes("gcp", old, new) == (gcp.NETWORK_TIER.key,)
+    assert registry.create_only_changes("alibaba", old, new) == (alibaba.ADDRESS_TYPE.key,)
 
 
 def test_create_only_changes_resolve_aliases_and_warn_fallbacks():
-    canonical, alias = gcp.LOAD_BALANCER_TYPE.key, "cloud.google.com/load-balancer-type"
-    assert registry.create_only_changes("gcp", {alias: "Internal"}, {canonical: "Internal"}) == ()
-    # an unknown type means external upstream, the same as no annotation
-    assert registry.create_only_changes("gcp", {}, {canonical: "External"}) == ()
+    canonical, alias = alibaba.ADDRESS_TYPE.key, alibaba.ADDRESS_TYPE.aliases[0]
+    assert registry.create_only_changes("alibaba", {alias: "intranet"}, {canonical: "intranet"}) == ()
+    assert registry.create_only_changes("alibaba", {alias: "intranet"}, {canonical: "internet"}) == (canonical,)
+    # a value equal to the default is the same as no annotation
+    assert registry.create_only_changes("alibaba", {}, {canonical: "internet"}) == ()
     assert registry.create_only_changes("aws", {}, {aws.TYPE.key: "clb"}) == ()
 
 
 def test_create_only_change_to_an_invalid_value_is_a_change():
-    tier = gcp.NETWORK_TIER.key
-    assert registry.create_only_changes("gcp", {tier: "Standard"}, {tier: "standard"}) == (tier,)
+    kind = alibaba.ADDRESS_TYPE.key
+    assert registry.create_only_changes("alibaba", {kind: "intranet"}, {kind: "Intranet"}) == (kind,)
 
 
 def test_openstack_create_only():

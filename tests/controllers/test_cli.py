@@ -93,6 +93,13 @@ def test_aws_region_flag_reaches_the_provider_options():
     assert cli.provider_options(args) == {"aws-region": "eu-central-1"}
 
 
+def test_gcp_flags_reach_the_provider_options():
+    args = parse("--cloud-provider", "gcp", "--gcp-endpoint-url", "http://127.0.0.1:1", "--gcp-project", "p",
+                 "--gcp-region", "europe-west1")
+    assert cli.provider_options(args) == {"gcp-endpoint-url": "http://127.0.0.1:1", "gcp-project": "p",
+                                          "gcp-region": "europe-west1"}
+
+
 def test_bad_provider_option_is_an_argument_error():
     with pytest.raises(SystemExit):
         parse("--cloud-provider", "fake", "--provider-option", "novalue")

@@ -27,7 +27,7 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PENDING_ISSUE_16_FLAGS: dict[str, frozenset[str]] = {
     "controller": frozenset({
         "--gc-period", "--gc-delete",
-        "--gcp-project", "--gcp-region", "--gcp-endpoint-url", "--azure-endpoint-url", "--azure-ca-file",
+        "--azure-endpoint-url", "--azure-ca-file",
     }),
     "node-proxy": frozenset(),
 }
