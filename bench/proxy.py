@@ -619,14 +619,17 @@ def start_api(lab: Lab, topo: Any, watch_history: int = 1000) -> tuple[Path, Any
     import kubernetes.client as k
 
     from tests.proxy import objects
-    from tests.proxy.nftables.netns import API_IP, Relay
+    from tests.proxy.nftables.netns import API_IP, Relay, admin_token_file
 
     kubeconfig = lab.tmp / "kubeconfig"
+    token, token_file = admin_token_file(lab.tmp)
     lab.spawn([sys.executable, "-m", "ccm", "apiserver", "--host", API_IP, "--port", "6443", "--kubeconfig",
-               str(kubeconfig), "--watch-history", str(watch_history)], 6443, ns=topo.api, host=API_IP)
+               str(kubeconfig), "--watch-history", str(watch_history), "--token-file", str(token_file)],
+              6443, ns=topo.api, host=API_IP)
     relay = Relay(None, (API_IP, 6443), connect_ns=topo.api)
     cfg = k.Configuration()
     cfg.host = f"http://127.0.0.1:{relay.port}"
+    cfg.api_key = {"authorization": f"Bearer {token}"}
     core: Any = k.CoreV1Api(k.ApiClient(cfg))
     core.create_node(objects.node("node1", [NET.node_ip]))
     return kubeconfig, relay, core, k.DiscoveryV1Api(core.api_client)

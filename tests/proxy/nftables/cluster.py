@@ -20,7 +20,15 @@ import kubernetes.client as k
 from ccm.proxy.nftables.plan import Dest
 from ccm.proxy.nftables.rules import chain_name, endpoint_name
 from tests.proxy import objects as o
-from tests.proxy.nftables.netns import API_IP, Backends, Relay, Topology, socket_in, topology
+from tests.proxy.nftables.netns import (
+    API_IP,
+    Backends,
+    Relay,
+    Topology,
+    admin_token_file,
+    socket_in,
+    topology,
+)
 from tests.util import wait_for
 
 CLIENT = "10.0.0.100"
@@ -37,15 +45,19 @@ class Cluster:
         self.tmp = tmp
         self.kubeconfig = tmp / "kubeconfig"
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        # a non-loopback bind needs authentication: an admin token from a 0600 file
+        token, token_file = admin_token_file(tmp)
         with open(tmp / "apiserver.log", "ab") as log:
             self.apiserver = subprocess.Popen(
                 ["ip", "netns", "exec", topo.api, sys.executable, "-m", "ccm", "apiserver", "--host", API_IP,
-                 "--port", str(API_PORT), "--kubeconfig", str(self.kubeconfig), "--watch-history", "20000"],
+                 "--port", str(API_PORT), "--kubeconfig", str(self.kubeconfig), "--watch-history", "20000",
+                 "--token-file", str(token_file)],
                 stdout=subprocess.DEVNULL, stderr=log)
         self.backends = [Backends(ns) for ns in topo.pods]
         self.relay = Relay(None, (API_IP, API_PORT), connect_ns=topo.api)
         cfg = k.Configuration()
         cfg.host = f"http://127.0.0.1:{self.relay.port}"
+        cfg.api_key = {"authorization": f"Bearer {token}"}
         self.api = k.ApiClient(cfg)
         self.core: Any = k.CoreV1Api(self.api)
         self.disc: Any = k.DiscoveryV1Api(self.api)

@@ -27,12 +27,14 @@ import ctypes
 import functools
 import itertools
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -45,6 +47,15 @@ _counter = itertools.count()
 
 
 @functools.cache
+def admin_token_file(tmp: Path) -> tuple[str, Path]:
+    """A fresh admin token in a 0600 file: ``ccm apiserver`` on :data:`API_IP` (not loopback) needs one."""
+    token = secrets.token_urlsafe(24)
+    path = tmp / "api-token"
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return token, path
+
+
 def unavailable() -> str | None:
     """Why namespace tests cannot run here, or None."""
     if os.geteuid() != 0:
