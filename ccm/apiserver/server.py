@@ -20,7 +20,8 @@ from aiohttp import web
 from ccm.apiserver import decoding, discovery, errors, listoptions, tables
 from ccm.apiserver.errors import APIError
 from ccm.apiserver.protobuf import codec as protobuf
-from ccm.apiserver.registry import MERGE_PATCH, Registry, Selection
+from ccm.apiserver.registry import APPLY_PATCH, MERGE_PATCH, Registry, Selection
+from ccm.apiserver.ssa import fieldmanager
 from ccm.apiserver.store import Entry, Store, Watcher, dumps
 from ccm.apiserver.strategies import Options, Strategy, all_strategies
 from ccm.apiserver.tokens import TokenIssuer
@@ -32,6 +33,7 @@ _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DRY_RUN = web.RequestKey("dry_run", bool)
 _WARNINGS = web.RequestKey("warnings", list)
 _NOT_FOUND = APIError(404, "the server could not find the requested resource", "NotFound", {})
+_OPTIONS_KIND = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions"}
 
 
 class Route(NamedTuple):
@@ -202,6 +204,11 @@ class APIServer:
         method = request.method
         dry_run = request[_DRY_RUN] = self._dry_run(q)
         reg = self.registry
+        force = False
+        if method in _OPTIONS_KIND:  # whose write this is, for managedFields
+            reg.field_manager, force = fieldmanager.write_options(
+                _OPTIONS_KIND[method], q.get("fieldManager"), q.get("force"), request.headers.get("User-Agent", ""),
+                apply=method == "PATCH" and request.content_type == APPLY_PATCH)
         if name is None:
             if method == "GET":
                 if watch_prefix or q.get("watch") in ("true", "1"):
@@ -244,6 +251,10 @@ class APIServer:
         if method == "PUT":
             status, body = reg.update(strategy, namespace, name, self._body(raw, request), subresource=sub,
                                       dry_run=dry_run, field_validation=q.get("fieldValidation"))
+            return self._reply(request, body, status)
+        if method == "PATCH" and request.content_type == APPLY_PATCH:
+            status, body = reg.apply(strategy, namespace, name, self._body(raw, request), force=force,
+                                     subresource=sub, dry_run=dry_run, field_validation=q.get("fieldValidation"))
             return self._reply(request, body, status)
         if method == "PATCH":
             ctype = request.content_type or MERGE_PATCH

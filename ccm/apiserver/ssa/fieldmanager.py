@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ccm.apiserver import errors
+from ccm.apiserver import fielderrors as fe
 from ccm.apiserver.errors import APIError
 from ccm.apiserver.ssa import managedfields as mf
 from ccm.apiserver.ssa import typed
@@ -46,15 +47,6 @@ _STRIP = FieldSet.of(("f:apiVersion",), ("f:kind",), ("f:metadata",), *(
                                        "generation", "managedFields", "resourceVersion")))
 
 
-def manager_errors(manager: str) -> list[str]:
-    """ValidateFieldManager: at most 128 bytes of printable characters."""
-    if len(manager.encode()) > MAX_MANAGER_LENGTH:
-        return [f"fieldManager: Too long: may not be more than {MAX_MANAGER_LENGTH} bytes"]
-    if any(not c.isprintable() for c in manager):
-        return [f'fieldManager: Invalid value: "{manager}": must only contain printable characters']
-    return []
-
-
 def manager_from_user_agent(user_agent: str) -> str:
     """The default manager: the User-Agent up to its first ``/``, printable characters, 128 bytes."""
     out = ""
@@ -65,6 +57,29 @@ def manager_from_user_agent(user_agent: str) -> str:
             break
         out += c
     return out
+
+
+def write_options(options_kind: str, field_manager: str | None, force: str | None, user_agent: str, *,
+                  apply: bool) -> tuple[str, bool]:
+    """The manager and ``force`` of a write, checked as ``Validate{Create,Update,Patch}Options`` does
+    (422 naming the options kind); a write without ``fieldManager`` is its User-Agent's."""
+    errs: list[fe.FieldError] = []
+    manager = field_manager or ""
+    if force not in (None, "", "true", "false", "1", "0"):
+        raise errors.bad_request(f'force: Invalid value: "{force}": strconv.ParseBool: parsing "{force}": '
+                                 "invalid syntax")
+    forced = force in ("true", "1")
+    if apply and not manager:
+        errs.append(fe.required("fieldManager", "is required for apply patch"))
+    if not apply and force not in (None, ""):
+        errs.append(fe.forbidden("force", "may not be specified for non-apply patch"))
+    if len(manager.encode()) > MAX_MANAGER_LENGTH:
+        errs.append(fe.too_long("fieldManager", MAX_MANAGER_LENGTH))
+    elif any(not c.isprintable() for c in manager):
+        errs.append(fe.invalid("fieldManager", manager, "must only contain printable characters"))
+    if errs:
+        raise errors.invalid(options_kind, "", errs, "meta.k8s.io")
+    return manager or manager_from_user_agent(user_agent), forced
 
 
 def conflict_error(conflicts: list[tuple[Entry, tuple[str, ...]]]) -> APIError:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ccm.apiserver import timefmt
+from ccm.apiserver.errors import APIError
 from ccm.apiserver.ssa.fieldpath import FieldSet
 
 APPLY = "Apply"
@@ -78,12 +80,24 @@ def decode(raw: Any) -> Managed:
             raise ValueError(f"managedFields[{i}]: fieldsType must be FieldsV1")
         fields = FieldSet.from_fields_v1(e.get("fieldsV1") or {})
         entry = Entry(str(e.get("manager") or ""), op, str(e.get("apiVersion") or ""),
-                      str(e.get("subresource") or ""), e.get("time"), fields)
+                      str(e.get("subresource") or ""), _time(e.get("time")), fields)
         if entry.ident in out:  # repeated entries: their sets together
             out[entry.ident].fields = out[entry.ident].fields.union(fields)
         else:
             out[entry.ident] = entry
     return out
+
+
+def _time(value: Any) -> str | None:
+    """A metav1.Time in its canonical form (clients send offsets; the server writes UTC with Z)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("time must be a string")
+    try:
+        return timefmt.parse(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except APIError as exc:
+        raise ValueError(exc.message) from None
 
 
 def encode(managed: Managed) -> list[dict[str, Any]]:
