@@ -159,3 +159,66 @@ def test_watch_and_delete_wait(kubectl: Kubectl) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+SSA_SERVICE = """apiVersion: v1
+kind: Service
+metadata:
+  name: ssa
+  labels: {app: ssa, tier: front}
+spec:
+  selector: {app: ssa}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+  - {name: https, port: 443, targetPort: 8443}
+"""
+
+
+def test_server_side_apply(kubectl: Kubectl, api_client: Any) -> None:
+    """kubectl apply --server-side: create, no-op re-apply, conflict, --force-conflicts, pruning; and the
+    official client's apply patch."""
+    assert kubectl("apply", "--server-side", "-f", "-", stdin=SSA_SERVICE).stdout == "service/ssa serverside-applied\n"
+    svc = kubectl.json("get", "service", "ssa", "--show-managed-fields")
+    (entry,) = svc["metadata"]["managedFields"]
+    assert (entry["manager"], entry["operation"]) == ("kubectl", "Apply")
+    assert entry["fieldsV1"]["f:spec"]["f:ports"]['k:{"port":443,"protocol":"TCP"}'] == \
+        {".": {}, "f:name": {}, "f:port": {}, "f:targetPort": {}}
+    kubectl("apply", "--server-side", "-f", "-", stdin=SSA_SERVICE)  # unchanged: no write
+    assert kubectl.json("get", "service", "ssa")["metadata"]["resourceVersion"] == svc["metadata"]["resourceVersion"]
+    # another manager takes a field; applying the old value conflicts with it
+    kubectl("label", "service", "ssa", "tier=back", "--overwrite")
+    conflict = kubectl("apply", "--server-side", "-f", "-", stdin=SSA_SERVICE, ok=False)
+    assert conflict.returncode == 1
+    assert 'Apply failed with 1 conflict: conflict with "kubectl-label" using v1: .metadata.labels.tier' in \
+        conflict.stderr and "--force-conflicts" in conflict.stderr
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=SSA_SERVICE)
+    svc = kubectl.json("get", "service", "ssa", "--show-managed-fields")
+    assert svc["metadata"]["labels"]["tier"] == "front"
+    assert [e["manager"] for e in svc["metadata"]["managedFields"]] == ["kubectl"]  # the label taken over
+    # a field the manager stops applying goes; a field another manager also set stays
+    kubectl("annotate", "service", "ssa", "note=kept")
+    smaller = SSA_SERVICE.replace(", tier: front", "").replace("  - {name: https, port: 443, targetPort: 8443}\n", "")
+    kubectl("apply", "--server-side", "-f", "-", stdin=smaller)
+    svc = kubectl.json("get", "service", "ssa")
+    assert svc["metadata"]["labels"] == {"app": "ssa"} and svc["metadata"]["annotations"] == {"note": "kept"}
+    assert [p["port"] for p in svc["spec"]["ports"]] == [80]
+    dry = kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", stdin=SSA_SERVICE)
+    assert dry.stdout == "service/ssa serverside-applied (server dry run)\n"
+    assert [p["port"] for p in kubectl.json("get", "service", "ssa")["spec"]["ports"]] == [80]
+    # the official client: apply-patch+yaml with a field manager
+    from kubernetes import client
+
+    core = client.CoreV1Api(api_client)
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"x": "1"}}
+    cm = core.patch_namespaced_config_map("applied", "default", body, field_manager="app",
+                                          _content_type="application/apply-patch+yaml")
+    assert cm.data == {"x": "1"} and [(m.manager, m.operation) for m in cm.metadata.managed_fields] == \
+        [("app", "Apply")]
+    with pytest.raises(client.ApiException) as exc:
+        core.patch_namespaced_config_map("applied", "default", dict(body, data={"x": "2"}), field_manager="other",
+                                         _content_type="application/apply-patch+yaml")
+    assert exc.value.status == 409 and json.loads(exc.value.body)["message"] == \
+        'Apply failed with 1 conflict: conflict with "app": .data.x'
+    with pytest.raises(client.ApiException) as exc:
+        core.patch_namespaced_config_map("applied", "default", body, _content_type="application/apply-patch+yaml")
+    assert exc.value.status == 422 and "fieldManager: Required value: is required for apply patch" in exc.value.body
