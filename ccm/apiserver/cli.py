@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with embedded_apiserver(allow_loopback_endpoints=args.allow_loopback_endpoints, token=args.token,
                             service_cidr=args.service_cluster_ip_range, watch_history=args.watch_history,
-                            host=args.host, port=args.port) as server:
+                            host=args.host, port=args.port, cluster_objects=True) as server:
         server.write_kubeconfig(path)
         print(f"API server listening on {server.url}")
         print(f"kubeconfig: {path}")

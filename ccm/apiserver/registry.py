@@ -19,7 +19,7 @@ import random
 import uuid
 from typing import Any
 
-from ccm.apiserver import errors
+from ccm.apiserver import bootstrap, errors
 from ccm.apiserver import fielderrors as fe
 from ccm.apiserver.allocators import Transaction
 from ccm.apiserver.errors import APIError
@@ -124,8 +124,11 @@ class Registry:
         self.field_manager = "kube-apiserver"
         self._field_managers: dict[str, FieldManager | None] = {}
         self._rand = random.Random()
+        self.cluster_objects = bool(strategies) and strategies[0].options.cluster_objects
         for ns in DEFAULT_NAMESPACES:
             self.create(self.namespaces, None, {"metadata": {"name": ns}})
+        if self.cluster_objects:
+            bootstrap.kubernetes_service(self, strategies[0].options.service_cidr)
 
     @property
     def namespaces(self) -> Strategy:
@@ -345,6 +348,8 @@ class Registry:
             raise
         txn.commit()
         log.debug("%s: created %s", key, strategy.plural)
+        if strategy is self.namespaces and self.cluster_objects:
+            bootstrap.namespace_created(self, m["name"])
         return self.render(strategy, entry)
 
     def update(self, strategy: Strategy, namespace: str | None, name: str, body: Any, *,

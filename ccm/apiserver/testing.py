@@ -162,11 +162,13 @@ class EmbeddedAPIServer:
 def embedded_apiserver(*, allow_loopback_endpoints: bool = False, watch_history: int = 1000,
                        bookmark_interval: float = 1.0, token: str | None = None,
                        service_cidr: str = "10.96.0.0/12", host: str = "127.0.0.1",
-                       port: int = 0, header_timeout: float = 32.0, **server_options: Any,
-                       ) -> Iterator[EmbeddedAPIServer]:
+                       port: int = 0, header_timeout: float = 32.0, cluster_objects: bool = False,
+                       **server_options: Any) -> Iterator[EmbeddedAPIServer]:
     """An API server on loopback for the duration of the ``with`` block (``server_options`` go to
-    :class:`APIServer`: ``start_revision``, ``max_request_bytes``, ``body_timeout``)."""
-    options = Options(allow_loopback_endpoints=allow_loopback_endpoints, service_cidr=service_cidr)
+    :class:`APIServer`: ``start_revision``, ``max_request_bytes``, ``body_timeout``).
+    ``cluster_objects``: start with the ``kubernetes`` Service and ``default`` ServiceAccounts."""
+    options = Options(allow_loopback_endpoints=allow_loopback_endpoints, service_cidr=service_cidr,
+                      cluster_objects=cluster_objects)
     server = APIServer(options=options, watch_history=watch_history, bookmark_interval=bookmark_interval,
                        token=token, **server_options)
     embedded = EmbeddedAPIServer(server, host, port, header_timeout).start()

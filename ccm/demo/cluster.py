@@ -184,7 +184,8 @@ class LocalCluster:
         from ccm.apiserver.testing import embedded_apiserver
 
         self.progress("starting the embedded Kubernetes API server")
-        self.apiserver = self._stack.enter_context(embedded_apiserver(allow_loopback_endpoints=True))
+        self.apiserver = self._stack.enter_context(embedded_apiserver(allow_loopback_endpoints=True,
+                                                                      cluster_objects=True))
         self.api_client = self.new_api_client()
         self.client = RawClient(self.api_client)
         self.apiserver.write_kubeconfig(str(self.kubeconfig))

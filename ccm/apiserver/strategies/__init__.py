@@ -10,6 +10,7 @@ from ccm.apiserver.strategies.events import CoreEventStrategy, EventV1Strategy
 from ccm.apiserver.strategies.leases import LeaseStrategy
 from ccm.apiserver.strategies.namespaces import NamespaceStrategy
 from ccm.apiserver.strategies.nodes import NodeStrategy
+from ccm.apiserver.strategies.pods import PodStrategy
 from ccm.apiserver.strategies.services import ServiceStrategy
 
 __all__ = ["Options", "Strategy", "all_strategies"]
@@ -28,4 +29,5 @@ def all_strategies(options: Options) -> list[Strategy]:
         ConfigMapStrategy(options),
         SecretStrategy(options),
         ServiceAccountStrategy(options),
+        PodStrategy(options),
     ]
