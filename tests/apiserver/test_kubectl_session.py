@@ -138,13 +138,25 @@ def test_generic_commands(kubectl: Kubectl, tmp_path: Path) -> None:
     assert nodes[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
     assert nodes[1].split()[:3] == ["node-1", "Ready", "<none>"] and nodes[1].split()[-1] == "v1.36.0"
     assert "Name:                     1web" in kubectl("describe", "service", "1web").stdout
-    # (describe node also lists the node's pods: no Pods are served, so it fails as on a server without them)
+    # describe node lists the node's Pods (a field-selected list across namespaces)
+    kubectl("run", "app", "--image=nginx:1.27", "--overrides", '{"spec":{"nodeName":"node-1"}}')
+    described = kubectl("describe", "node", "node-1").stdout
+    assert "Kubelet Version:            v1.36.0" in described and "Non-terminated Pods:          (1 in total)" in \
+        described and "default                     app " in described
+    assert kubectl("get", "pods").stdout.splitlines()[1].split()[:3] == ["app", "0/1", "Pending"]
+    # what a cluster makes for itself
+    assert kubectl("get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP} {.spec.ports[0].port}").stdout \
+        == "10.96.0.1 443"
+    kubectl("create", "namespace", "team")
+    assert kubectl("get", "serviceaccount", "default", "-n", "team", "-o", "name").stdout == \
+        "serviceaccount/default\n"
     resources = kubectl("api-resources").stdout
     for line in ("configmaps", "serviceaccounts", "secrets", "endpointslices", "leases"):
         assert f"\n{line} " in resources
     assert "Server Version: v1.36.0" in kubectl("version").stdout
     explained = kubectl("explain", "service.spec.ports").stdout  # OpenAPI v3 from the client's models
     assert "FIELD: ports <[]ServicePort>" in explained and "nodePort\t<integer>" in explained
+    assert "targetPort\t<IntOrString>" in explained
     assert "ConfigMap holds configuration data" in kubectl("explain", "configmap").stdout
 
 

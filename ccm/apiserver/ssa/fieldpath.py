@@ -11,6 +11,9 @@ be both (a list item owned as a whole *and* field by field); ``FieldsV1`` marks 
 The algebra follows upstream exactly, including its asymmetries: :meth:`difference` removes
 members only (a child set survives unless its own members are removed), while
 :meth:`recursive_difference` drops a whole subtree when the other set owns its root.
+
+Sets are built with :meth:`insert` and not changed afterwards: the algebra returns new sets
+that share unchanged subtrees with their operands (no copying on the write path).
 """
 
 from __future__ import annotations
@@ -77,11 +80,12 @@ def path_string(path: Path) -> str:
 class FieldSet:
     """A set of field paths, stored as a trie (see the module docstring)."""
 
-    __slots__ = ("children", "members")
+    __slots__ = ("_fields_v1", "children", "members")
 
     def __init__(self) -> None:
         self.members: set[PathElement] = set()
         self.children: dict[PathElement, FieldSet] = {}
+        self._fields_v1: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ building
 
@@ -99,16 +103,6 @@ class FieldSet:
         for pe in path[:-1]:
             node = node.children.setdefault(pe, FieldSet())
         node.members.add(path[-1])
-
-    def child(self, pe: PathElement) -> FieldSet:
-        """The set below ``pe`` (created empty if absent)."""
-        return self.children.setdefault(pe, FieldSet())
-
-    def copy(self) -> FieldSet:
-        out = FieldSet()
-        out.members = set(self.members)
-        out.children = {pe: c.copy() for pe, c in self.children.items()}
-        return out
 
     # ------------------------------------------------------------------ queries
 
@@ -137,12 +131,16 @@ class FieldSet:
     # ------------------------------------------------------------------ algebra
 
     def union(self, other: FieldSet) -> FieldSet:
+        if other.empty():
+            return self
+        if self.empty():
+            return other
         out = FieldSet()
         out.members = self.members | other.members
         for pe in self.children.keys() | other.children.keys():
             a, b = self.children.get(pe), other.children.get(pe)
-            merged = a.union(b) if a is not None and b is not None else (a or b).copy()  # type: ignore[union-attr]
-            if not merged.empty():
+            merged = a.union(b) if a is not None and b is not None else (a or b)
+            if merged is not None and not merged.empty():
                 out.children[pe] = merged
         return out
 
@@ -157,32 +155,41 @@ class FieldSet:
 
     def difference(self, other: FieldSet) -> FieldSet:
         """Members of self not members of other, level by level (a child survives its parent's removal)."""
-        out = FieldSet()
-        out.members = self.members - other.members
-        for pe, c in self.children.items():
-            theirs = other.children.get(pe)
-            rest = c.difference(theirs) if theirs is not None else c.copy()
-            if not rest.empty():
-                out.children[pe] = rest
-        return out
+        return self._minus(other, recursive=False)
 
     def recursive_difference(self, other: FieldSet) -> FieldSet:
         """Like :meth:`difference`, but a member of other also removes everything below it."""
-        out = FieldSet()
-        out.members = self.members - other.members
+        return self._minus(other, recursive=True)
+
+    def _minus(self, other: FieldSet, *, recursive: bool) -> FieldSet:
+        """The difference; ``self`` itself when other takes nothing from it (its cached FieldsV1 stays)."""
+        changed = bool(self.members & other.members)
+        children: dict[PathElement, FieldSet] = {}
         for pe, c in self.children.items():
-            if pe in other.members:
+            if recursive and pe in other.members:
+                changed = True
                 continue
             theirs = other.children.get(pe)
-            rest = c.recursive_difference(theirs) if theirs is not None else c.copy()
+            rest = c._minus(theirs, recursive=recursive) if theirs is not None else c
+            changed = changed or rest is not c
             if not rest.empty():
-                out.children[pe] = rest
+                children[pe] = rest
+        if not changed:
+            return self
+        out = FieldSet()
+        out.members = self.members - other.members
+        out.children = children
         return out
 
     # ------------------------------------------------------------------ FieldsV1
 
     def to_fields_v1(self) -> dict[str, Any]:
-        """The ``fieldsV1`` JSON object (keys in upstream's order)."""
+        """The ``fieldsV1`` JSON object (keys in upstream's order; kept, as the set does not change)."""
+        if self._fields_v1 is None:
+            self._fields_v1 = self._encode()
+        return self._fields_v1
+
+    def _encode(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for pe in sorted(self.members | self.children.keys(), key=sort_key):
             c = self.children.get(pe)

@@ -9,6 +9,8 @@ and subresource.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from typing import Any
 
 from ccm.apiserver import timefmt
@@ -64,10 +66,24 @@ def is_reset(raw: Any) -> bool:
 
 
 def decode(raw: Any) -> Managed:
-    """Parse managedFields; ValueError on an entry that is not one."""
-    out: Managed = {}
+    """Parse managedFields; ValueError on an entry that is not one.
+
+    Every write decodes the stored entries again; the parse of a given list is remembered
+    (the result is a fresh dict of fresh entries: callers change them).
+    """
     if raw is None:
-        return out
+        return {}
+    try:
+        key = json.dumps(raw, separators=(",", ":"))
+    except (TypeError, ValueError):
+        raise ValueError("managedFields must be JSON") from None
+    return {k: dataclasses.replace(e) for k, e in _decode(key).items()}
+
+
+@functools.lru_cache(maxsize=256)
+def _decode(doc: str) -> Managed:
+    raw = json.loads(doc)
+    out: Managed = {}
     if not isinstance(raw, list):
         raise ValueError("managedFields must be a list")
     for i, e in enumerate(raw):

@@ -100,15 +100,21 @@ class Map:
     atomic: bool = False
     elem: Any = None
     model: Any = None
+    _fields: dict[str, Any] | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """A struct's fields by JSON name (resolved on first use: the models are recursive)."""
+        if self._fields is None:
+            self._fields = _struct_fields(self.model) if self.model is not None else {}
+        return self._fields
 
     def field_type(self, name: str) -> Any:
         """The type of a key; None for a struct field that does not exist."""
-        if self.model is None:
-            return self.elem
-        return _struct_fields(self.model).get(name)
+        return self.elem if self.model is None else self.fields.get(name)
 
     def has_field(self, name: str) -> bool:
-        return self.model is not None and name in _struct_fields(self.model)
+        return self.model is not None and name in self.fields
 
 
 @dataclasses.dataclass(eq=False)
@@ -149,7 +155,6 @@ def struct(model: type) -> Map:
     return Map(model.__name__, atomic=model.__name__ in ATOMIC_STRUCTS, model=model)
 
 
-@functools.cache
 def _struct_fields(model: type) -> dict[str, Type]:
     return {info.serialization_alias or name: _node(info.annotation, model.__name__, info.serialization_alias or name)
             for name, info in model.model_fields.items()}  # type: ignore[attr-defined]

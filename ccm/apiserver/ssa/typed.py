@@ -216,6 +216,8 @@ def _empty(v: Any) -> bool:
 
 
 def _compare(lhs: Any, rhs: Any, t: Type | None, path: Path, out: Comparison) -> None:
+    if lhs is rhs or (isinstance(lhs, dict | list) and lhs == rhs):
+        return  # the common case on a write: most of the object is untouched
     leaf = _is_leaf(t) or (_empty(lhs) and _empty(rhs))
     if not leaf and isinstance(t, List) and isinstance(lhs, list | _Missing) and isinstance(rhs, list | _Missing):
         left = dict(_items(t, lhs))
