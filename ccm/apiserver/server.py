@@ -349,12 +349,17 @@ class APIServer:
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
         rv = q.get("resourceVersion") or ""
 
+        accept = request.headers.get("Accept", "")
+        # protobuf when asked first (client-go's typed watches), framed events; JSON lines otherwise
+        proto = protobuf.accepts_protobuf(accept) and protobuf.supports(strategy.api_version, strategy.kind)
+        frame = _protobuf_event if proto else _json_event
+
         def plain(kind: str, entry: Entry) -> bytes:
-            return b'{"type":"' + kind.encode() + b'","object":' + self.registry.render(strategy, entry) + b"}\n"
+            return frame(kind, self.registry.render(strategy, entry))
 
         render: Callable[[str, Entry], bytes] = plain
-        if tables.wants_table(request.headers.get("Accept", "")):
-            render = self._table_renderer(strategy)
+        if tables.wants_table(accept):
+            render, frame = self._table_renderer(strategy), _json_event
 
         watcher = Watcher(strategy.bucket, namespace, None if selection.everything else selection.matches, render)
         # legacy watch: unset or "0" starts with the current state as synthetic ADDED events;
@@ -377,9 +382,10 @@ class APIServer:
             if exc.code not in (410, 504):
                 raise
             # as the watch cache does: HTTP 200, then one ERROR event carrying the Status
-            error_line = b'{"type":"ERROR","object":' + exc.to_bytes() + b"}\n"
-        response = web.StreamResponse(status=200, headers={"Content-Type": JSON,
-                                                           "Cache-Control": "no-cache, private"})
+            error_line = frame("ERROR", exc.to_bytes())
+        response = web.StreamResponse(status=200, headers={
+            "Content-Type": protobuf.WATCH_MEDIA_TYPE if frame is _protobuf_event else JSON,
+            "Cache-Control": "no-cache, private"})
         response.enable_chunked_encoding()
         if error_line is not None:
             await response.prepare(request)
@@ -389,11 +395,11 @@ class APIServer:
         if bookmarks and send_initial:
             mark = strategy.bookmark(self.store.rv)
             mark["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
-            watcher.push(b'{"type":"BOOKMARK","object":' + dumps(mark) + b"}\n")
+            watcher.push(frame("BOOKMARK", dumps(mark)))
         self.store.add_watcher(watcher)
         try:
             await response.prepare(request)
-            await self._pump(response, watcher, strategy, timeout, bookmarks)
+            await self._pump(response, watcher, strategy, timeout, bookmarks, frame)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -401,7 +407,7 @@ class APIServer:
         return response
 
     async def _pump(self, response: web.StreamResponse, watcher: Watcher, strategy: Strategy, timeout: int,
-                    bookmarks: bool) -> None:
+                    bookmarks: bool, frame: Callable[[str, bytes], bytes]) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
         next_mark = loop.time() + self.bookmark_interval
@@ -417,7 +423,7 @@ class APIServer:
             if deadline is not None and now >= deadline:
                 break
             if bookmarks and now >= next_mark:
-                watcher.push(b'{"type":"BOOKMARK","object":' + dumps(strategy.bookmark(self.store.rv)) + b"}\n")
+                watcher.push(frame("BOOKMARK", dumps(strategy.bookmark(self.store.rv))))
                 next_mark = now + self.bookmark_interval
                 continue
             wait = next_mark - now if bookmarks else None
@@ -426,6 +432,16 @@ class APIServer:
             watcher.wake.clear()
             await _wait(watcher.wake.wait(), wait)
         await response.write_eof()
+
+
+def _json_event(kind: str, obj: bytes) -> bytes:
+    """A watch event as a JSON line (``obj`` is the object's JSON)."""
+    return b'{"type":"' + kind.encode() + b'","object":' + obj + b"}\n"
+
+
+def _protobuf_event(kind: str, obj: bytes) -> bytes:
+    """A watch event as a length-prefixed protobuf WatchEvent (``obj`` is the object's JSON)."""
+    return protobuf.watch_frame(kind, protobuf.encode(json.loads(obj)))
 
 
 async def _wait(aw: Awaitable[Any], timeout: float | None) -> None:

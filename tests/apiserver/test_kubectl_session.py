@@ -186,6 +186,24 @@ def test_watch_and_delete_wait(kubectl: Kubectl) -> None:
         proc.wait()
 
 
+def test_events_watch_in_protobuf(kubectl: Kubectl) -> None:
+    """``kubectl events -w`` watches with the typed client, asking for protobuf: it gets a protobuf stream."""
+    kubectl("apply", "-f", "-", stdin=yaml.safe_dump(EVENT))
+    proc = subprocess.Popen([BINARY, "events", "-w", "-v=8"], env=kubectl.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None  # the header comes with the first event
+        assert proc.stdout.readline().split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+        assert proc.stdout.readline().split()[1:] == ["Normal", "Testing", "Service/web", "hello"]
+        later = dict(EVENT, metadata={"name": "web.2"}, message="again")
+        kubectl("apply", "-f", "-", stdin=yaml.safe_dump(later))
+        assert proc.stdout.readline().split()[1:] == ["Normal", "Testing", "Service/web", "again"]
+    finally:
+        proc.kill()
+        _, err = proc.communicate()
+    assert "Content-Type: application/vnd.kubernetes.protobuf;stream=watch" in err
+
+
 SSA_SERVICE = """apiVersion: v1
 kind: Service
 metadata:
