@@ -465,7 +465,7 @@ class Registry:
         if fields is None:
             raise errors.unsupported_media_type(APPLY_PATCH)
         config = fields.check_config(body, namespace, name)
-        cm = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+        cm: dict[str, Any] = config["metadata"] if isinstance(config.get("metadata"), dict) else {}
         if cm.get("name") not in (None, name):
             raise errors.bad_request(f"the name of the object ({cm['name']}) does not match the name on the URL "
                                      f"({name})")

@@ -399,7 +399,7 @@ class APIServer:
         self.store.add_watcher(watcher)
         try:
             await response.prepare(request)
-            await self._pump(response, watcher, strategy, timeout, bookmarks, frame)
+            await self._pump(response, watcher, strategy, timeout, bookmarks, frame=frame)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -407,7 +407,7 @@ class APIServer:
         return response
 
     async def _pump(self, response: web.StreamResponse, watcher: Watcher, strategy: Strategy, timeout: int,
-                    bookmarks: bool, frame: Callable[[str, bytes], bytes]) -> None:
+                    bookmarks: bool, *, frame: Callable[[str, bytes], bytes]) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
         next_mark = loop.time() + self.bookmark_interval

@@ -13,8 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +22,6 @@ import yaml
 from kubernetes import client
 
 from ccm.apiserver.testing import EmbeddedAPIServer, embedded_apiserver
-
 from tests.util import wait_for
 
 KUBECTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kubectl"

@@ -50,7 +50,7 @@ _STRIP = FieldSet.of(("f:apiVersion",), ("f:kind",), ("f:metadata",), *(
 def manager_from_user_agent(user_agent: str) -> str:
     """The default manager: the User-Agent up to its first ``/``, printable characters, 128 bytes."""
     out = ""
-    for c in user_agent.split("/")[0]:
+    for c in user_agent.split("/", maxsplit=1)[0]:
         if not c.isprintable():
             continue
         if len((out + c).encode()) > MAX_MANAGER_LENGTH:
@@ -140,11 +140,10 @@ class FieldManager:
             raise conflict_error(conflicts)
         out: Managed = {}
         for other_id, e in managed.items():
-            if other_id != ident:
-                e = Entry(e.manager, e.operation, e.api_version, e.subresource, e.time,
-                          e.fields.difference(changed).difference(cmp.removed))
-            if not e.fields.empty():
-                out[other_id] = e
+            kept = e if other_id == ident else Entry(e.manager, e.operation, e.api_version, e.subresource, e.time,
+                                                     e.fields.difference(changed).difference(cmp.removed))
+            if not kept.fields.empty():
+                out[other_id] = kept
         return out
 
     def _record_update(self, live: Obj, new: Obj, managed: Managed, manager: str, subresource: str | None) -> Managed:

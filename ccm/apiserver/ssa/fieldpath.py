@@ -125,6 +125,8 @@ class FieldSet:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FieldSet) and set(self.paths()) == set(other.paths())
 
+    __hash__ = None  # type: ignore[assignment]  # mutable while built: not a dict key
+
     def __repr__(self) -> str:
         return "FieldSet(" + ", ".join(path_string(p) for p in self.paths()) + ")"
 

@@ -346,11 +346,9 @@ def _remove(value: Any, s: FieldSet, t: Type | None) -> Any:
             if pe in s.members:
                 continue
             sub = s.children.get(pe)
-            if sub is not None and not sub.empty():
-                item = _remove(item, sub, t.elem)
-                if item is MISSING:
-                    continue
-            out_list.append(item)
+            kept = _remove(item, sub, t.elem) if sub is not None and not sub.empty() else item
+            if kept is not MISSING:
+                out_list.append(kept)
         return out_list if out_list else MISSING
     if isinstance(t, Map) and isinstance(value, dict):
         out: dict[str, Any] = {}
@@ -359,11 +357,9 @@ def _remove(value: Any, s: FieldSet, t: Type | None) -> Any:
             if pe in s.members:
                 continue
             sub = s.children.get(pe)
-            if sub is not None and not sub.empty():
-                v = _remove(v, sub, t.field_type(k))
-                if v is MISSING:
-                    continue
-            out[k] = v
+            kept = _remove(v, sub, t.field_type(k)) if sub is not None and not sub.empty() else v
+            if kept is not MISSING:
+                out[k] = kept
         return out if out else MISSING
     return value
 

@@ -110,8 +110,9 @@ def test_remove_items_drops_owned_items_and_emptied_maps() -> None:
     (svc(type={"x": 1}), ".spec.type: expected scalar, got map"),
 ], ids=["unknown", "shape", "key", "duplicate", "scalar"])
 def test_validate_names_the_field(cfg: dict[str, Any], message: str) -> None:
-    with pytest.raises(typed.SchemaError, match=message.replace("[", r"\[").replace(".", r"\.")):
+    with pytest.raises(typed.SchemaError) as exc:
         typed.validate(cfg, SVC)
+    assert message in str(exc.value)
 
 
 # ------------------------------------------------------------------ field manager
@@ -189,7 +190,7 @@ def test_apply_removes_what_it_no_longer_sets_unless_someone_else_owns_it(fm: Fi
 
 def test_apply_to_an_object_without_managed_fields_attributes_it_first(fm: FieldManager) -> None:
     live = svc(type="ClusterIP")
-    with pytest.raises(APIError, match='conflict with "before-first-apply" using v1: .spec.type'):
+    with pytest.raises(APIError, match=r'conflict with "before-first-apply" using v1: \.spec\.type'):
         fm.apply(live, svc(type="NodePort"), "a", force=False)
 
 
