@@ -147,6 +147,6 @@ def test_watch_in_protobuf(api_client: k8s.ApiClient) -> None:
                                    f"{PB},application/json")
     ((kind, obj),) = codec.read_watch_frames(data)
     assert kind == "ERROR" and obj["kind"] == "Status" and obj["code"] == 504
-    status, ctype, data = raw_call(api_client, "GET", "/api/v1/pods?watch=true&timeoutSeconds=1", None,
+    status, ctype, data = raw_call(api_client, "GET", "/api/v1/pods?watch=true&resourceVersion=999999", None,
                                    f"{PB},application/json")
-    assert status == 200 and ctype.startswith("application/json")
+    assert status == 200 and ctype.startswith("application/json") and json.loads(data)["type"] == "ERROR"
