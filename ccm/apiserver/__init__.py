@@ -35,8 +35,8 @@ Where kube-apiserver's behaviour is surprising, this server follows it:
 
 Deliberate differences: managed fields are kept in the API version of the write that made
 them (no conversion between ``v1`` and ``events.k8s.io/v1`` Event entries); server-side apply
-has no migration from client-side apply (``last-applied-configuration`` is neither read nor
-updated by it); an applied configuration that does not fit the schema is a 400 (upstream
+takes over from client-side apply only as upstream does (the ``kubectl`` manager, fields its
+``last-applied-configuration`` still matches); an applied configuration that does not fit the schema is a 400 (upstream
 answers 500 for some); Pods are stored, not run (no scheduler, no kubelet: they stay
 ``Pending``, have no protobuf form and are deleted at once); ``cluster_objects`` (on for
 ``ccm apiserver`` and ``ccm demo``, off for the bare test server) makes the ``kubernetes``

@@ -247,6 +247,14 @@ def test_server_side_apply(kubectl: Kubectl, cluster: EmbeddedAPIServer) -> None
     dry = kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", stdin=SSA_SERVICE)
     assert dry.stdout == "service/ssa serverside-applied (server dry run)\n"
     assert [p["port"] for p in kubectl.json("get", "service", "ssa")["spec"]["ports"]] == [80]
+    # moving from client-side apply: kubectl's server-side apply takes over what it applied before
+    csa = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moved}\ndata: {a: '1'}\n"
+    kubectl("apply", "-f", "-", stdin=csa)
+    kubectl("apply", "--server-side", "-f", "-", stdin=csa.replace("'1'", "'2'"))
+    moved = kubectl.json("get", "configmap", "moved", "--show-managed-fields")
+    assert moved["data"] == {"a": "2"}
+    assert json.loads(moved["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])[
+        "data"] == {"a": "2"}
     # the official client: apply-patch+yaml with a field manager
     core = client.CoreV1Api(cluster.api_client())
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"x": "1"}}

@@ -13,6 +13,9 @@ does the same steps in order:
   removed unless another manager owns them; a change to a field another manager owns is a
   409 conflict unless forced, which takes the field over. An object without managedFields is
   first attributed to ``before-first-apply``.
+* moving from client-side apply: for the ``kubectl`` manager, conflicts on fields the
+  ``last-applied-configuration`` annotation still matches are taken over (that manager applied
+  them before), and an existing annotation is rewritten to the applied configuration;
 * system fields (name, uid, resourceVersion...) are never owned; ``status`` is not owned
   through the main resource nor ``spec`` through ``/status``; at most 10 ``Update`` entries
   are kept, older ones merge into ``ancient-changes``.
@@ -21,6 +24,7 @@ does the same steps in order:
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +44,19 @@ ANCIENT_CHANGES = "ancient-changes"
 BEFORE_FIRST_APPLY = "before-first-apply"
 #: FieldManagerMaxLength
 MAX_MANAGER_LENGTH = 128
+#: the manager whose applies take over from its own client-side applies
+KUBECTL = "kubectl"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+Conflict = tuple[Entry, tuple[str, ...]]
+
+
+class Conflicts(Exception):  # noqa: N818 - upstream's name (merge.Conflicts)
+    """Fields an apply would change that other managers own."""
+
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        super().__init__(f"{len(conflicts)} conflicts")
+        self.conflicts = conflicts
 
 #: fields no manager owns (upstream's stripMeta set)
 _STRIP = FieldSet.of(("f:apiVersion",), ("f:kind",), ("f:metadata",), *(
@@ -82,7 +99,7 @@ def write_options(options_kind: str, field_manager: str | None, force: str | Non
     return manager or manager_from_user_agent(user_agent), forced
 
 
-def conflict_error(conflicts: list[tuple[Entry, tuple[str, ...]]]) -> APIError:
+def conflict_error(conflicts: list[Conflict]) -> APIError:
     """The 409 upstream answers, with one FieldManagerConflict cause per field."""
     causes = [{"type": "FieldManagerConflict", "message": f"conflict with {e.describe()}", "field": path_string(p)}
               for e, p in conflicts]
@@ -129,7 +146,7 @@ class FieldManager:
     def _take(cmp: typed.Comparison, managed: Managed, ident: mf.Ident, force: bool) -> Managed:
         """Upstream's ``update``: other managers lose what changed (or conflict) and what went away."""
         changed = cmp.changed()
-        conflicts: list[tuple[Entry, tuple[str, ...]]] = []
+        conflicts: list[Conflict] = []
         for other_id, e in managed.items():
             if other_id == ident:
                 continue
@@ -137,7 +154,7 @@ class FieldManager:
             if not taken.empty():
                 conflicts += [(e, p) for p in taken.paths()]
         if conflicts and not force:
-            raise conflict_error(conflicts)
+            raise Conflicts(conflicts)
         out: Managed = {}
         for other_id, e in managed.items():
             kept = e if other_id == ident else Entry(e.manager, e.operation, e.api_version, e.subresource, e.time,
@@ -215,6 +232,44 @@ class FieldManager:
 
         Raises the 409 conflict error. The result equals ``live`` when nothing changed.
         """
+        try:
+            result = self._apply(live, config, manager, force=force, subresource=subresource)
+        except Conflicts as exc:
+            allowed = self._from_last_applied(live) if manager == KUBECTL else None
+            if allowed is None:
+                raise conflict_error(exc.conflicts) from None
+            remaining = [(e, p) for e, p in exc.conflicts if not allowed.has(p)]
+            if remaining:
+                raise conflict_error(remaining) from None
+            result = self._apply(live, config, manager, force=True, subresource=subresource)
+        annotations = (result.get("metadata") or {}).get("annotations") or {}
+        if manager == KUBECTL and LAST_APPLIED in annotations:
+            applied = copy.deepcopy(config)
+            ((applied.get("metadata") or {}).get("annotations") or {}).pop(LAST_APPLIED, None)
+            annotations[LAST_APPLIED] = json.dumps(applied, sort_keys=True, separators=(",", ":"),
+                                                   ensure_ascii=False) + "\n"
+        return result
+
+    def _from_last_applied(self, live: Obj | None) -> FieldSet | None:
+        """The fields kubectl's client-side apply set and that still hold the value it set (None: no
+        usable annotation)."""
+        raw = (((live or {}).get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+        try:
+            last = json.loads(raw) if isinstance(raw, str) and raw else None
+        except ValueError:
+            return None
+        if not isinstance(last, dict) or last.get("apiVersion") != self.api_version:
+            return None
+        try:
+            typed.validate(last, self.type)
+        except typed.SchemaError:
+            return None
+        cmp = typed.compare(last, _without_managed(live or {}), self.type)
+        return typed.to_field_set(last, self.type).difference(cmp.modified).difference(cmp.added) \
+            .difference(cmp.removed)
+
+    def _apply(self, live: Obj | None, config: Obj, manager: str, *, force: bool,
+               subresource: str | None) -> Obj:
         ignored = self._ignored(subresource)
         if live is None:
             managed: Managed = {}

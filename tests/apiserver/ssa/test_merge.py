@@ -209,3 +209,22 @@ def test_update_managers_are_capped(fm: FieldManager) -> None:
                                                  ("a\x00b", "ab"), ("x" * 200, "x" * 128)])
 def test_manager_from_user_agent(agent: str, manager: str) -> None:
     assert manager_from_user_agent(agent) == manager
+
+
+def test_kubectl_takes_over_from_its_client_side_apply(fm: FieldManager) -> None:
+    import json
+
+    from ccm.apiserver.ssa.fieldmanager import LAST_APPLIED
+
+    last = svc(type="ClusterIP", sessionAffinity="None")
+    live = svc(type="ClusterIP", sessionAffinity="None", externalName="x")
+    live["metadata"]["annotations"] = {LAST_APPLIED: json.dumps(last)}
+    fm.update(None, live, "kubectl-client-side-apply")
+    changed = svc(type="NodePort", sessionAffinity="None")
+    with pytest.raises(APIError, match="kubectl-client-side-apply"):
+        fm.apply(live, changed, "someone-else", force=False)  # only kubectl's own applies take over
+    out = fm.apply(live, changed, "kubectl", force=False)
+    assert out["spec"]["type"] == "NodePort"
+    assert json.loads(out["metadata"]["annotations"][LAST_APPLIED]) == changed
+    with pytest.raises(APIError, match=r"\.spec\.externalName"):  # not in last-applied: still a conflict
+        fm.apply(live, svc(externalName="y"), "kubectl", force=False)
