@@ -51,7 +51,7 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 Conflict = tuple[Entry, tuple[str, ...]]
 
 
-class Conflicts(Exception):  # noqa: N818 - upstream's name (merge.Conflicts)
+class Conflicts(Exception):
     """Fields an apply would change that other managers own."""
 
     def __init__(self, conflicts: list[Conflict]) -> None:
