@@ -2,11 +2,13 @@
 
 Layers, bottom up: ``fielderrors``/``errors`` (Status objects), ``validation`` (name, label,
 IP rules), ``selectors``, ``patch``, ``schema`` (decode-time type and unknown-field checks),
-``store`` (versioned objects, history, watch fan-out), ``allocators`` (ClusterIPs, node
-ports), ``strategies`` (one module per resource: defaulting, validation, allocation, status
-rules), ``registry`` (the generic create/update/patch/delete/list driver), ``discovery`` and
-``tables`` (what kubectl reads), ``server`` (HTTP). ``testing.embedded_apiserver`` runs it in
-a background thread; ``cli`` is ``ccm apiserver``.
+``ssa`` (managed fields and server-side apply: field sets, merge, conflicts), ``store``
+(versioned objects, history, watch fan-out), ``allocators`` (ClusterIPs, node ports),
+``strategies`` (one module per resource: defaulting, validation, allocation, status rules),
+``registry`` (the generic create/update/patch/apply/delete/list driver), ``bootstrap`` (the
+objects a cluster makes for itself), ``discovery`` and ``tables`` (what kubectl reads),
+``server`` (HTTP). ``testing.embedded_apiserver`` runs it in a background thread; ``cli`` is
+``ccm apiserver``.
 
 Where kube-apiserver's behaviour is surprising, this server follows it:
 
@@ -20,17 +22,27 @@ Where kube-apiserver's behaviour is surprising, this server follows it:
   (``kubectl explain``; kubectl also reads from it that the server validates fields itself);
   ``/openapi/v2`` is a 404.
 * Content negotiation: protobuf (``application/vnd.kubernetes.protobuf``, :mod:`protobuf`) in
-  and out for the built-in kinds, as kubectl's typed commands send it; JSON otherwise; Tables
-  honour ``includeObject``; ``as=PartialObjectMetadata`` only when asked for.
+  and out for the built-in kinds, as kubectl's typed commands send it, watches included
+  (length-prefixed WatchEvents); JSON otherwise; Tables honour ``includeObject``;
+  ``as=PartialObjectMetadata`` only when asked for.
+* Every create, update and patch records ``metadata.managedFields`` (the manager is the
+  ``fieldManager`` parameter or the User-Agent up to its first ``/``); PATCH with
+  ``application/apply-patch+yaml`` is server-side apply with upstream's ownership, pruning and
+  409 conflicts (:mod:`ssa`).
 * Request limits (:mod:`decoding`): 3 MiB bodies (413), 1.5 MiB stored objects, nesting depth,
   YAML alias expansion, duplicate keys (``fieldValidation``); a watch from a revision the server
   has not reached is answered "Too large resource version" (an ERROR event).
 
-Deliberate differences: no ``managedFields`` and no server-side apply (``apply-patch+yaml`` is a
-415; kubectl then says server-side apply is not available); no Pods (``kubectl describe node``
-fails listing them); DeleteOptions ``propagationPolicy`` and grace
-periods are ignored (there is no garbage collector); deleting a Namespace removes it at
-once; ``sendInitialEvents`` is refused with a 400, as by a server without WatchList;
-``allow_loopback_endpoints`` lifts the loopback check on EndpointSlice addresses (the
-one-machine demo needs it).
+Deliberate differences: managed fields are kept in the API version of the write that made
+them (no conversion between ``v1`` and ``events.k8s.io/v1`` Event entries); server-side apply
+takes over from client-side apply only as upstream does (the ``kubectl`` manager, fields its
+``last-applied-configuration`` still matches); an applied configuration that does not fit the schema is a 400 (upstream
+answers 500 for some); Pods are stored, not run (no scheduler, no kubelet: they stay
+``Pending``, have no protobuf form and are deleted at once); ``cluster_objects`` (on for
+``ccm apiserver`` and ``ccm demo``, off for the bare test server) makes the ``kubernetes``
+Service without endpoints and the ``default`` ServiceAccounts, not ``kube-root-ca.crt`` nor
+node Leases; DeleteOptions ``propagationPolicy`` and grace periods are ignored (there is no
+garbage collector); deleting a Namespace removes it at once; ``sendInitialEvents`` is refused
+with a 400, as by a server without WatchList; ``allow_loopback_endpoints`` lifts the loopback
+check on EndpointSlice addresses (the one-machine demo needs it).
 """

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     with embedded_apiserver(allow_loopback_endpoints=args.allow_loopback_endpoints, token=token,
                             service_cidr=args.service_cluster_ip_range, watch_history=args.watch_history,
                             host=args.host, port=args.port, tokens=tokens,
-                            authorization_mode=args.authorization_mode, tls=args.tls) as server:
+                            authorization_mode=args.authorization_mode, tls=args.tls, cluster_objects=True) as server:
         server.write_kubeconfig(path)
         print(f"API server listening on {server.url}")
         print(f"kubeconfig: {path}")

@@ -119,8 +119,9 @@ def unauthorized() -> APIError:
 
 
 def unsupported_media_type(content_type: str) -> APIError:
-    """kube-apiserver's 415, minus apply-patch+yaml: server-side apply is not implemented here."""
+    """kube-apiserver's 415 for a PATCH body type it does not take."""
+    del content_type  # not echoed upstream either
     return APIError(415, "the body of the request was in an unknown format - accepted media types include: "
                     "application/json-patch+json, application/merge-patch+json, "
-                    f"application/strategic-merge-patch+json (got {content_type!r}; server-side apply "
-                    "is not supported by this API server)", "UnsupportedMediaType")
+                    "application/strategic-merge-patch+json, application/apply-patch+yaml",
+                    "UnsupportedMediaType")

@@ -38,9 +38,12 @@ def _property(annotation: Any, components: dict[str, Any], description: str | No
     if isinstance(t, tuple):
         out = {}
         if set(t) == {int, str}:
-            components.setdefault(_INT_OR_STRING, {"type": "string", "format": "int-or-string",
-                                                   "description": "IntOrString is a type that can hold an "
-                                                                  "int32 or a string."})
+            # as kube-apiserver's v3 document has it: no "type" (kubectl explain then prints the
+            # schema's name, <IntOrString>), one of integer or string
+            components.setdefault(_INT_OR_STRING, {"description": "IntOrString is a type that can hold an "
+                                                                  "int32 or a string.",
+                                                   "format": "int-or-string",
+                                                   "oneOf": [{"type": "integer"}, {"type": "string"}]})
             out = {"allOf": [{"$ref": f"#/components/schemas/{_INT_OR_STRING}"}]}
     elif origin in (list, typing.List):  # noqa: UP006 - the generated models use typing.List
         out = {"type": "array", "items": _property(typing.get_args(t)[0], components, None)}

@@ -19,7 +19,7 @@ import random
 import uuid
 from typing import Any
 
-from ccm.apiserver import errors
+from ccm.apiserver import bootstrap, errors
 from ccm.apiserver import fielderrors as fe
 from ccm.apiserver.allocators import Transaction
 from ccm.apiserver.errors import APIError
@@ -27,6 +27,8 @@ from ccm.apiserver.listoptions import EXACT
 from ccm.apiserver.patch import json_patch, merge_patch, strategic_merge_patch
 from ccm.apiserver.schema import check_fields
 from ccm.apiserver.selectors import LabelSelector, parse_field_selector, parse_label_selector
+from ccm.apiserver.ssa import schema as ssa_schema
+from ccm.apiserver.ssa.fieldmanager import FieldManager
 from ccm.apiserver.store import Entry, Store, dumps, in_namespace
 from ccm.apiserver.strategies import Strategy
 from ccm.apiserver.strategies.base import Obj
@@ -44,6 +46,7 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
 
 
 def now() -> str:
@@ -117,9 +120,15 @@ class Registry:
         self.warnings: list[str] = []
         #: duplicate keys in the request body being served (field paths), for fieldValidation
         self.duplicates: list[str] = []
+        #: the field manager of the write being served (its fieldManager or User-Agent prefix)
+        self.field_manager = "kube-apiserver"
+        self._field_managers: dict[str, FieldManager | None] = {}
         self._rand = random.Random()
+        self.cluster_objects = bool(strategies) and strategies[0].options.cluster_objects
         for ns in DEFAULT_NAMESPACES:
             self.create(self.namespaces, None, {"metadata": {"name": ns}})
+        if self.cluster_objects:
+            bootstrap.kubernetes_service(self, strategies[0].options.service_cidr)
 
     @property
     def namespaces(self) -> Strategy:
@@ -191,6 +200,31 @@ class Registry:
     def _invalid(self, strategy: Strategy, obj: Obj, errs: list[fe.FieldError]) -> APIError:
         name = (obj.get("metadata") or {}).get("name") or ""
         return errors.invalid(strategy.kind, name, errs, strategy.group)
+
+    # ------------------------------------------------------------------ managed fields
+
+    def _fields_of(self, strategy: Strategy) -> FieldManager | None:
+        """The kind's field manager (None for a kind without a model: it records no managedFields)."""
+        key = strategy.api_version + "/" + strategy.plural
+        if key not in self._field_managers:
+            kind_type = ssa_schema.for_model(strategy.model) if strategy.model else None
+            self._field_managers[key] = None if kind_type is None else FieldManager(
+                kind_type, strategy.api_version, strategy.kind, has_status=strategy.has_status, clock=now)
+        return self._field_managers[key]
+
+    def _track(self, strategy: Strategy, old: Obj | None, obj: Obj, subresource: str | None) -> None:
+        """Record this write in ``obj``'s managedFields (in the API version the request used)."""
+        fields = self._fields_of(strategy)
+        if fields is None:
+            return
+        new = strategy.to_external(obj) if strategy.converts else obj
+        fields.update(strategy.to_external(old) if old is not None and strategy.converts else old, new,
+                      self.field_manager, subresource)
+        managed = new["metadata"].get("managedFields")
+        if managed:
+            obj["metadata"]["managedFields"] = managed
+        else:
+            obj["metadata"].pop("managedFields", None)
 
     # ------------------------------------------------------------------ reads
 
@@ -272,7 +306,8 @@ class Registry:
     # ------------------------------------------------------------------ writes
 
     def create(self, strategy: Strategy, namespace: str | None, body: Any, dry_run: bool = False,
-               field_validation: str | None = None) -> bytes:
+               field_validation: str | None = None, *, tracked: bool = False) -> bytes:
+        """POST; ``tracked``: the body's managedFields are already this write's (server-side apply)."""
         obj = self._decode(strategy, body, field_validation)
         self._check_namespace(strategy, obj, namespace)
         m = obj["metadata"]
@@ -287,6 +322,8 @@ class Registry:
         if not m.get("name") and m.get("generateName"):
             m["name"] = self._generate_name(strategy, namespace, m["generateName"])
         strategy.default(obj)
+        if not tracked:
+            self._track(strategy, None, obj, None)
         strategy.prepare_for_create(obj)
         # a version-4 UUID from the PRNG: uuid4() costs a getrandom syscall per object
         m["uid"] = str(uuid.UUID(int=self._rand.getrandbits(128), version=4))
@@ -303,6 +340,7 @@ class Registry:
         if dry_run:
             txn.revert()
             return dumps(_preview(strategy, obj))
+        obj["metadata"] = _ordered({"metadata": dict(obj["metadata"], resourceVersion="")})["metadata"]  # store fills it
         try:
             entry = self.store.create(strategy.bucket, key, obj)
         except APIError:  # too large to store: give back what was allocated for it
@@ -310,6 +348,8 @@ class Registry:
             raise
         txn.commit()
         log.debug("%s: created %s", key, strategy.plural)
+        if strategy is self.namespaces and self.cluster_objects:
+            bootstrap.namespace_created(self, m["name"])
         return self.render(strategy, entry)
 
     def update(self, strategy: Strategy, namespace: str | None, name: str, body: Any, *,
@@ -332,7 +372,7 @@ class Registry:
         return 200, self._update(strategy, existing, obj, subresource=subresource, dry_run=dry_run)
 
     def _update(self, strategy: Strategy, existing: Entry, obj: Obj, *, subresource: str | None,
-                dry_run: bool) -> bytes:
+                dry_run: bool, tracked: bool = False) -> bytes:
         old = existing.obj
         om, m = old["metadata"], obj["metadata"]
         key = _key(strategy, om.get("namespace"), om["name"])
@@ -346,6 +386,8 @@ class Registry:
                                                                           "must be specified for an update")],
                                  strategy.group)
         strategy.default(obj)
+        if not tracked:
+            self._track(strategy, old, obj, subresource)
         m["generation"] = om.get("generation")
         if subresource == "status":
             strategy.prepare_for_status_update(obj, old)
@@ -411,6 +453,41 @@ class Registry:
             raise errors.unsupported_media_type(content_type)
         if not isinstance(patched, dict):
             raise errors.bad_request("the patch produced something that is not an object")
+        return self._patched(strategy, existing, namespace, name, patched, subresource=subresource, dry_run=dry_run,
+                             field_validation=field_validation)
+
+    def apply(self, strategy: Strategy, namespace: str | None, name: str, body: Any, *, force: bool = False,
+              subresource: str | None = None, dry_run: bool = False,
+              field_validation: str | None = None) -> tuple[int, bytes]:
+        """Server-side apply (PATCH ``application/apply-patch+yaml``): (http status, body); an object
+        that does not exist is created from the configuration (201)."""
+        fields = self._fields_of(strategy)
+        if fields is None:
+            raise errors.unsupported_media_type(APPLY_PATCH)
+        config = fields.check_config(body, namespace, name)
+        cm: dict[str, Any] = config["metadata"] if isinstance(config.get("metadata"), dict) else {}
+        if cm.get("name") not in (None, name):
+            raise errors.bad_request(f"the name of the object ({cm['name']}) does not match the name on the URL "
+                                     f"({name})")
+        if strategy.namespaced and cm.get("namespace") not in (None, "", namespace):
+            raise errors.bad_request("the namespace of the provided object does not match the namespace sent "
+                                     "on the request")
+        existing = self.store.get(strategy.bucket, _key(strategy, namespace, name))
+        if existing is None:
+            if subresource:
+                raise errors.not_found(strategy.plural, name, strategy.group)
+            created = fields.apply(None, config, self.field_manager, force=force)
+            created["metadata"]["name"] = name
+            return 201, self.create(strategy, namespace, created, dry_run, field_validation, tracked=True)
+        live = json.loads(self.render(strategy, existing))
+        merged = fields.apply(live, config, self.field_manager, force=force, subresource=subresource)
+        return 200, self._patched(strategy, existing, namespace, name, merged, subresource=subresource,
+                                  dry_run=dry_run, field_validation=field_validation, tracked=True)
+
+    def _patched(self, strategy: Strategy, existing: Entry, namespace: str | None, name: str, patched: Obj, *,
+                 subresource: str | None, dry_run: bool, field_validation: str | None,
+                 tracked: bool = False) -> bytes:
+        """Store the result of a patch of ``existing`` (the checks every patch type shares)."""
         pm = patched.get("metadata")
         if not isinstance(pm, dict):
             pm = patched["metadata"] = {}
@@ -422,7 +499,7 @@ class Registry:
             raise self._invalid(strategy, patched, [fe.invalid("metadata.name", pm.get("name"),
                                                                "field is immutable")])
         obj = self._decode(strategy, patched, field_validation)
-        return self._update(strategy, existing, obj, subresource=subresource, dry_run=dry_run)
+        return self._update(strategy, existing, obj, subresource=subresource, dry_run=dry_run, tracked=tracked)
 
     def delete(self, strategy: Strategy, namespace: str | None, name: str, options: Any = None,
                dry_run: bool = False) -> bytes:

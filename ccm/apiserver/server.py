@@ -22,7 +22,8 @@ from ccm.apiserver.auth.rbac import AlwaysAllow, Authorizer, RBACAuthorizer, Sto
 from ccm.apiserver.auth.users import TokenAuthenticator, User
 from ccm.apiserver.errors import APIError
 from ccm.apiserver.protobuf import codec as protobuf
-from ccm.apiserver.registry import MERGE_PATCH, Registry, Selection
+from ccm.apiserver.registry import APPLY_PATCH, MERGE_PATCH, Registry, Selection
+from ccm.apiserver.ssa import fieldmanager
 from ccm.apiserver.store import Entry, Store, Watcher, dumps
 from ccm.apiserver.strategies import Options, Strategy, all_strategies
 from ccm.apiserver.tokens import TokenIssuer, service_account_verifier
@@ -36,6 +37,7 @@ _WARNINGS = web.RequestKey("warnings", list)
 _USER = web.RequestKey("user", User)
 AUTHORIZATION_MODES = ("AlwaysAllow", "RBAC")
 _NOT_FOUND = APIError(404, "the server could not find the requested resource", "NotFound", {})
+_OPTIONS_KIND = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions"}
 
 
 class Route(NamedTuple):
@@ -231,6 +233,11 @@ class APIServer:
         method = request.method
         dry_run = request[_DRY_RUN] = self._dry_run(q)
         reg = self.registry
+        force = False
+        if method in _OPTIONS_KIND:  # whose write this is, for managedFields
+            reg.field_manager, force = fieldmanager.write_options(
+                _OPTIONS_KIND[method], q.get("fieldManager"), q.get("force"), request.headers.get("User-Agent", ""),
+                apply=method == "PATCH" and request.content_type == APPLY_PATCH)
         if name is None:
             if method == "GET":
                 if watch_prefix or q.get("watch") in ("true", "1"):
@@ -273,6 +280,10 @@ class APIServer:
         if method == "PUT":
             status, body = reg.update(strategy, namespace, name, self._body(raw, request), subresource=sub,
                                       dry_run=dry_run, field_validation=q.get("fieldValidation"))
+            return self._reply(request, body, status)
+        if method == "PATCH" and request.content_type == APPLY_PATCH:
+            status, body = reg.apply(strategy, namespace, name, self._body(raw, request), force=force,
+                                     subresource=sub, dry_run=dry_run, field_validation=q.get("fieldValidation"))
             return self._reply(request, body, status)
         if method == "PATCH":
             ctype = request.content_type or MERGE_PATCH
@@ -376,12 +387,17 @@ class APIServer:
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
         rv = q.get("resourceVersion") or ""
 
+        accept = request.headers.get("Accept", "")
+        # protobuf when asked first (client-go's typed watches), framed events; JSON lines otherwise
+        proto = protobuf.accepts_protobuf(accept) and protobuf.supports(strategy.api_version, strategy.kind)
+        frame = _protobuf_event if proto else _json_event
+
         def plain(kind: str, entry: Entry) -> bytes:
-            return b'{"type":"' + kind.encode() + b'","object":' + self.registry.render(strategy, entry) + b"}\n"
+            return frame(kind, self.registry.render(strategy, entry))
 
         render: Callable[[str, Entry], bytes] = plain
-        if tables.wants_table(request.headers.get("Accept", "")):
-            render = self._table_renderer(strategy)
+        if tables.wants_table(accept):
+            render, frame = self._table_renderer(strategy), _json_event
 
         watcher = Watcher(strategy.bucket, namespace, None if selection.everything else selection.matches, render)
         # legacy watch: unset or "0" starts with the current state as synthetic ADDED events;
@@ -404,9 +420,10 @@ class APIServer:
             if exc.code not in (410, 504):
                 raise
             # as the watch cache does: HTTP 200, then one ERROR event carrying the Status
-            error_line = b'{"type":"ERROR","object":' + exc.to_bytes() + b"}\n"
-        response = web.StreamResponse(status=200, headers={"Content-Type": JSON,
-                                                           "Cache-Control": "no-cache, private"})
+            error_line = frame("ERROR", exc.to_bytes())
+        response = web.StreamResponse(status=200, headers={
+            "Content-Type": protobuf.WATCH_MEDIA_TYPE if frame is _protobuf_event else JSON,
+            "Cache-Control": "no-cache, private"})
         response.enable_chunked_encoding()
         if error_line is not None:
             await response.prepare(request)
@@ -416,11 +433,11 @@ class APIServer:
         if bookmarks and send_initial:
             mark = strategy.bookmark(self.store.rv)
             mark["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
-            watcher.push(b'{"type":"BOOKMARK","object":' + dumps(mark) + b"}\n")
+            watcher.push(frame("BOOKMARK", dumps(mark)))
         self.store.add_watcher(watcher)
         try:
             await response.prepare(request)
-            await self._pump(response, watcher, strategy, timeout, bookmarks)
+            await self._pump(response, watcher, strategy, timeout, bookmarks, frame=frame)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -428,7 +445,7 @@ class APIServer:
         return response
 
     async def _pump(self, response: web.StreamResponse, watcher: Watcher, strategy: Strategy, timeout: int,
-                    bookmarks: bool) -> None:
+                    bookmarks: bool, *, frame: Callable[[str, bytes], bytes]) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
         next_mark = loop.time() + self.bookmark_interval
@@ -444,7 +461,7 @@ class APIServer:
             if deadline is not None and now >= deadline:
                 break
             if bookmarks and now >= next_mark:
-                watcher.push(b'{"type":"BOOKMARK","object":' + dumps(strategy.bookmark(self.store.rv)) + b"}\n")
+                watcher.push(frame("BOOKMARK", dumps(strategy.bookmark(self.store.rv))))
                 next_mark = now + self.bookmark_interval
                 continue
             wait = next_mark - now if bookmarks else None
@@ -453,6 +470,16 @@ class APIServer:
             watcher.wake.clear()
             await _wait(watcher.wake.wait(), wait)
         await response.write_eof()
+
+
+def _json_event(kind: str, obj: bytes) -> bytes:
+    """A watch event as a JSON line (``obj`` is the object's JSON)."""
+    return b'{"type":"' + kind.encode() + b'","object":' + obj + b"}\n"
+
+
+def _protobuf_event(kind: str, obj: bytes) -> bytes:
+    """A watch event as a length-prefixed protobuf WatchEvent (``obj`` is the object's JSON)."""
+    return protobuf.watch_frame(kind, protobuf.encode(json.loads(obj)))
 
 
 async def _wait(aw: Awaitable[Any], timeout: float | None) -> None:

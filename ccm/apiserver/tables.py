@@ -142,6 +142,18 @@ def _serviceaccount_row(obj: Obj) -> list[Any]:
     return [dig(obj, "metadata", "name"), len(obj.get("secrets") or []), _age(obj)]
 
 
+def _pod_row(obj: Obj) -> list[Any]:
+    statuses = dig(obj, "status", "containerStatuses") or []
+    ready = sum(1 for c in statuses if c.get("ready"))
+    restarts = sum(int(c.get("restartCount") or 0) for c in statuses)
+    reason = dig(obj, "status", "reason") or dig(obj, "status", "phase") or ""
+    if dig(obj, "metadata", "deletionTimestamp"):
+        reason = "Terminating"
+    return [dig(obj, "metadata", "name"), f"{ready}/{len(dig(obj, 'spec', 'containers') or [])}", reason, restarts,
+            _age(obj), dig(obj, "status", "podIP") or "<none>", dig(obj, "spec", "nodeName") or "<none>",
+            dig(obj, "status", "nominatedNodeName") or "<none>", "<none>"]
+
+
 def _default_row(obj: Obj) -> list[Any]:
     return [dig(obj, "metadata", "name"), dig(obj, "metadata", "creationTimestamp")]
 
@@ -165,6 +177,10 @@ _PRINTERS: dict[str, tuple[Sequence[Column], Callable[[Obj], list[Any]]]] = {
                    _configmap_row),
     "secrets": ([("Name", "string", "name", 0), ("Type", "string", "", 0), ("Data", "integer", "", 0),
                  ("Age", "string", "", 0)], _secret_row),
+    "pods": ([("Name", "string", "name", 0), ("Ready", "string", "", 0), ("Status", "string", "", 0),
+              ("Restarts", "string", "", 0), ("Age", "string", "", 0), ("IP", "string", "", 1),
+              ("Node", "string", "", 1), ("Nominated Node", "string", "", 1), ("Readiness Gates", "string", "", 1)],
+             _pod_row),
     "serviceaccounts": ([("Name", "string", "name", 0), ("Secrets", "integer", "", 0), ("Age", "string", "", 0)],
                         _serviceaccount_row),
 }

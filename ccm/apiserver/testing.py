@@ -200,11 +200,13 @@ def embedded_apiserver(*, allow_loopback_endpoints: bool = False, watch_history:
                        bookmark_interval: float = 1.0, token: str | None = None,
                        service_cidr: str = "10.96.0.0/12", host: str = "127.0.0.1",
                        port: int = 0, header_timeout: float = 32.0, tokens: TokenAuthenticator | None = None,
-                       authorization_mode: str = "AlwaysAllow", tls: bool = False, **server_options: Any,
-                       ) -> Iterator[EmbeddedAPIServer]:
+                       authorization_mode: str = "AlwaysAllow", tls: bool = False, cluster_objects: bool = False,
+                       **server_options: Any) -> Iterator[EmbeddedAPIServer]:
     """An API server on loopback for the duration of the ``with`` block (``server_options`` go to
-    :class:`APIServer`: ``start_revision``, ``max_request_bytes``, ``body_timeout``, ``anonymous``)."""
-    options = Options(allow_loopback_endpoints=allow_loopback_endpoints, service_cidr=service_cidr)
+    :class:`APIServer`: ``start_revision``, ``max_request_bytes``, ``body_timeout``, ``anonymous``).
+    ``cluster_objects``: start with the ``kubernetes`` Service and ``default`` ServiceAccounts."""
+    options = Options(allow_loopback_endpoints=allow_loopback_endpoints, service_cidr=service_cidr,
+                      cluster_objects=cluster_objects)
     server = APIServer(options=options, watch_history=watch_history, bookmark_interval=bookmark_interval,
                        token=token, tokens=tokens, authorization_mode=authorization_mode, **server_options)
     embedded = EmbeddedAPIServer(server, host, port, header_timeout, tls=tls).start()

@@ -189,7 +189,7 @@ class LocalCluster:
         self.progress("starting the embedded Kubernetes API server")
         self.apiserver = self._stack.enter_context(embedded_apiserver(
             allow_loopback_endpoints=True, tls=True, tokens=self.access.tokens(), authorization_mode="RBAC",
-            token=self.access.admin_token))
+            token=self.access.admin_token, cluster_objects=True))
         self.api_client = self.new_api_client()
         self.client = RawClient(self.api_client)
         self.access.grant_metrics(self.client)

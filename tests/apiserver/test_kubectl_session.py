@@ -13,12 +13,15 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
+from ccm.apiserver.testing import EmbeddedAPIServer, embedded_apiserver
 from tests.util import wait_for
 
 KUBECTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kubectl"
@@ -55,8 +58,16 @@ class Kubectl:
 
 
 @pytest.fixture
-def kubectl(apiserver, tmp_path: Path) -> Kubectl:
-    return Kubectl(apiserver.write_kubeconfig(tmp_path / "kubeconfig"), tmp_path)
+def cluster() -> Iterator[EmbeddedAPIServer]:
+    """An API server as a newcomer meets it (``ccm apiserver``/``ccm demo``): with the objects a
+    cluster makes for itself."""
+    with embedded_apiserver(cluster_objects=True) as server:
+        yield server
+
+
+@pytest.fixture
+def kubectl(cluster: EmbeddedAPIServer, tmp_path: Path) -> Kubectl:
+    return Kubectl(cluster.write_kubeconfig(tmp_path / "kubeconfig"), tmp_path)
 
 
 def test_typed_create_commands_speak_protobuf(kubectl: Kubectl) -> None:
@@ -83,7 +94,8 @@ def test_typed_create_commands_speak_protobuf(kubectl: Kubectl) -> None:
     assert kubectl.json("get", "service", "web2")["spec"]["ports"][0]["targetPort"] == 8081
     table = kubectl("get", "configmaps,secrets,serviceaccounts").stdout
     assert "configmap/cm   1      " in table and "secret/s1   Opaque   1      " in table
-    assert "serviceaccount/bot   0         " in table
+    rows = [line.split()[:2] for line in table.splitlines()]
+    assert ["serviceaccount/bot", "0"] in rows and ["serviceaccount/default", "0"] in rows  # the controller's
 
 
 def test_generic_commands(kubectl: Kubectl, tmp_path: Path) -> None:
@@ -125,13 +137,25 @@ def test_generic_commands(kubectl: Kubectl, tmp_path: Path) -> None:
     assert nodes[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
     assert nodes[1].split()[:3] == ["node-1", "Ready", "<none>"] and nodes[1].split()[-1] == "v1.36.0"
     assert "Name:                     1web" in kubectl("describe", "service", "1web").stdout
-    # (describe node also lists the node's pods: no Pods are served, so it fails as on a server without them)
+    # describe node lists the node's Pods (a field-selected list across namespaces)
+    kubectl("run", "app", "--image=nginx:1.27", "--overrides", '{"spec":{"nodeName":"node-1"}}')
+    described = kubectl("describe", "node", "node-1").stdout
+    assert "Kubelet Version:            v1.36.0" in described and "Non-terminated Pods:          (1 in total)" in \
+        described and "default                     app " in described
+    assert kubectl("get", "pods").stdout.splitlines()[1].split()[:3] == ["app", "0/1", "Pending"]
+    # what a cluster makes for itself
+    assert kubectl("get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP} {.spec.ports[0].port}").stdout \
+        == "10.96.0.1 443"
+    kubectl("create", "namespace", "team")
+    assert kubectl("get", "serviceaccount", "default", "-n", "team", "-o", "name").stdout == \
+        "serviceaccount/default\n"
     resources = kubectl("api-resources").stdout
     for line in ("configmaps", "serviceaccounts", "secrets", "endpointslices", "leases"):
         assert f"\n{line} " in resources
     assert "Server Version: v1.36.0" in kubectl("version").stdout
     explained = kubectl("explain", "service.spec.ports").stdout  # OpenAPI v3 from the client's models
     assert "FIELD: ports <[]ServicePort>" in explained and "nodePort\t<integer>" in explained
+    assert "targetPort\t<IntOrString>" in explained
     assert "ConfigMap holds configuration data" in kubectl("explain", "configmap").stdout
 
 
@@ -159,3 +183,90 @@ def test_watch_and_delete_wait(kubectl: Kubectl) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_events_watch_in_protobuf(kubectl: Kubectl) -> None:
+    """``kubectl events -w`` watches with the typed client, asking for protobuf: it gets a protobuf stream."""
+    kubectl("apply", "-f", "-", stdin=yaml.safe_dump(EVENT))
+    proc = subprocess.Popen([BINARY, "events", "-w", "-v=8"], env=kubectl.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None  # the header comes with the first event
+        assert proc.stdout.readline().split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+        assert proc.stdout.readline().split()[1:] == ["Normal", "Testing", "Service/web", "hello"]
+        later = dict(EVENT, metadata={"name": "web.2"}, message="again")
+        kubectl("apply", "-f", "-", stdin=yaml.safe_dump(later))
+        assert proc.stdout.readline().split()[1:] == ["Normal", "Testing", "Service/web", "again"]
+    finally:
+        proc.kill()
+        _, err = proc.communicate()
+    assert "Content-Type: application/vnd.kubernetes.protobuf;stream=watch" in err
+
+
+SSA_SERVICE = """apiVersion: v1
+kind: Service
+metadata:
+  name: ssa
+  labels: {app: ssa, tier: front}
+spec:
+  selector: {app: ssa}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+  - {name: https, port: 443, targetPort: 8443}
+"""
+
+
+def test_server_side_apply(kubectl: Kubectl, cluster: EmbeddedAPIServer) -> None:
+    """kubectl apply --server-side: create, no-op re-apply, conflict, --force-conflicts, pruning; and the
+    official client's apply patch."""
+    assert kubectl("apply", "--server-side", "-f", "-", stdin=SSA_SERVICE).stdout == "service/ssa serverside-applied\n"
+    svc = kubectl.json("get", "service", "ssa", "--show-managed-fields")
+    (entry,) = svc["metadata"]["managedFields"]
+    assert (entry["manager"], entry["operation"]) == ("kubectl", "Apply")
+    assert entry["fieldsV1"]["f:spec"]["f:ports"]['k:{"port":443,"protocol":"TCP"}'] == \
+        {".": {}, "f:name": {}, "f:port": {}, "f:targetPort": {}}
+    kubectl("apply", "--server-side", "-f", "-", stdin=SSA_SERVICE)  # unchanged: no write
+    assert kubectl.json("get", "service", "ssa")["metadata"]["resourceVersion"] == svc["metadata"]["resourceVersion"]
+    # another manager takes a field; applying the old value conflicts with it
+    kubectl("label", "service", "ssa", "tier=back", "--overwrite")
+    conflict = kubectl("apply", "--server-side", "-f", "-", stdin=SSA_SERVICE, ok=False)
+    assert conflict.returncode == 1
+    assert 'Apply failed with 1 conflict: conflict with "kubectl-label" using v1: .metadata.labels.tier' in \
+        conflict.stderr and "--force-conflicts" in conflict.stderr
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=SSA_SERVICE)
+    svc = kubectl.json("get", "service", "ssa", "--show-managed-fields")
+    assert svc["metadata"]["labels"]["tier"] == "front"
+    assert [e["manager"] for e in svc["metadata"]["managedFields"]] == ["kubectl"]  # the label taken over
+    # a field the manager stops applying goes; a field another manager also set stays
+    kubectl("annotate", "service", "ssa", "note=kept")
+    smaller = SSA_SERVICE.replace(", tier: front", "").replace("  - {name: https, port: 443, targetPort: 8443}\n", "")
+    kubectl("apply", "--server-side", "-f", "-", stdin=smaller)
+    svc = kubectl.json("get", "service", "ssa")
+    assert svc["metadata"]["labels"] == {"app": "ssa"} and svc["metadata"]["annotations"] == {"note": "kept"}
+    assert [p["port"] for p in svc["spec"]["ports"]] == [80]
+    dry = kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", stdin=SSA_SERVICE)
+    assert dry.stdout == "service/ssa serverside-applied (server dry run)\n"
+    assert [p["port"] for p in kubectl.json("get", "service", "ssa")["spec"]["ports"]] == [80]
+    # moving from client-side apply: kubectl's server-side apply takes over what it applied before
+    csa = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moved}\ndata: {a: '1'}\n"
+    kubectl("apply", "-f", "-", stdin=csa)
+    kubectl("apply", "--server-side", "-f", "-", stdin=csa.replace("'1'", "'2'"))
+    moved = kubectl.json("get", "configmap", "moved", "--show-managed-fields")
+    assert moved["data"] == {"a": "2"}
+    assert json.loads(moved["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])[
+        "data"] == {"a": "2"}
+    # the official client: apply-patch+yaml with a field manager
+    core = client.CoreV1Api(cluster.api_client())
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"x": "1"}}
+    cm = core.patch_namespaced_config_map("applied", "default", body, field_manager="app",
+                                          _content_type="application/apply-patch+yaml")
+    assert cm.data == {"x": "1"} and [(m.manager, m.operation) for m in cm.metadata.managed_fields] == \
+        [("app", "Apply")]
+    with pytest.raises(client.ApiException) as exc:
+        core.patch_namespaced_config_map("applied", "default", dict(body, data={"x": "2"}), field_manager="other",
+                                         _content_type="application/apply-patch+yaml")
+    assert exc.value.status == 409 and json.loads(exc.value.body)["message"] == \
+        'Apply failed with 1 conflict: conflict with "app": .data.x'
+    with pytest.raises(client.ApiException) as exc:
+        core.patch_namespaced_config_map("applied", "default", body, _content_type="application/apply-patch+yaml")
+    assert exc.value.status == 422 and "fieldManager: Required value: is required for apply patch" in exc.value.body

@@ -132,3 +132,21 @@ def test_protobuf_over_http(api_client: k8s.ApiClient) -> None:
     assert status == 404 and ctype.startswith("application/json") and json.loads(data)["reason"] == "NotFound"
     status, _, data = raw_call(api_client, "POST", "/api/v1/namespaces/default/services", b"k8s\x00garbage", PB)
     assert status == 400 and json.loads(data)["reason"] == "BadRequest"
+
+
+def test_watch_in_protobuf(api_client: k8s.ApiClient) -> None:
+    """A watch that asks for protobuf first gets length-prefixed WatchEvents (client-go's typed watches,
+    ``kubectl events -w``); an error event is a protobuf Status; a kind without a message stays JSON."""
+    request(api_client, "POST", "/api/v1/namespaces/default/services", service_body("w1"))
+    status, ctype, data = raw_call(api_client, "GET", "/api/v1/namespaces/default/services?watch=true&"
+                                   "timeoutSeconds=1", None, f"{PB},application/json")
+    assert status == 200 and ctype == f"{PB};stream=watch"
+    events = codec.read_watch_frames(data)
+    assert [(t, o["kind"], o["metadata"]["name"]) for t, o in events] == [("ADDED", "Service", "w1")]
+    status, ctype, data = raw_call(api_client, "GET", "/api/v1/services?watch=true&resourceVersion=999999", None,
+                                   f"{PB},application/json")
+    ((kind, obj),) = codec.read_watch_frames(data)
+    assert kind == "ERROR" and obj["kind"] == "Status" and obj["code"] == 504
+    status, ctype, data = raw_call(api_client, "GET", "/api/v1/pods?watch=true&resourceVersion=999999", None,
+                                   f"{PB},application/json")
+    assert status == 200 and ctype.startswith("application/json") and json.loads(data)["type"] == "ERROR"

@@ -312,6 +312,35 @@ def decode(data: bytes) -> dict[str, Any]:
     return {"kind": kind, "apiVersion": api_version, **obj}
 
 
+#: the Content-Type of a protobuf watch stream
+WATCH_MEDIA_TYPE = MEDIA_TYPE + ";stream=watch"
+
+
+def watch_frame(event_type: str, encoded_object: bytes) -> bytes:
+    """One event of a protobuf watch: a 4-byte big-endian length, then a ``metav1.WatchEvent``
+    (not enveloped: the stream serializer is the raw one) whose ``object.raw`` is the object
+    as :func:`encode` makes it."""
+    event = _message_class(f"{PACKAGES['meta']}.WatchEvent")()
+    event.type = event_type  # type: ignore[attr-defined]
+    event.object.raw = encoded_object  # type: ignore[attr-defined]
+    body = event.SerializeToString()
+    return len(body).to_bytes(4, "big") + body
+
+
+def read_watch_frames(data: bytes) -> list[tuple[str, dict[str, Any]]]:
+    """(type, object) for each complete frame in ``data`` (what a protobuf watch client decodes)."""
+    out = []
+    while len(data) >= 4:
+        size = int.from_bytes(data[:4], "big")
+        if len(data) < 4 + size:
+            break
+        event = _message_class(f"{PACKAGES['meta']}.WatchEvent")()
+        event.ParseFromString(data[4:4 + size])
+        out.append((event.type, decode(event.object.raw)))  # type: ignore[attr-defined]
+        data = data[4 + size:]
+    return out
+
+
 def descriptor(api_version: str, kind: str) -> Descriptor | None:
     """The message descriptor of a kind (tests walk it to build examples)."""
     full_name = _kind_message(api_version, kind)
@@ -325,7 +354,7 @@ def accepts_protobuf(accept: str) -> bool:
         media = part.split(";", 1)[0].strip().lower()
         params = part.lower()
         if media == MEDIA_TYPE:
-            return "as=" not in params and "stream=" not in params
+            return "as=" not in params and ("stream=" not in params or "stream=watch" in params)
         if media in ("application/json", "*/*", "application/*", "application/yaml"):
             return False
     return False

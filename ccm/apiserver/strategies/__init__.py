@@ -10,6 +10,7 @@ from ccm.apiserver.strategies.events import CoreEventStrategy, EventV1Strategy
 from ccm.apiserver.strategies.leases import LeaseStrategy
 from ccm.apiserver.strategies.namespaces import NamespaceStrategy
 from ccm.apiserver.strategies.nodes import NodeStrategy
+from ccm.apiserver.strategies.pods import PodStrategy
 from ccm.apiserver.strategies.rbac import RBAC_STRATEGIES
 from ccm.apiserver.strategies.reviews import REVIEW_STRATEGIES
 from ccm.apiserver.strategies.services import ServiceStrategy
@@ -32,4 +33,5 @@ def all_strategies(options: Options) -> list[Strategy]:
         ServiceAccountStrategy(options),
         *(cls(options) for cls in RBAC_STRATEGIES),
         *(cls(options) for cls in REVIEW_STRATEGIES),
+        PodStrategy(options),
     ]

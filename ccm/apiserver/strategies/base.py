@@ -41,6 +41,9 @@ class Options:
     allow_loopback_endpoints: bool = False
     service_cidr: str = "10.96.0.0/12"
     node_port_range: tuple[int, int] = (30000, 32767)
+    #: make what a cluster makes for itself (the ``kubernetes`` Service, ``default`` ServiceAccounts:
+    #: :mod:`ccm.apiserver.bootstrap`); off for a bare store, as most tests want
+    cluster_objects: bool = False
 
 
 def meta(obj: Obj) -> dict[str, Any]:
