@@ -49,7 +49,8 @@ class NetworkInterfaceKind(Kind):
                                     used=used[skey], referrer=where)
             pip_id = ref_id(cp.get("publicIPAddress"))
             if pip_id:
-                pip = publicips.check_attachable(state, refs, pip_id, where, rid.key, body["location"], None)
+                pip = publicips.check_attachable(state, refs, pip_id, referrer=where, referrer_top=rid.key,
+                                                 location=body["location"], sku=None)
                 cp["publicIPAddress"] = {"id": pip["id"]}
             pools = []
             for ref in cp.get("loadBalancerBackendAddressPools") or []:

@@ -63,17 +63,17 @@ class LoadBalancerKind(Kind):
         refs = state.references()
         p = props(body)
         old_p = props(old) if old is not None else {}
-        internal = self._frontends(state, refs, rid, body, p, old_p)
+        internal = self._frontends(state, refs, rid, body=body, p=p, old_p=old_p)
         pool_ids = self._pools(state, refs, rid, p, old_p)
         probe_ids = self._probes(rid, sku["name"], p)
         fe_ids = {key_of(str(rid.child(_FE, fe["name"]))) for fe in p.get(_FE) or []}
-        self._rules(rid, sku["name"], internal, p, fe_ids, pool_ids, probe_ids)
+        self._rules(rid, sku["name"], internal, p, fe_ids=fe_ids, pool_ids=pool_ids, probe_ids=probe_ids)
         self._other_rules(rid, p, fe_ids, pool_ids)
         return body
 
     # ---- frontends
 
-    def _frontends(self, state: ArmState, refs: dict[str, list[Reference]], rid: ResourceId,
+    def _frontends(self, state: ArmState, refs: dict[str, list[Reference]], rid: ResourceId, *,
                    body: Body, p: Body, old_p: Body) -> bool:
         publics = privates = 0
         seen_pips: dict[str, str] = {}
@@ -92,8 +92,8 @@ class LoadBalancerKind(Kind):
             if prefix_id is not None:
                 raise errors.InvalidResourceReference(prefix_id, fe_id)
             if pip_id is not None:
-                pip = publicips.check_attachable(state, refs, pip_id, fe_id, rid.key, body["location"],
-                                                 body["sku"]["name"])
+                pip = publicips.check_attachable(state, refs, pip_id, referrer=fe_id, referrer_top=rid.key,
+                                                 location=body["location"], sku=body["sku"]["name"])
                 if key_of(pip_id) in seen_pips:
                     raise errors.PublicIPReferencedByMultipleIPConfigs(
                         f"Public IP address {pip['id']} is referenced by multiple IP configurations: "
@@ -195,7 +195,7 @@ class LoadBalancerKind(Kind):
 
     # ---- rules
 
-    def _rules(self, rid: ResourceId, sku: str, internal: bool, p: Body, fe_ids: set[str],
+    def _rules(self, rid: ResourceId, sku: str, internal: bool, p: Body, *, fe_ids: set[str],
                pool_ids: set[str], probe_ids: set[str]) -> None:
         on_frontend: dict[str, list[tuple[str, int, str]]] = {}
         backend_keys: dict[tuple[str, str, int], str] = {}

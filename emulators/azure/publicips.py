@@ -99,7 +99,7 @@ class PublicIPAddressKind(Kind):
         return stored
 
 
-def check_attachable(state: ArmState, refs: dict[str, list[Reference]], pip_id: str, referrer: str,
+def check_attachable(state: ArmState, refs: dict[str, list[Reference]], pip_id: str, *, referrer: str,
                      referrer_top: str, location: str, sku: str | None) -> Body:
     """The public IP an IP configuration references, if it may be attached there."""
     pip = state.lookup(pip_id)

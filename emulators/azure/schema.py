@@ -55,7 +55,7 @@ def _check(tp: Any, value: Any, path: str, out: list[str]) -> None:
         return
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not _NONE]
+        args = tuple(a for a in typing.get_args(tp) if a is not _NONE)
         enums = [a for a in args if isinstance(a, type) and issubclass(a, enum.Enum)]
         if enums and all(a in (str, *enums) for a in args):
             _check_enum(enums[0], value, path, out)
@@ -133,10 +133,7 @@ def _check_scalar(tp: Any, value: Any, path: str, out: list[str]) -> None:
 
 
 def writable(tp: Any, value: Any) -> Any:
-    """A deep copy of ``value`` without the read-only properties of ``tp`` (what ARM stores).
-
-    Unknown properties are kept (lenient mode stores them as ARM would drop them: harmlessly).
-    """
+    """A deep copy of ``value`` without read-only and unknown properties (what ARM stores)."""
     if value is None or tp is Any:
         return value
     origin = typing.get_origin(tp)
@@ -154,9 +151,8 @@ def writable(tp: Any, value: Any) -> Any:
         fields = _fields(tp)
         out = {}
         for k, v in value.items():
-            annotation, read_only = fields.get(k, (Any, False))
-            if not read_only:
-                out[k] = writable(annotation, v)
+            if k in fields and not fields[k][1]:
+                out[k] = writable(fields[k][0], v)
         return out
     return _copy(value)
 

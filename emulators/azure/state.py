@@ -20,6 +20,7 @@ ARM semantics kept here:
 
 from __future__ import annotations
 
+import builtins
 import copy
 import dataclasses
 import itertools
@@ -124,7 +125,7 @@ class ArmState:
         user's public IP or a foreign load balancer. Domain rules still apply.
         """
         rid = _as_id(rid)
-        stored, _, op = self._put(rid, body, if_match=None, if_none_match=None, seeding=True)
+        _, _, op = self._put(rid, body, if_match=None, if_none_match=None, seeding=True)
         with self.lock:
             self._finish(op)
         return self.get(rid)
@@ -152,7 +153,7 @@ class ArmState:
         except errors.ArmError:
             return False
 
-    def list(self, subscription: str, resource_group: str | None, rtype: str) -> list[Body]:
+    def list(self, subscription: str, resource_group: str | None, rtype: str) -> builtins.list[Body]:
         """Every resource of one type in a group (or the whole subscription)."""
         with self.lock:
             self._settle()
@@ -174,7 +175,7 @@ class ArmState:
                     out.append(kind.render(self, rid, copy.deepcopy(body)))
             return out
 
-    def list_children(self, parent: ResourceId | str, child_type: str) -> list[Body]:
+    def list_children(self, parent: ResourceId | str, child_type: str) -> builtins.list[Body]:
         parent = _as_id(parent)
         top = self.get(parent)
         kind = self._kind(parent)
@@ -184,11 +185,11 @@ class ArmState:
                 f"The resource type '{parent.type}/{child_type}' could not be found.")
         return list(props(top).get(prop) or [])
 
-    def inventory(self) -> list[str]:
+    def inventory(self) -> builtins.list[str]:
         """The ID of every resource held, children included, sorted (for leak checks)."""
         with self.lock:
             self._settle()
-            out: list[str] = []
+            out: builtins.list[str] = []
             for body in self.resources.values():
                 out.append(body["id"])
                 kind = self.kinds[ResourceId.parse(body["id"]).type_key]  # type: ignore[union-attr]
@@ -281,9 +282,9 @@ class ArmState:
         except errors.ArmError:
             return None
 
-    def references(self) -> dict[str, list[Reference]]:
+    def references(self) -> dict[str, builtins.list[Reference]]:
         """target key -> who points at it, over every stored resource (one walk)."""
-        index: dict[str, list[Reference]] = {}
+        index: dict[str, builtins.list[Reference]] = {}
         for top_key, body in self.resources.items():
             _walk_refs(body, body.get("id", ""), top_key, index)
         return index
@@ -311,7 +312,8 @@ class ArmState:
                 if not valid_name(name):
                     raise errors.InvalidResourceName(name, t)
             if len(rid.path) > 1:
-                return self._put_child(rid, kind, body, if_match, if_none_match, fail)
+                return self._put_child(rid, kind, body, if_match=if_match, if_none_match=if_none_match,
+                                       fail=fail)
             if not kind.writable and not seeding:
                 raise errors.MethodNotAllowed(
                     f"The emulator serves {kind.type} read-only; seed it through ArmState.seed().")
@@ -333,7 +335,7 @@ class ArmState:
             op = self._start(rid.key, "put", fail)
             return kind.render(self, rid, copy.deepcopy(new)), old is None, op
 
-    def _put_child(self, rid: ResourceId, kind: Kind, body: Body, if_match: str | None,
+    def _put_child(self, rid: ResourceId, kind: Kind, body: Body, *, if_match: str | None,
                    if_none_match: str | None, fail: errors.ArmError | None,
                    ) -> tuple[Body, bool, Operation]:
         child_type = rid.path[-1][0].lower()

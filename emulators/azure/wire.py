@@ -27,7 +27,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import errors
 from .faults import MUTATING_METHODS, Faults
@@ -151,7 +151,7 @@ class _ArmHandler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         url = urlsplit(self.path)
-        path = url.path
+        path = unquote(url.path)
         self._query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         self._request_id = str(uuid.uuid4())
         raw = self._read_body()
@@ -176,8 +176,8 @@ class _ArmHandler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug in the emulator must still answer like a server
             status, headers, body = 500, {}, errors.arm_error(
                 500, "InternalServerError", f"Emulator error: {type(exc).__name__}: {exc}").body()
+        self.calls.add(Call(method, path, status))  # before answering: the client may look at once
         self._respond(status, headers, body)
-        self.calls.add(Call(method, path, status))
 
     def _dispatch(self, method: str, path: str, raw: bytes) -> tuple[int, dict[str, str], Any]:
         for name, pattern in ROUTES:
@@ -216,10 +216,10 @@ class _ArmHandler(BaseHTTPRequestHandler):
         if method == "PATCH":
             return 200, {}, self.state.patch_tags(rid, self._json(raw))
         if method == "DELETE":
-            op = self.state.delete(rid, if_match=self.headers.get("If-Match"), fail=self._fail_operation)
-            if op is None:
+            deleted = self.state.delete(rid, if_match=self.headers.get("If-Match"), fail=self._fail_operation)
+            if deleted is None:
                 return 204, {}, None
-            return 202, self._async_headers(op, rid, location=True), None
+            return 202, self._async_headers(deleted, rid, location=True), None
         raise errors.MethodNotAllowed(f"{method} is not supported on {rid.type}.")
 
     def _route_subscription_list(self, method: str, g: dict[str, str], raw: bytes,
@@ -315,7 +315,10 @@ class _ArmHandler(BaseHTTPRequestHandler):
         return 200, {}, body
 
     def _base(self) -> str:
-        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        host = self.headers.get("Host")
+        if not host:
+            address: Any = self.server.server_address
+            host = f"{address[0]}:{address[1]}"
         return f"https://{host}"
 
     def _operation_path(self, op: Operation, location: str, kind: str) -> str:
