@@ -98,7 +98,25 @@ class VirtualMachineKind(Kind):
             if state.lookup(ref_id(ref) or "") is None:
                 raise errors.InvalidResourceReference(str(ref_id(ref)), str(rid))
         p.setdefault("vmId", (props(old).get("vmId") if old else None) or _uuid())
+        view = p.setdefault("instanceView", {})
+        view.setdefault("statuses", [
+            {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"},
+            {"code": "PowerState/running", "level": "Info", "displayStatus": "VM running"},
+        ])
         return body
+
+    def render(self, state: ArmState, rid: ResourceId, stored: Body) -> Body:
+        props(stored)["provisioningState"] = "Succeeded"
+        return stored
+
+
+def power_state(vm: Body) -> str:
+    """``running``, ``stopped``, ``deallocated``... from the instance view's PowerState status."""
+    for status in (props(vm).get("instanceView") or {}).get("statuses") or []:
+        code = str(status.get("code", ""))
+        if code.startswith("PowerState/"):
+            return code.split("/", 1)[1]
+    return "unknown"
 
 
 def _uuid() -> str:

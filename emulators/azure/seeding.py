@@ -75,6 +75,17 @@ def add_virtual_machine(state: ArmState, resource_group: str, name: str, subnet_
                           private_ip=props(cfg)["privateIPAddress"])
 
 
+def set_power_state(state: ArmState, vm_id: str, power: str) -> None:
+    """Stop, deallocate or start a VM as its owner would (``running``, ``stopped``, ``deallocated``)."""
+    rid = ResourceId.parse(vm_id)
+    assert rid is not None
+    with state.lock:
+        vm = state.resources[rid.key]
+        statuses = props(vm)["instanceView"]["statuses"]
+        statuses[:] = [s for s in statuses if not str(s.get("code", "")).startswith("PowerState/")]
+        statuses.append({"code": f"PowerState/{power}", "level": "Info", "displayStatus": f"VM {power}"})
+
+
 def remove_virtual_machine(state: ArmState, vm_id: str) -> None:
     """Delete a VM and its NIC as its owner would (the NIC leaves every pool with it)."""
     rid = ResourceId.parse(vm_id)

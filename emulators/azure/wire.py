@@ -207,7 +207,11 @@ class _ArmHandler(BaseHTTPRequestHandler):
         if rid is None:
             raise errors.InvalidRequestFormat(f"Malformed resource ID {base}/{g['rest']}.")
         if method == "GET":
-            return 200, {}, self.state.get(rid)
+            got = self.state.get(rid)
+            if rid.type_key == "microsoft.compute/virtualmachines" and \
+                    self._query.get("$expand", "").lower() != "instanceview":
+                got.get("properties", {}).pop("instanceView", None)  # ARM shows it on request only
+            return 200, {}, got
         if method == "PUT":
             body, created, op = self.state.put(
                 rid, self._json(raw), if_match=self.headers.get("If-Match"),

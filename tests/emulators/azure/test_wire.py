@@ -169,3 +169,15 @@ def test_http_response_error_carries_arm_message(arm: AzureEmulator, net: Any) -
         public_ip(net, "pip1", sku="Standard", publicIPAllocationMethod="Dynamic")
     assert error_code(e.value) == "StandardSkuPublicIPAddressMustBeStatic"
     assert "must have AllocationMethod set to Static" in str(e.value)
+
+
+def test_vm_instance_view_only_on_expand(arm: AzureEmulator, subnet_id: str) -> None:
+    from emulators.azure.seeding import set_power_state
+
+    vm = arm.add_virtual_machine(RG, "node-0", subnet_id)
+    _, _, plain = raw(arm, "GET", vm.id + "?api-version=2024-07-01", headers=AUTH)
+    assert "instanceView" not in plain["properties"]
+    set_power_state(arm.state, vm.id, "deallocated")
+    _, _, view = raw(arm, "GET", vm.id + "?api-version=2024-07-01&$expand=instanceView", headers=AUTH)
+    codes = [s["code"] for s in view["properties"]["instanceView"]["statuses"]]
+    assert "PowerState/deallocated" in codes and "PowerState/running" not in codes
