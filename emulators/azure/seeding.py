@@ -70,6 +70,7 @@ def add_virtual_machine(state: ArmState, resource_group: str, name: str, subnet_
         stored = state.resources[nic_rid.key]
         props(stored)["virtualMachine"] = {"id": str(vm_rid)}
         props(stored)["macAddress"] = _mac(name)
+        state.touch()
     cfg = props(nic)["ipConfigurations"][0]
     return VirtualMachine(name=name, id=str(vm_rid), nic_id=nic["id"], ip_configuration_id=cfg["id"],
                           private_ip=props(cfg)["privateIPAddress"])
@@ -98,6 +99,7 @@ def remove_virtual_machine(state: ArmState, vm_id: str) -> None:
             nic_rid = ResourceId.parse(ref["id"])
             if nic_rid is not None:
                 state.resources.pop(nic_rid.key, None)
+        state.touch()
 
 
 def _mac(name: str) -> str:

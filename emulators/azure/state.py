@@ -21,7 +21,6 @@ ARM semantics kept here:
 from __future__ import annotations
 
 import builtins
-import copy
 import dataclasses
 import itertools
 import threading
@@ -31,6 +30,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import errors, schema
+from .schema import copy_json
 from .ids import ResourceId, key_of, valid_name, valid_resource_group
 from .kinds import Body, Kind, fill_children, props
 
@@ -95,6 +95,8 @@ class ArmState:
             self.resources: dict[str, Body] = {}
             self.operations: dict[str, Operation] = {}
             self._latest_op: dict[str, str] = {}
+            self._version = 0
+            self._refs: tuple[int, dict[str, builtins.list[Reference]]] | None = None
             self._public_ips = _AddressPool(_PUBLIC_RANGES)
             self.add_subscription(self._initial_subscription)
 
@@ -141,7 +143,7 @@ class ArmState:
             if top is None:
                 raise errors.ResourceNotFound(str(rid))
             kind = self._kind(rid.top)
-            rendered = kind.render(self, rid.top, copy.deepcopy(top))
+            rendered = kind.render(self, rid.top, copy_json(top))
             if len(rid.path) == 1:
                 return rendered
             return _find_child(rendered, rid)
@@ -172,7 +174,7 @@ class ArmState:
             for key, body in self.resources.items():
                 rid = ResourceId.parse(body["id"])
                 if key.startswith(prefix) and rid is not None and rid.type_key == rtype.lower():
-                    out.append(kind.render(self, rid, copy.deepcopy(body)))
+                    out.append(kind.render(self, rid, copy_json(body)))
             return out
 
     def list_children(self, parent: ResourceId | str, child_type: str) -> builtins.list[Body]:
@@ -224,6 +226,7 @@ class ArmState:
                 raise errors.ResourceNotFound(str(rid))
             stored["tags"] = dict(body.get("tags") or {})
             self._new_etag(rid, stored)
+            self.touch()
         return self.get(rid)
 
     def delete(self, rid: ResourceId | str, *, if_match: str | None = None,
@@ -244,6 +247,7 @@ class ArmState:
             _check_preconditions(stored.get("etag"), if_match, None)
             kind.check_delete(self, rid, stored)
             del self.resources[rid.key]
+            self.touch()
             self._latest_op.pop(rid.key, None)
             return self._start(rid.key, "delete", fail)
 
@@ -283,11 +287,20 @@ class ArmState:
             return None
 
     def references(self) -> dict[str, builtins.list[Reference]]:
-        """target key -> who points at it, over every stored resource (one walk)."""
-        index: dict[str, builtins.list[Reference]] = {}
-        for top_key, body in self.resources.items():
-            _walk_refs(body, body.get("id", ""), top_key, index)
-        return index
+        """target key -> who points at it, over every stored resource (one walk per change)."""
+        with self.lock:
+            if self._refs is not None and self._refs[0] == self._version:
+                return self._refs[1]
+            index: dict[str, builtins.list[Reference]] = {}
+            for top_key, body in self.resources.items():
+                _walk_refs(body, body.get("id", ""), top_key, index)
+            self._refs = (self._version, index)
+            return index
+
+    def touch(self) -> None:
+        """Note a change made to ``resources`` directly (seeding); every write calls it."""
+        with self.lock:
+            self._version += 1
 
     def allocate_public_ip(self) -> str:
         used = {props(b).get("ipAddress") for b in self.resources.values()
@@ -322,7 +335,7 @@ class ArmState:
             model = schema.MODELS.get(rid.type_key)
             if self.strict and model is not None and not seeding:
                 _raise_problems(schema.problems(model, body))
-            clean = schema.writable(model, body) if model is not None else copy.deepcopy(body)
+            clean = schema.writable(model, body) if model is not None else copy_json(body)
             new = self._envelope(rid, kind, clean, old)
             new = kind.normalize(self, rid, new, old)
             props(new)["provisioningState"] = "Updating"
@@ -332,8 +345,9 @@ class ArmState:
                 props(new).setdefault("resourceGuid", str(uuid.uuid4()))
             self._new_etag(rid, new, kind)
             self.resources[rid.key] = new
+            self.touch()
             op = self._start(rid.key, "put", fail)
-            return kind.render(self, rid, copy.deepcopy(new)), old is None, op
+            return kind.render(self, rid, copy_json(new)), old is None, op
 
     def _put_child(self, rid: ResourceId, kind: Kind, body: Body, *, if_match: str | None,
                    if_none_match: str | None, fail: errors.ArmError | None,
@@ -351,9 +365,9 @@ class ArmState:
         model = schema.MODELS.get(rid.type_key)
         if self.strict and model is not None:
             _raise_problems(schema.problems(model, body))
-        child = schema.writable(model, body) if model is not None else copy.deepcopy(body)
+        child = schema.writable(model, body) if model is not None else copy_json(body)
         child["name"] = existing["name"] if existing else rid.name
-        whole = copy.deepcopy(top)
+        whole = copy_json(top)
         others = [c for c in props(whole).get(prop) or [] if c.get("name", "").lower() != rid.name.lower()]
         props(whole)[prop] = [*others, child]
         model_top = schema.MODELS.get(rid.top.type_key)
@@ -376,7 +390,7 @@ class ArmState:
         if existing is None:
             return None
         _check_preconditions(existing.get("etag"), if_match, None)
-        whole = copy.deepcopy(top)
+        whole = copy_json(top)
         props(whole)[prop] = [c for c in items if c.get("name", "").lower() != rid.name.lower()]
         model_top = schema.MODELS.get(rid.top.type_key)
         whole = schema.writable(model_top, whole) if model_top else whole
