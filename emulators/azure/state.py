@@ -30,9 +30,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import errors, schema
-from .schema import copy_json
 from .ids import ResourceId, key_of, valid_name, valid_resource_group
 from .kinds import Body, Kind, fill_children, props
+from .schema import copy_json
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-00000000a2e0"
 DEFAULT_LOCATION = "eastus"
