@@ -16,10 +16,19 @@ Where kube-apiserver's behaviour is surprising, this server follows it:
   ``kubernetes``, ``orphan``, ``foregroundDeletion``; ``foo`` is a 422.
 * Unknown fields are dropped with a ``Warning`` header (``fieldValidation=Strict``, which
   kubectl sends, makes them a 400); a value of the wrong JSON type is always a 400.
-* ``/openapi/v3`` serves a skeleton that only tells kubectl the server validates fields
-  itself (kubectl refuses to create without it); ``/openapi/v2`` is a 404.
+* ``/openapi/v3`` serves the served kinds' schemas built from the official client's models
+  (``kubectl explain``; kubectl also reads from it that the server validates fields itself);
+  ``/openapi/v2`` is a 404.
+* Content negotiation: protobuf (``application/vnd.kubernetes.protobuf``, :mod:`protobuf`) in
+  and out for the built-in kinds, as kubectl's typed commands send it; JSON otherwise; Tables
+  honour ``includeObject``; ``as=PartialObjectMetadata`` only when asked for.
+* Request limits (:mod:`decoding`): 3 MiB bodies (413), 1.5 MiB stored objects, nesting depth,
+  YAML alias expansion, duplicate keys (``fieldValidation``); a watch from a revision the server
+  has not reached is answered "Too large resource version" (an ERROR event).
 
-Deliberate differences: no ``managedFields``; DeleteOptions ``propagationPolicy`` and grace
+Deliberate differences: no ``managedFields`` and no server-side apply (``apply-patch+yaml`` is a
+415; kubectl then says server-side apply is not available); no Pods (``kubectl describe node``
+fails listing them); DeleteOptions ``propagationPolicy`` and grace
 periods are ignored (there is no garbage collector); deleting a Namespace removes it at
 once; ``sendInitialEvents`` is refused with a 400, as by a server without WatchList;
 ``allow_loopback_endpoints`` lifts the loopback check on EndpointSlice addresses (the

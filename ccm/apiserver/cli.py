@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import signal
+import sys
 import tempfile
 import threading
 
@@ -14,7 +16,8 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=6443, help="port to listen on (0 picks a free one)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (loopback; any other address requires --token)")
     parser.add_argument("--kubeconfig", default=None,
                         help="where to write a kubeconfig for this server (default: a temporary file)")
     parser.add_argument("--allow-loopback-endpoints", action="store_true",
@@ -25,8 +28,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--watch-history", type=int, default=1000, help="events kept per resource for watches")
 
 
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host`` (a name other than localhost counts as reachable)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
     from ccm.apiserver.testing import embedded_apiserver
+
+    if not is_loopback(args.host) and args.token is None:
+        # an unauthenticated API reachable from the network hands anyone the cluster
+        print(f"ccm apiserver: refusing to serve on {args.host} without authentication: pass --token "
+              "(or listen on 127.0.0.1)", file=sys.stderr)
+        return 2
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = args.kubeconfig or os.path.join(tempfile.mkdtemp(prefix="ccm-apiserver-"), "kubeconfig")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ccm.apiserver import openapi
 from ccm.apiserver.strategies import Strategy
 
 VERSION = {
@@ -45,7 +46,16 @@ def resource_list(group_version: str, strategies: Iterable[Strategy]) -> dict[st
         if s.has_status:
             resources.append({"name": f"{s.plural}/status", "singularName": "", "namespaced": s.namespaced,
                               "kind": s.kind, "verbs": _SUB_VERBS})
+        resources += [_SUBRESOURCES[sub](s) for sub in s.extra_subresources]
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
+
+
+#: discovery entries of the extra subresources (their kind lives in another group)
+_SUBRESOURCES = {
+    "token": lambda s: {"name": f"{s.plural}/token", "singularName": "", "namespaced": s.namespaced,
+                        "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest",
+                        "verbs": ["create"]},
+}
 
 
 def _group(name: str, versions: list[str]) -> dict[str, Any]:
@@ -97,5 +107,6 @@ def openapi_v3_group_version(group_version: str, strategies: Iterable[Strategy])
         paths[base] = {"post": {**op, "x-kubernetes-action": "post"}}
         paths[base + "/{name}"] = {"put": {**op, "x-kubernetes-action": "put"},
                                    "patch": {**op, "x-kubernetes-action": "patch"}}
+    schemas = openapi.kind_schemas([(s.group, s.version, s.kind, s.model) for s in strategies if s.model])
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": VERSION["gitVersion"]},
-            "paths": paths, "components": {"schemas": {}}}
+            "paths": paths, "components": {"schemas": schemas}}

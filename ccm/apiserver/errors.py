@@ -11,7 +11,7 @@ from ccm.apiserver.fielderrors import FieldError
 _REASON_OF_CODE = {
     400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
     406: "NotAcceptable", 409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType",
-    422: "Invalid", 500: "InternalError", 504: "Timeout",
+    413: "RequestEntityTooLarge", 422: "Invalid", 500: "InternalError", 504: "Timeout",
 }
 
 
@@ -93,6 +93,25 @@ def method_not_allowed() -> APIError:
 
 def expired(message: str) -> APIError:
     return APIError(410, message, "Expired")
+
+
+def request_entity_too_large(detail: str) -> APIError:
+    """apierrors.NewRequestEntityTooLargeError."""
+    return APIError(413, f"Request entity too large: {detail}", "RequestEntityTooLarge")
+
+
+def timeout(message: str, retry_after: int = 0) -> APIError:
+    """apierrors.NewTimeoutError: 504 ``Timeout: <message>`` with retryAfterSeconds."""
+    details: dict[str, Any] = {"retryAfterSeconds": retry_after} if retry_after else {}
+    return APIError(504, f"Timeout: {message}", "Timeout", details)
+
+
+def too_large_resource_version(requested: int, current: int) -> APIError:
+    """storage.NewTooLargeResourceVersionError: a list or watch from a revision not reached yet."""
+    exc = timeout(f"Too large resource version: {requested}, current: {current}", 1)
+    exc.details = {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                   "retryAfterSeconds": 1}
+    return exc
 
 
 def unauthorized() -> APIError:

@@ -38,6 +38,7 @@ _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _META_ORDER = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
                "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
                "ownerReferences", "finalizers", "managedFields")
+_OMIT_EMPTY = frozenset({"labels", "annotations", "ownerReferences", "finalizers", "managedFields"})
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -56,8 +57,9 @@ def _key(strategy: Strategy, namespace: str | None, name: str) -> str:
 def _ordered(obj: Obj) -> Obj:
     """kind, apiVersion, metadata (in ObjectMeta field order), then the rest, like Go's encoder."""
     m = obj.get("metadata") or {}
-    meta = {k: m[k] for k in _META_ORDER if k in m}
-    meta.update((k, v) for k, v in m.items() if k not in meta)
+    # Go omits these when empty (omitempty): a finalizer list emptied by a patch disappears
+    meta = {k: m[k] for k in _META_ORDER if k in m and not (k in _OMIT_EMPTY and not m[k])}
+    meta.update((k, v) for k, v in m.items() if k not in meta and k not in _META_ORDER)
     out: dict[str, Any] = {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion"), "metadata": meta}
     out.update((k, v) for k, v in obj.items() if k not in out)
     return out
@@ -113,6 +115,8 @@ class Registry:
         self.strategies = strategies
         #: Warning headers for the request being served (the loop serves one at a time)
         self.warnings: list[str] = []
+        #: duplicate keys in the request body being served (field paths), for fieldValidation
+        self.duplicates: list[str] = []
         self._rand = random.Random()
         for ns in DEFAULT_NAMESPACES:
             self.create(self.namespaces, None, {"metadata": {"name": ns}})
@@ -155,8 +159,9 @@ class Registry:
         if not isinstance(body.get("metadata", {}), dict):
             raise errors.bad_request("json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta")
         obj = dict(body, kind=strategy.kind, apiVersion=strategy.api_version)
+        duplicates, self.duplicates = self.duplicates, []
         if strategy.model:
-            self.warnings += check_fields(obj, strategy.model, field_validation, strategy.kind)
+            self.warnings += check_fields(obj, strategy.model, field_validation, strategy.kind, duplicates)
         obj = strategy.from_external(obj)
         obj.setdefault("metadata", {})
         return obj
@@ -252,10 +257,7 @@ class Registry:
         """The revision asked for; 504 when it is in the future (upstream waits ~3 s, then answers this)."""
         rv = self.parse_rv(value)
         if rv > self.store.rv:
-            raise errors.APIError(504, f"Too large resource version: {rv}, current: {self.store.rv}", "Timeout",
-                                  {"causes": [{"reason": "ResourceVersionTooLarge",
-                                               "message": "Too large resource version"}],
-                                   "retryAfterSeconds": 1})
+            raise errors.too_large_resource_version(rv, self.store.rv)
         return rv
 
     @staticmethod
@@ -301,7 +303,11 @@ class Registry:
         if dry_run:
             txn.revert()
             return dumps(_preview(strategy, obj))
-        entry = self.store.create(strategy.bucket, key, obj)
+        try:
+            entry = self.store.create(strategy.bucket, key, obj)
+        except APIError:  # too large to store: give back what was allocated for it
+            txn.revert()
+            raise
         txn.commit()
         log.debug("%s: created %s", key, strategy.plural)
         return self.render(strategy, entry)
@@ -381,7 +387,11 @@ class Registry:
         if obj == old:
             txn.revert()
             return self.render(strategy, existing)
-        entry = self.store.update(strategy.bucket, key, obj)
+        try:
+            entry = self.store.update(strategy.bucket, key, obj)
+        except APIError:
+            txn.revert()
+            raise
         txn.commit()
         return self.render(strategy, entry)
 

@@ -138,10 +138,13 @@ def schema_for(model_name: str) -> Schema:
     return _model_schema(model) if _is_model(model) else None
 
 
-def check_fields(obj: dict[str, Any], model_name: str, mode: str | None, kind: str = "") -> list[str]:
+def check_fields(obj: dict[str, Any], model_name: str, mode: str | None, kind: str = "",
+                 duplicates: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Decode-time checks on a body (in place); returns warnings for the response.
 
     A value of the wrong type is a 400 whatever ``mode`` says, as Go's decoder fails on it.
+    ``duplicates`` are the body's repeated keys (the decoder kept the last): like unknown
+    fields, an error under Strict and a warning under Warn.
     """
     mode = mode or "Warn"
     if mode not in ("Ignore", "Warn", "Strict"):
@@ -152,8 +155,9 @@ def check_fields(obj: dict[str, Any], model_name: str, mode: str | None, kind: s
     if check.type_error:
         raise bad_request(f'{kind or model_name} in version "{obj.get("apiVersion", "")}" cannot be handled as a '
                           f"{kind or model_name}: {check.type_error}")
-    if not check.unknown:
+    problems = [f'unknown field "{u}"' for u in check.unknown] + [f'duplicate field "{d}"' for d in duplicates]
+    if not problems:
         return []
     if mode == "Strict":
-        raise bad_request("strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in check.unknown))
-    return [] if mode == "Ignore" else [f'unknown field "{u}"' for u in check.unknown]
+        raise bad_request("strict decoding error: " + ", ".join(problems))
+    return [] if mode == "Ignore" else problems

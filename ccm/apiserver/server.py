@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
-import yaml
 from aiohttp import web
 
-from ccm.apiserver import discovery, errors, listoptions, tables
+from ccm.apiserver import decoding, discovery, errors, listoptions, tables
 from ccm.apiserver.errors import APIError
+from ccm.apiserver.protobuf import codec as protobuf
 from ccm.apiserver.registry import MERGE_PATCH, Registry, Selection
 from ccm.apiserver.store import Entry, Store, Watcher, dumps
 from ccm.apiserver.strategies import Options, Strategy, all_strategies
+from ccm.apiserver.tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +46,19 @@ class APIServer:
     """All server state plus the aiohttp application that serves it."""
 
     def __init__(self, *, options: Options | None = None, watch_history: int = 1000,
-                 bookmark_interval: float = 1.0, token: str | None = None) -> None:
+                 bookmark_interval: float = 1.0, token: str | None = None, start_revision: int = 1,
+                 max_request_bytes: int = decoding.MAX_REQUEST_BYTES, body_timeout: float = 60.0) -> None:
         self.options = options or Options()
-        self.store = Store(history=watch_history)
+        self.store = Store(history=watch_history, start_revision=start_revision)
         self.strategies = all_strategies(self.options)
         self.registry = Registry(self.store, self.strategies)
+        self.tokens = TokenIssuer()
         self.bookmark_interval = bookmark_interval
         self.token = token
+        self._expected_auth = f"Bearer {token}".encode() if token is not None else b""
+        #: request bodies over this are a 413 (read no further); slower than body_timeout, a 504
+        self.max_request_bytes = max_request_bytes
+        self.body_timeout = body_timeout
         self.request_count = 0
         self.write_count = 0
         self.server_address = "127.0.0.1:0"
@@ -72,22 +80,33 @@ class APIServer:
                 self._static[f"/apis/{s.group}"] = functools.partial(discovery.group, self.strategies, s.group)
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=16 * 1024 * 1024)
+        # bodies are read by _read_body, with the API's own limit and answer
+        app = web.Application(client_max_size=self.max_request_bytes + 1)
         app.router.add_route("*", "/{tail:.*}", self.handle)
         return app
+
+    def authorized(self, request: web.Request) -> bool:
+        """The static bearer token, compared in constant time (no timing oracle on the secret)."""
+        if self.token is None:
+            return True
+        sent = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(sent, self._expected_auth)
 
     # ------------------------------------------------------------------ entry point
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.request_count += 1
         try:
-            if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
+            if not self.authorized(request):
                 raise errors.unauthorized()
             response = await self._dispatch(request)
         except APIError as exc:
             if exc.code >= 500:
                 log.warning("%s %s: %s", request.method, request.path, exc.message)
-            return web.Response(body=exc.to_bytes(), status=exc.code, content_type=JSON)
+            failed = web.Response(body=exc.to_bytes(), status=exc.code, content_type=JSON)
+            if exc.code in (413, 504) and request.method in _MUTATING:
+                failed.force_close()  # the rest of the body is not read: this connection is done
+            return failed
         except Exception as exc:
             log.exception("%s %s: internal error", request.method, request.path)
             err = APIError(500, f"Internal error occurred: {exc}", "InternalError")
@@ -140,7 +159,7 @@ class APIServer:
             return None
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
-        if sub is not None and (sub != "status" or not strategy.has_status):
+        if sub is not None and not ((sub == "status" and strategy.has_status) or sub in strategy.extra_subresources):
             return None
         if strategy.namespaced and namespace is None and name is not None:
             return None
@@ -151,10 +170,31 @@ class APIServer:
     async def _serve(self, request: web.Request, route: Route) -> web.StreamResponse:
         # Read the body first: from here until the registry call returns nothing awaits, so the
         # registry's per-request warning list cannot mix with another request's.
-        raw = await request.read() if request.method in _MUTATING else b""
+        raw = await self._read_body(request) if request.method in _MUTATING else b""
         warnings: list[str] = [route.strategy.deprecation] if route.strategy.deprecation else []
         self.registry.warnings = request[_WARNINGS] = warnings
+        self.registry.duplicates = []
         return await self._serve_verb(request, route, raw)
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        """The request body, refused with a 413 past ``max_request_bytes`` without reading it all
+        (a declared Content-Length over the limit is refused before reading any of it)."""
+        limit = self.max_request_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise errors.request_entity_too_large(f"limit is {limit}")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while chunk := await request.content.read(256 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise errors.request_entity_too_large(f"limit is {limit}")
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise errors.timeout("request did not complete within the allotted timeout "
+                                 "(reading the request body)") from None
+        return b"".join(chunks)
 
     async def _serve_verb(self, request: web.Request, route: Route, raw: bytes) -> web.StreamResponse:
         strategy, namespace, name, sub, watch_prefix = route
@@ -171,35 +211,47 @@ class APIServer:
                                 field_selector=q.get("fieldSelector"), limit=self._int_param(q, "limit"),
                                 continue_token=q.get("continue"), resource_version=q.get("resourceVersion"),
                                 resource_version_match=q.get("resourceVersionMatch"))
-                if tables.wants_table(request.headers.get("Accept", "")):
-                    return self._table(strategy, body, is_list=True)
-                return self._ok(body)
+                accept = request.headers.get("Accept", "")
+                if tables.wants_table(accept):
+                    return self._table(strategy, body, is_list=True, include=q.get("includeObject"))
+                if tables.wants_partial(accept):
+                    return self._ok(dumps(tables.partial_list(json.loads(body))))
+                return self._reply(request, body)
             if method == "POST" and (namespace is not None or not strategy.namespaced):
-                return self._ok(reg.create(strategy, namespace, self._body(raw, request), dry_run,
+                return self._reply(request, reg.create(strategy, namespace, self._body(raw, request), dry_run,
                                            q.get("fieldValidation")), 201)
             if method == "DELETE" and (namespace is not None or not strategy.namespaced):
                 options, dry_run = self._delete_options(request, raw, dry_run)
-                return self._ok(reg.delete_collection(strategy, namespace, label_selector=q.get("labelSelector"),
+                return self._reply(request, reg.delete_collection(strategy, namespace, label_selector=q.get("labelSelector"),
                                                       field_selector=q.get("fieldSelector"), options=options,
                                                       dry_run=dry_run))
             raise errors.method_not_allowed()
         if watch_prefix:
             raise _NOT_FOUND
+        if sub == "token":  # create-only subresource
+            if method != "POST":
+                raise errors.method_not_allowed()
+            account = json.loads(reg.get(strategy, namespace, name))
+            return self._reply(request, dumps(self.tokens.request(account, self._body(raw, request))), 201)
         if method == "GET":
-            if sub is None and tables.wants_table(request.headers.get("Accept", "")):
-                return self._table(strategy, reg.get(strategy, namespace, name), is_list=False)
-            return self._ok(reg.get(strategy, namespace, name))
+            accept = request.headers.get("Accept", "")
+            if sub is None and tables.wants_table(accept):
+                return self._table(strategy, reg.get(strategy, namespace, name), is_list=False,
+                                   include=q.get("includeObject"))
+            if sub is None and tables.wants_partial(accept):
+                return self._ok(dumps(tables.partial(json.loads(reg.get(strategy, namespace, name)))))
+            return self._reply(request, reg.get(strategy, namespace, name))
         if method == "PUT":
             status, body = reg.update(strategy, namespace, name, self._body(raw, request), subresource=sub,
                                       dry_run=dry_run, field_validation=q.get("fieldValidation"))
-            return self._ok(body, status)
+            return self._reply(request, body, status)
         if method == "PATCH":
             ctype = request.content_type or MERGE_PATCH
-            return self._ok(reg.patch(strategy, namespace, name, ctype, self._body(raw, request),
+            return self._reply(request, reg.patch(strategy, namespace, name, ctype, self._body(raw, request),
                                       subresource=sub, dry_run=dry_run, field_validation=q.get("fieldValidation")))
         if method == "DELETE" and sub is None:
             options, dry_run = self._delete_options(request, raw, dry_run)
-            return self._ok(reg.delete(strategy, namespace, name, options, dry_run))
+            return self._reply(request, reg.delete(strategy, namespace, name, options, dry_run))
         raise errors.method_not_allowed()
 
     def _delete_options(self, request: web.Request, raw: bytes, dry_run: bool) -> tuple[Any, bool]:
@@ -210,11 +262,12 @@ class APIServer:
         request[_DRY_RUN] = dry_run
         return options, dry_run
 
-    def _table(self, strategy: Strategy, body: bytes, *, is_list: bool) -> web.Response:
+    def _table(self, strategy: Strategy, body: bytes, *, is_list: bool, include: str | None) -> web.Response:
         doc = json.loads(body)
         objects = doc["items"] if is_list else [doc]
         meta = doc["metadata"] if is_list else {"resourceVersion": doc["metadata"].get("resourceVersion", "")}
-        return self._ok(dumps(tables.table(strategy.plural, objects, meta)))
+        return self._ok(dumps(tables.table(strategy.plural, objects, meta, include,
+                                           (strategy.api_version, strategy.kind))))
 
     def _table_renderer(self, strategy: Strategy) -> Callable[[str, Entry], bytes]:
         """Watch events carrying one-row Tables (``kubectl get -w``); only the first has the columns."""
@@ -235,6 +288,17 @@ class APIServer:
     def _ok(body: bytes, status: int = 200) -> web.Response:
         return web.Response(body=body, status=status, content_type=JSON)
 
+    def _reply(self, request: web.Request, body: bytes, status: int = 200) -> web.Response:
+        """The answer in the client's preferred encoding: protobuf when it asks for it first and the
+        kind has a message (kubectl's and client-go's typed clients do), JSON otherwise."""
+        if protobuf.accepts_protobuf(request.headers.get("Accept", "")):
+            try:
+                return web.Response(body=protobuf.encode(json.loads(body)), status=status,
+                                    content_type=protobuf.MEDIA_TYPE)
+            except protobuf.CodecError as exc:
+                log.debug("%s %s: answering JSON: %s", request.method, request.path, exc)
+        return self._ok(body, status)
+
     @staticmethod
     def _dry_run(q: Any) -> bool:
         value = q.get("dryRun")
@@ -254,14 +318,10 @@ class APIServer:
         except ValueError:
             raise errors.bad_request(f'{name}: Invalid value: "{value}": must be an integer') from None
 
-    @staticmethod
-    def _parse(raw: bytes, content_type: str) -> Any:
-        try:
-            if "yaml" in content_type:
-                return yaml.safe_load(raw)
-            return json.loads(raw)
-        except (ValueError, yaml.YAMLError) as exc:
-            raise errors.bad_request(f"couldn't get version/kind; json parse error: {exc}") from None
+    def _parse(self, raw: bytes, content_type: str) -> Any:
+        decoded = decoding.parse(raw, content_type)
+        self.registry.duplicates = decoded.duplicates
+        return decoded.obj
 
     def _body(self, raw: bytes, request: web.Request) -> Any:
         if not raw:
@@ -298,7 +358,9 @@ class APIServer:
                     if selection.everything or selection.matches(entry.obj):
                         watcher.push(render("ADDED", entry))
             elif rv not in ("", "0"):
-                for ev in self.store.events_since(strategy.bucket, self.registry.parse_rv(rv)):
+                # a revision this server has not reached (a client that saw an earlier incarnation
+                # of it): the watch cache's answer, an ERROR event, so informers relist
+                for ev in self.store.events_since(strategy.bucket, self.registry.not_too_large(rv)):
                     watcher.offer(ev)
         except APIError as exc:
             if exc.code not in (410, 504):

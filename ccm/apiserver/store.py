@@ -20,7 +20,8 @@ import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ccm.apiserver.errors import expired
+from ccm.apiserver.decoding import MAX_OBJECT_BYTES
+from ccm.apiserver.errors import expired, request_entity_too_large
 
 log = logging.getLogger(__name__)
 
@@ -127,14 +128,18 @@ def in_namespace(items: list[tuple[str, Entry]], namespace: str) -> list[tuple[s
 class Store:
     """All objects of all resources, keyed by resource then ``namespace/name`` (or ``name``)."""
 
-    def __init__(self, history: int = 1000) -> None:
-        self.rv = 1
+    def __init__(self, history: int = 1000, start_revision: int = 1, max_object_bytes: int = MAX_OBJECT_BYTES) -> None:
+        #: a store that starts above 1 stands for one restored or restarted with a newer etcd
+        #: revision: nothing older than its start is in its history (a watch from there is a 410)
+        self.rv = start_revision
         self.history_size = max(1, history)
+        #: etcd's request limit bounds every stored object (a write over it is refused, a 413)
+        self.max_object_bytes = max_object_bytes
         self._objects: dict[str, dict[str, Entry]] = collections.defaultdict(dict)
         self._history: dict[str, collections.deque[Event]] = collections.defaultdict(
             lambda: collections.deque(maxlen=self.history_size))
         #: per resource: the newest revision that fell out of the history window
-        self._compacted: dict[str, int] = collections.defaultdict(int)
+        self._compacted: dict[str, int] = collections.defaultdict(lambda: start_revision - 1)
         self._watchers: dict[str, set[Watcher]] = collections.defaultdict(set)
         self._snapshots: collections.OrderedDict[tuple[str, int], list[tuple[str, Entry]]] = \
             collections.OrderedDict()
@@ -191,9 +196,12 @@ class Store:
     # ---------------------------------------------------------------- writes
 
     def _stamp(self, obj: dict[str, Any]) -> Entry:
+        obj.setdefault("metadata", {})["resourceVersion"] = str(self.rv + 1)
+        raw = dumps(obj)
+        if len(raw) > self.max_object_bytes:
+            raise request_entity_too_large("etcdserver: request is too large")
         self.rv += 1
-        obj.setdefault("metadata", {})["resourceVersion"] = str(self.rv)
-        return Entry(obj, dumps(obj), self.rv)
+        return Entry(obj, raw, self.rv)
 
     def _record(self, resource: str, type_: str, key: str, entry: Entry, prev: Entry | None) -> Entry:
         self._sorted.pop(resource, None)

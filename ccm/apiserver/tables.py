@@ -19,6 +19,21 @@ def wants_table(accept: str) -> bool:
     return "as=Table" in accept and "g=meta.k8s.io" in accept
 
 
+def wants_partial(accept: str) -> bool:
+    """``as=PartialObjectMetadata`` (metadata-only clients); only when the client asks for it."""
+    first = accept.split(",", 1)[0]
+    return "as=PartialObjectMetadata" in first and "g=meta.k8s.io" in first
+
+
+def partial(obj: Obj) -> dict[str, Any]:
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata") or {}}
+
+
+def partial_list(doc: Obj) -> dict[str, Any]:
+    return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": doc.get("metadata") or {},
+            "items": [{"metadata": (i.get("metadata") or {})} for i in doc.get("items") or []]}
+
+
 def human_duration(seconds: float) -> str:
     """duration.HumanDuration, as kubectl's AGE column shows it."""
     s = int(seconds)
@@ -115,6 +130,18 @@ def _node_row(obj: Obj) -> list[Any]:
     return [dig(obj, "metadata", "name"), status, roles, _age(obj), dig(obj, "status", "nodeInfo", "kubeletVersion") or ""]
 
 
+def _configmap_row(obj: Obj) -> list[Any]:
+    return [dig(obj, "metadata", "name"), len(obj.get("data") or {}) + len(obj.get("binaryData") or {}), _age(obj)]
+
+
+def _secret_row(obj: Obj) -> list[Any]:
+    return [dig(obj, "metadata", "name"), obj.get("type", ""), len(obj.get("data") or {}), _age(obj)]
+
+
+def _serviceaccount_row(obj: Obj) -> list[Any]:
+    return [dig(obj, "metadata", "name"), len(obj.get("secrets") or []), _age(obj)]
+
+
 def _default_row(obj: Obj) -> list[Any]:
     return [dig(obj, "metadata", "name"), dig(obj, "metadata", "creationTimestamp")]
 
@@ -134,17 +161,33 @@ _PRINTERS: dict[str, tuple[Sequence[Column], Callable[[Obj], list[Any]]]] = {
     "endpointslices": ([("Name", "string", "name", 0), ("AddressType", "string", "", 0), ("Ports", "string", "", 0),
                         ("Endpoints", "string", "", 0), ("Age", "string", "", 0)], _endpointslice_row),
     "leases": ([("Name", "string", "name", 0), ("Holder", "string", "", 0), ("Age", "string", "", 0)], _lease_row),
+    "configmaps": ([("Name", "string", "name", 0), ("Data", "integer", "", 0), ("Age", "string", "", 0)],
+                   _configmap_row),
+    "secrets": ([("Name", "string", "name", 0), ("Type", "string", "", 0), ("Data", "integer", "", 0),
+                 ("Age", "string", "", 0)], _secret_row),
+    "serviceaccounts": ([("Name", "string", "name", 0), ("Secrets", "integer", "", 0), ("Age", "string", "", 0)],
+                        _serviceaccount_row),
 }
 _DEFAULT: tuple[Sequence[Column], Callable[[Obj], list[Any]]] = (
     [("Name", "string", "name", 0), ("Created At", "date", "", 0)], _default_row)
 
 
-def table(plural: str, objects: Sequence[Obj], list_meta: dict[str, Any]) -> dict[str, Any]:
+def table(plural: str, objects: Sequence[Obj], list_meta: dict[str, Any], include: str | None = None,
+          kind: tuple[str, str] = ("", "")) -> dict[str, Any]:
+    """A Table; each row carries ``includeObject``'s choice: Metadata (the default, as
+    PartialObjectMetadata), Object (the full object: ``kubectl get --sort-by`` asks for it) or None."""
     columns, row = _PRINTERS.get(plural, _DEFAULT)
+    rows: list[dict[str, Any]] = []
+    for o in objects:
+        cells: dict[str, Any] = {"cells": row(o)}
+        if include == "Object":
+            cells["object"] = {"kind": kind[1], "apiVersion": kind[0], **o} if "kind" not in o else o
+        elif include != "None":
+            cells["object"] = partial(o)
+        rows.append(cells)
     return {
         "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta,
         "columnDefinitions": [{"name": n, "type": t, "format": f, "description": "", "priority": p}
                               for n, t, f, p in columns],
-        "rows": [{"cells": row(o), "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                                              "metadata": o.get("metadata") or {}}} for o in objects],
+        "rows": rows,
     }

@@ -37,9 +37,11 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 class EmbeddedAPIServer:
     """A running API server; ``url`` is ``http://127.0.0.1:PORT``."""
 
-    def __init__(self, server: APIServer, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, server: APIServer, host: str = "127.0.0.1", port: int = 0,
+                 header_timeout: float = 32.0) -> None:
         self.server = server
         self._host, self._port = host, port
+        self._header_timeout = header_timeout
         self._loop = _new_loop()
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="apiserver", daemon=True)
@@ -52,16 +54,23 @@ class EmbeddedAPIServer:
 
     def start(self) -> EmbeddedAPIServer:
         self._thread.start()
-        port = self.call(self._start)
+        self._serve()
+        return self
+
+    def _serve(self) -> None:
+        port = self._port = self.call(self._start)
         self.url = f"http://{self._host}:{port}"
         self.server.server_address = f"{self._host}:{port}"
-        return self
 
     async def _start(self) -> int:
         # handler_cancellation: a client that goes away cancels its watch at once, so its
-        # watcher is unregistered instead of lingering until the next event fails to send
+        # watcher is unregistered instead of lingering until the next event fails to send.
+        # keepalive_timeout is the header-read deadline too: aiohttp closes a connection that
+        # has not completed a request within it of connecting (or of its last response), so
+        # half-sent requests (slowloris) cannot hold the server (kube-apiserver: 32 s).
         self._runner = web.AppRunner(self.server.app(), access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0, handler_cancellation=True)
+                                     shutdown_timeout=1.0, handler_cancellation=True,
+                                     keepalive_timeout=self._header_timeout)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port, reuse_address=True, backlog=1024)
         await site.start()
@@ -114,6 +123,22 @@ class EmbeddedAPIServer:
     def request_count(self) -> int:
         return self.server.request_count
 
+    def pause(self) -> None:
+        """Stop serving (connections refused, open watches cut) but keep the state and the port."""
+        self.call(self._shutdown)
+        self._runner = None
+
+    def resume(self, server: APIServer | None = None) -> None:
+        """Serve again on the same port: the same state, or ``server``'s (an API server that
+        restarted having lost its history, or restored with a newer revision)."""
+        if server is not None:
+            self.server = server
+        self._serve()
+
+    def restart(self, server: APIServer | None = None) -> None:
+        self.pause()
+        self.resume(server)
+
     def stop(self) -> None:
         if self._stopped:
             return
@@ -137,12 +162,14 @@ class EmbeddedAPIServer:
 def embedded_apiserver(*, allow_loopback_endpoints: bool = False, watch_history: int = 1000,
                        bookmark_interval: float = 1.0, token: str | None = None,
                        service_cidr: str = "10.96.0.0/12", host: str = "127.0.0.1",
-                       port: int = 0) -> Iterator[EmbeddedAPIServer]:
-    """An API server on loopback for the duration of the ``with`` block."""
+                       port: int = 0, header_timeout: float = 32.0, **server_options: Any,
+                       ) -> Iterator[EmbeddedAPIServer]:
+    """An API server on loopback for the duration of the ``with`` block (``server_options`` go to
+    :class:`APIServer`: ``start_revision``, ``max_request_bytes``, ``body_timeout``)."""
     options = Options(allow_loopback_endpoints=allow_loopback_endpoints, service_cidr=service_cidr)
     server = APIServer(options=options, watch_history=watch_history, bookmark_interval=bookmark_interval,
-                       token=token)
-    embedded = EmbeddedAPIServer(server, host, port).start()
+                       token=token, **server_options)
+    embedded = EmbeddedAPIServer(server, host, port, header_timeout).start()
     try:
         yield embedded
     finally:

@@ -12,7 +12,10 @@ import contextlib
 import dataclasses
 import errno
 import logging
+import os
+import platform
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +27,11 @@ from ccm.demo.backends import Backend, BackendSpec
 from ccm.kube.client import ApiError, RawClient
 from ccm.kube.resources import ENDPOINTSLICES, NODES, SERVICES
 from ccm.proxy.engine import ThreadedEngine
-from providers.base import CloudProvider, ProviderContext, create_provider
+from providers.port import CloudProvider, ProviderContext
+from providers.registry import create_provider
+
+#: the kubelet version demo nodes report (the embedded API server's version)
+DEMO_KUBELET_VERSION = "v1.36.0"
 
 if TYPE_CHECKING:  # imported when used, so `ccm demo --help` stays quick
     from ccm.apiserver.testing import EmbeddedAPIServer
@@ -73,8 +80,23 @@ def node_object(name: str, ip: str, provider_id: str | None = None,
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                             "message": ready_message, "lastHeartbeatTime": now,
                             "lastTransitionTime": now}],
+            # what a kubelet reports, so `kubectl get nodes` shows a VERSION and describe a system
+            "nodeInfo": node_info(name),
+            "capacity": {"cpu": str(os.cpu_count() or 1), "memory": "8Gi", "pods": "110"},
+            "allocatable": {"cpu": str(os.cpu_count() or 1), "memory": "8Gi", "pods": "110"},
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
         },
     }
+
+
+def node_info(name: str) -> dict[str, str]:
+    """status.nodeInfo for a demo node: this machine's kernel and architecture, the API's version."""
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    ident = str(uuid.uuid5(uuid.NAMESPACE_DNS, name))
+    return {"machineID": ident.replace("-", ""), "systemUUID": ident, "bootID": str(uuid.uuid4()),
+            "kernelVersion": platform.release(), "osImage": "ccm demo node", "containerRuntimeVersion": "ccm://demo",
+            "kubeletVersion": DEMO_KUBELET_VERSION, "kubeProxyVersion": "", "operatingSystem": "linux",
+            "architecture": arch}
 
 
 def endpoint_slice(service: Mapping[str, Any], backends: Sequence[BackendSpec],
@@ -196,6 +218,7 @@ class LocalCluster:
     def add_node(self, i: int) -> str:
         """Register node-i (Ready, InternalIP on its loopback address) and start its node proxy."""
         from ccm.proxy.nodeproxy import NodeProxy
+        from providers.local.options import proxy_protocol_sources
 
         name, ip = f"node-{i}", self.layout.node_ip(i)
         self.node_ips[ip] = name
@@ -203,7 +226,9 @@ class LocalCluster:
         # addresses would reach the load balancer without them (node sync ignores address changes)
         self.raw.create(NODES.collection_path(), node_object(name, ip))
         healthz = f"{ip}:{self.layout.node_health_port}"
-        proxy = NodeProxy(self.new_api_client(), name, healthz_bind=healthz, engine=self._node_engine())
+        # PROXY headers are believed from the local load balancers only (they dial from their VIPs)
+        proxy = NodeProxy(self.new_api_client(), name, healthz_bind=healthz, engine=self._node_engine(),
+                          proxy_protocol_trusted_cidrs=proxy_protocol_sources(self.layout.vip_pool))
         self._stack.callback(proxy.stop)
         try:
             proxy.start()

@@ -59,6 +59,15 @@ class ApiError(Exception):
         """The requested resourceVersion is too old (HTTP 410 Gone / reason Expired)."""
         return self.status == 410
 
+    @property
+    def is_too_large_resource_version(self) -> bool:
+        """The requested resourceVersion is newer than the server's (it restarted having lost
+        history): 504 Timeout with cause ``ResourceVersionTooLarge``, as client-go checks it."""
+        if self.status != 504 or not isinstance(self.body, dict):
+            return False
+        causes = (self.body.get("details") or {}).get("causes") or []
+        return any(isinstance(c, dict) and c.get("reason") == "ResourceVersionTooLarge" for c in causes)
+
     @classmethod
     def from_response(cls, status: int, http_reason: str, data: bytes) -> ApiError:
         body: dict[str, Any] | None = None

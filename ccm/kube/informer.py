@@ -15,7 +15,8 @@ bookmarks; every event and bookmark moves the resume point. A stream that ends o
 re-opened from the resume point (no relist, so no duplicate adds). ``410 Gone`` (as an HTTP
 status or an ERROR event) means the resume point is too old: relist, and deliver the
 difference between the cache and the new list - including deletes that happened while the
-watch was down. Unlike upstream, a relist does not re-deliver unchanged objects as updates
+watch was down. "Too large resource version" (the server is behind the resume point: it
+restarted and lost its history) is handled the same way: relist from the server's latest. Unlike upstream, a relist does not re-deliver unchanged objects as updates
 (same resourceVersion, nothing to do); ``resync_period`` is the way to re-reconcile everything.
 Other failures back off with jitter before trying again.
 """
@@ -123,6 +124,8 @@ class Informer:
         self._resource_version = ""
         self.relists = 0
         self.watches = 0
+        #: relists forced because the server was behind our resourceVersion (it lost history)
+        self.too_large_relists = 0
 
     # ---------------------------------------------------------------- public API
 
@@ -188,6 +191,15 @@ class Informer:
                 if exc.is_gone and not need_list:  # the watch's resume point expired
                     log.info("%s: resourceVersion %s expired, relisting", self._name,
                              self._resource_version)
+                    need_list = True
+                    continue
+                if exc.is_too_large_resource_version and not need_list:
+                    # the server is behind our resume point: it restarted and lost history, so
+                    # whatever we cached may be gone. Relist from its latest state (client-go does
+                    # the same); resuming would keep objects it no longer has.
+                    log.warning("%s: resourceVersion %s is newer than the server's, relisting from "
+                                "the latest: %s", self._name, self._resource_version, exc.message)
+                    self.too_large_relists += 1
                     need_list = True
                     continue
                 need_list = need_list or exc.status != 0

@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ccm.proxy.engine import ThreadedEngine
-from providers.base import CloudProvider, LoadBalancer, ProviderContext
+from providers.instances import Instances
+from providers.local.instances import LocalInstances
+from providers.local.inventory import LocalInventory
 from providers.local.loadbalancer import LocalLoadBalancer
 from providers.local.options import LocalOptions, parse_options
+from providers.local.planning import LocalPlanner
+from providers.local.support import SUPPORT
+from providers.port import AnnotationSupport, CloudProvider, Inventory, LoadBalancer, Planner, ProviderContext
 
 
 class LocalCloud(CloudProvider):
@@ -23,9 +28,21 @@ class LocalCloud(CloudProvider):
         except BaseException:
             self.engine.stop()
             raise
+        self._instances = LocalInstances(options.instances_file)
 
     def load_balancer(self) -> LoadBalancer | None:
         return self._lb
+
+    def instances(self) -> Instances | None:
+        return self._instances
+    def planner(self) -> Planner | None:
+        return LocalPlanner(self._lb)
+
+    def inventory(self) -> Inventory | None:
+        return LocalInventory(self._lb)
+
+    def annotation_support(self) -> AnnotationSupport:
+        return SUPPORT
 
     @property
     def lb(self) -> LocalLoadBalancer:

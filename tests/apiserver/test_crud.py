@@ -84,8 +84,9 @@ def test_generate_name_and_name_rules_per_resource(core: Api, api_client: k8s.Ap
         core.create_namespaced_service("default", {"metadata": {"generateName": "Web-"},
                                                    "spec": {"ports": [{"port": 80}]}})
     assert "metadata.generateName" in {c["field"] for c in api_error(e.value)["details"]["causes"]}
-    # Services need DNS-1035 labels: no leading digit, no dots
-    for bad in ("1web", "web.x", "Web"):
+    # Services need DNS-1123 labels (v1.36 relaxed DNS-1035): a leading digit is fine, dots are not
+    assert raw(core.create_namespaced_service, "default", service_body("1web"))["metadata"]["name"] == "1web"
+    for bad in ("web.x", "Web", "-web"):
         with pytest.raises(k8s.ApiException) as e:
             core.create_namespaced_service("default", service_body(bad))
         assert e.value.status == 422, bad

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ccm.apiserver.strategies.base import Options, Strategy
+from ccm.apiserver.strategies.configdata import ConfigMapStrategy, SecretStrategy, ServiceAccountStrategy
 from ccm.apiserver.strategies.endpoints import EndpointsStrategy
 from ccm.apiserver.strategies.endpointslices import EndpointSliceStrategy
 from ccm.apiserver.strategies.events import CoreEventStrategy, EventV1Strategy
@@ -24,4 +25,7 @@ def all_strategies(options: Options) -> list[Strategy]:
         EndpointSliceStrategy(options),
         LeaseStrategy(options),
         EventV1Strategy(options),
+        ConfigMapStrategy(options),
+        SecretStrategy(options),
+        ServiceAccountStrategy(options),
     ]

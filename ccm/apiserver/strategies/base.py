@@ -73,6 +73,8 @@ class Strategy:
     #: the store bucket; two API versions of one resource share it (Events)
     storage: ClassVar[str] = ""
     has_status: ClassVar[bool] = False
+    #: subresources other than status, served by the HTTP layer (serviceaccounts/token)
+    extra_subresources: ClassVar[tuple[str, ...]] = ()
     allow_create_on_update: ClassVar[bool] = False
     allow_unconditional_update: ClassVar[bool] = True
     #: Services return the deleted object; most resources a Status

@@ -53,7 +53,8 @@ class ServiceStrategy(Strategy):
     allow_create_on_update = True
     return_deleted_object = True
     allow_delete_collection = False
-    name_rule = "dns1035"
+    #: v1.36 (RelaxedServiceNameValidation): a DNS-1123 label, so "1web" is fine; dots are not
+    name_rule = "label"
     field_labels = ("spec.clusterIP", "spec.type")
     schema = {
         "spec.ports": ("merge", "port"),
