@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import re
 import signal
@@ -69,16 +70,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--aws-endpoint-url", default=None, help="AWS API endpoint (e.g. an emulator)")
     p.add_argument("--aws-region", default=None,
                    help="AWS region (default: the boto3 chain, e.g. AWS_REGION)")
+    p.add_argument("--azure-endpoint-url", default=None,
+                   help="Azure Resource Manager endpoint (e.g. an emulator; default https://management.azure.com)")
+    p.add_argument("--azure-ca-file", default=None, help="CA bundle (PEM) to verify --azure-endpoint-url with")
     p.add_argument("--provider-option", action="append", type=_key_value, default=[], metavar="K=V")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=2, help="log verbosity (klog-style)")
 
 
 def read_cloud_config(path: str) -> dict[str, str]:
-    """``key = value`` lines (gcfg/INI style: ``[section]`` headers and ``#``/``;`` comments skipped)."""
+    """``key = value`` lines (gcfg/INI style: ``[section]`` headers and ``#``/``;`` comments skipped),
+    or a JSON object (Azure's ``azure.json``): its top-level keys, values as strings (``true``/``false``
+    for booleans, JSON text for nested values)."""
     options: dict[str, str] = {}
     with open(path, encoding="utf-8") as f:
-        for raw in f:
+        text = f.read()
+    if text.lstrip().startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"cloud config {path}: not valid JSON: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"cloud config {path}: expected a JSON object")
+        for key, value in loaded.items():
+            if isinstance(value, bool):
+                options[str(key)] = "true" if value else "false"
+            elif isinstance(value, str):
+                options[str(key)] = value
+            elif value is not None:
+                options[str(key)] = json.dumps(value)
+        return options
+    for raw in text.splitlines():
             line = raw.strip()
             if not line or line.startswith(("#", ";", "[")):
                 continue
@@ -94,6 +116,10 @@ def provider_options(args: argparse.Namespace) -> dict[str, str]:
         options["aws-endpoint-url"] = args.aws_endpoint_url
     if args.aws_region:
         options["aws-region"] = args.aws_region
+    if args.azure_endpoint_url:
+        options["azure-endpoint-url"] = args.azure_endpoint_url
+    if args.azure_ca_file:
+        options["azure-ca-file"] = args.azure_ca_file
     options.update(dict(args.provider_option))
     return options
 

@@ -21,7 +21,7 @@ from providers.adapter.apply import apply as run
 from providers.adapter.locks import KeyedLocks
 from providers.adapter.operations import resolve
 from providers.azure.clients import Clients, is_not_found, is_precondition_failed, translated_errors
-from providers.azure.edits import frontend_of, is_empty, props
+from providers.azure.edits import NicEdit, frontend_of, is_empty, pool_id, pool_members, props
 from providers.azure.operations import AzureOp, DeleteResource, EditResource, PutResource
 from providers.port import RetryError
 
@@ -125,17 +125,32 @@ class Writer:
             pending.done.set()
 
     def delete_if_empty(self, group: str, name: str, pool: str) -> None:
-        """Delete a shared load balancer only if it is still empty, under its commit lock."""
+        """Delete a shared load balancer if nothing is on it, under its commit lock (so no edit of this
+        process slips in between): the NICs in its pool leave it first (ARM refuses to delete a pool
+        in use), then the load balancer goes with ``If-Match``."""
         key = f"load_balancers/{group}/{name}".lower()
         with self._locks.hold(key):
-            current = self.get("load_balancers", group, name)
-            if current is None:
-                raise AlreadyDone("already gone")
-            if not is_empty(current, pool):
-                raise AlreadyDone("another Service is on it again")
-            headers = {"If-Match": current["etag"]} if current.get("etag") else {}
-            self._api("load_balancers").begin_delete(group, name, headers=headers,
-                                                     polling=self.clients.polling()).result()
+            for _ in range(MAX_PRECONDITION_RETRIES):
+                current = self.get("load_balancers", group, name)
+                if current is None:
+                    raise AlreadyDone("already gone")
+                if not is_empty(current, pool):
+                    raise AlreadyDone("a Service is on it")
+                lb_pool = pool_id(str(current["id"]), pool)
+                for nic in sorted({m.split("/ipConfigurations/")[0] for m in pool_members(current, pool)}):
+                    parts = nic.strip("/").split("/")
+                    self.edit("network_interfaces", parts[3], parts[-1], NicEdit(nic, remove=(lb_pool,)))
+                headers = {"If-Match": current["etag"]} if current.get("etag") else {}
+                try:
+                    self._api("load_balancers").begin_delete(group, name, headers=headers,
+                                                             polling=self.clients.polling()).result()
+                    return
+                except Exception as exc:
+                    if is_not_found(exc):
+                        raise AlreadyDone("already gone") from exc
+                    if not is_precondition_failed(exc):
+                        raise
+            raise RetryError(f"load balancer {group}/{name} kept changing while being deleted", 1.0)
 
 
 class AzureExecutor(Executor[AzureOp]):

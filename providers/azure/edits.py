@@ -119,7 +119,7 @@ class LoadBalancerEdit:
         new_probes, c3 = self._merge(probes, wanted_probes, lambda w, h: _matches(w, h, _PROBE_KEYS))
         changed = c1 or c2 or c3
         new_pools, c4 = merge_pool(pools, self.pool, self.pool_addresses, needed=self.parts is not None)
-        changed = changed or c4
+        changed = changed or c4 or (failed(current) and self.parts is not None)
         if not changed:
             return current
         body = copy.deepcopy(current)
@@ -168,6 +168,11 @@ class LoadBalancerEdit:
                 _RULES: copy.deepcopy(list(self.parts.rules)),
             },
         }
+
+
+def failed(body: Mapping[str, Any] | None) -> bool:
+    """ARM left the resource ``Failed`` (an operation that ended badly): writing it again repairs it."""
+    return str(props(body).get("provisioningState", "")).lower() == "failed"
 
 
 def pool_body(pool: str, addresses: Sequence[Body] | None) -> Body:
@@ -261,7 +266,7 @@ class NicEdit:
         have = [r for r in props(primary).get("loadBalancerBackendAddressPools") or []]
         keep = [r for r in have if not any(same_id(r.get("id"), x) for x in self.remove)]
         missing = [{"id": a} for a in self.add if not any(same_id(r.get("id"), a) for r in keep)]
-        if len(keep) == len(have) and not missing:
+        if len(keep) == len(have) and not missing and not failed(current):
             return current
         body = copy.deepcopy(current)
         index = configs.index(primary)

@@ -21,6 +21,7 @@ from providers.azure.desired import Desired, lb_id_of
 from providers.azure.edits import (
     LoadBalancerEdit,
     NicEdit,
+    failed,
     frontend_of,
     is_empty,
     merge_pool,
@@ -125,35 +126,34 @@ def _nic_op(nic_id: str, change: NicEdit) -> AzureOp:
 
 
 def _removal(ctx: Context, internal: bool, lb: Body | None) -> tuple[list[AzureOp], Body | None, bool]:
-    """Take this Service off load balancer ``internal``: (ops, the body after, whether it goes)."""
+    """Take this Service off load balancer ``internal``: (ops, the body after, whether it may go).
+
+    "May go" is decided again when the delete is sent (``apply.Writer.delete_if_empty``): Services
+    leaving at the same time each see the others still there when they plan, and the last one
+    out must still find the load balancer empty.
+    """
     if lb is None or tag_value(lb.get("tags"), CLUSTER_TAG) != ctx.cluster:
         return [], lb, False  # absent, or not ours to touch
     change = _lb_edit(ctx, internal, None, None, None)
     after = change.apply(lb)
     ops = [] if after is lb else [_lb_op(ctx, internal, change, create=False)]
-    return ops, after, is_empty(after, ctx.pool)
+    return ops, after, bool(ops) or is_empty(after, ctx.pool)
 
 
-def _lb_goes(ctx: Context, internal: bool, lb: Body | None) -> list[AzureOp]:
-    """NICs out of its pool first (ARM refuses to delete a pool in use), then the load balancer."""
-    pool = pool_id(ctx.lb_id(internal), ctx.pool)
-    ops: list[AzureOp] = []
-    for nic_id in sorted({m.split("/ipConfigurations/")[0] for m in pool_members(lb, ctx.pool)}):
-        ops.append(_nic_op(nic_id, NicEdit(nic_id, remove=(pool,))))
-    ops.append(delete(LOAD_BALANCER, LOAD_BALANCERS, ctx.config.lb_resource_group, ctx.lb_name(internal),
-                      only_if_empty=ctx.pool))
-    return ops
+def _lb_goes(ctx: Context, internal: bool) -> AzureOp:
+    """Delete the load balancer if it is empty by then (its pool's NICs leave first, in apply)."""
+    return delete(LOAD_BALANCER, LOAD_BALANCERS, ctx.config.lb_resource_group, ctx.lb_name(internal),
+                  only_if_empty=ctx.pool)
 
 
-def _membership(ctx: Context, observed: Observed, pools_wanted: Sequence[str], pools_leaving: Sequence[str],
-                ) -> list[AzureOp]:
+def _membership(ctx: Context, observed: Observed, pools_wanted: Sequence[str]) -> list[AzureOp]:
     """NIC-based pools: every node's primary NIC in the wanted pools; other NICs out of our pools."""
     if observed.nics is None:
         return []
     ops: list[AzureOp] = []
     node_nics = {str(n.get("id", "")).lower() for n in observed.nics.values()}
     for nic in sorted(observed.nics.values(), key=lambda n: str(n.get("id"))):
-        change = NicEdit(str(nic["id"]), add=tuple(pools_wanted), remove=tuple(pools_leaving))
+        change = NicEdit(str(nic["id"]), add=tuple(pools_wanted))
         if change.apply(nic) is not nic:
             ops.append(_nic_op(str(nic["id"]), change))
     for internal in (False, True):
@@ -166,6 +166,8 @@ def _membership(ctx: Context, observed: Observed, pools_wanted: Sequence[str], p
 
 
 def _pip_matches(want: Body, have: Body) -> bool:
+    if failed(have):
+        return False
     wp, hp = props(want), props(have)
     for k in _PIP_KEYS:
         w, h = wp.get(k), hp.get(k)
@@ -238,18 +240,14 @@ def plan_ensure(ctx: Context, desired: Desired, observed: Observed, nodes: Seque
             ip = Ref(FRONTEND_IP)
     elif internal:
         ip = props(frontend_of(wanted, desired.frontend)).get("privateIPAddress")
-    removal, other_after, other_goes = _removal(ctx, not internal, observed.lbs.get(not internal))
+    removal, other_after, other_may_go = _removal(ctx, not internal, observed.lbs.get(not internal))
     ops += removal
     pools_wanted = [pool_id(ctx.lb_id(internal), ctx.pool)]
-    pools_leaving = []
-    if other_goes:
-        pools_leaving.append(pool_id(ctx.lb_id(not internal), ctx.pool))
-    elif other_after is not None and tag_value(other_after.get("tags"), CLUSTER_TAG) == ctx.cluster:
+    if _ours(ctx, other_after) and not is_empty(other_after, ctx.pool):
         pools_wanted.append(pool_id(ctx.lb_id(not internal), ctx.pool))
-    ops += _membership(ctx, observed, pools_wanted, pools_leaving)
-    if other_goes:
-        ops.append(delete(LOAD_BALANCER, LOAD_BALANCERS, ctx.config.lb_resource_group, ctx.lb_name(not internal),
-                          only_if_empty=ctx.pool))
+    ops += _membership(ctx, observed, pools_wanted)
+    if other_may_go:
+        ops.append(_lb_goes(ctx, not internal))
     ops += [_delete_ip(pip) for pip in stale_ips]
     warnings = list(desired.warnings)
     specs = rules(ip) if rules is not None else None
@@ -295,7 +293,7 @@ def plan_node_sync(ctx: Context, observed: Observed, nodes: Sequence[Node]) -> t
                 ops.append(_lb_op(ctx, internal, change, create=False))  # type: ignore[arg-type]
         return tuple(ops)
     pools = [pool_id(ctx.lb_id(i), ctx.pool) for i in (False, True) if _ours(ctx, observed.lbs.get(i))]
-    return tuple(_membership(ctx, observed, pools, []))
+    return tuple(_membership(ctx, observed, pools))
 
 
 def _ours(ctx: Context, lb: Body | None) -> bool:
@@ -338,12 +336,11 @@ def plan_delete(ctx: Context, observed: Observed) -> tuple[AzureOp, ...]:
     ops: list[AzureOp] = []
     goes = []
     for internal in (False, True):
-        removal, _, lb_goes = _removal(ctx, internal, observed.lbs.get(internal))
+        removal, _, may_go = _removal(ctx, internal, observed.lbs.get(internal))
         ops += removal
-        if lb_goes:
+        if may_go:
             goes.append(internal)
-    for internal in goes:
-        ops += _lb_goes(ctx, internal, observed.lbs.get(internal))
+    ops += [_lb_goes(ctx, internal) for internal in goes]
     seen: set[str] = set()
     for pip in observed.tagged_ips:
         if str(pip["id"]).lower() not in seen:

@@ -23,6 +23,7 @@ from typing import Any
 
 from providers.adapter.operations import Ref, resolve
 from providers.adapter.ownership import Owner, foreign
+from providers.azure.edits import failed
 from providers.azure.names import belongs, description_of, owner_in_description, security_rule_name
 from providers.azure.settings import Settings
 from providers.port import LoadBalancerRequest, ProviderWarning, UserError
@@ -183,7 +184,7 @@ class SecurityGroupEdit:
             else:
                 wanted.append(body)
                 changed = True
-        if not changed:
+        if not changed and not (self.rules and failed(current)):
             return current
         new = copy.deepcopy(current)
         new["properties"]["securityRules"] = [*others, *wanted]

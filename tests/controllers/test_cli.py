@@ -52,6 +52,19 @@ def test_aws_region_flag_reaches_the_provider_options():
     assert cli.provider_options(args) == {"aws-region": "eu-central-1"}
 
 
+def test_a_json_cloud_config_and_the_azure_flags_reach_the_provider_options(tmp_path):
+    conf = tmp_path / "azure.json"
+    conf.write_text('{"subscriptionId": "s", "useManagedIdentityExtension": false, "maximumLoadBalancerRuleCount": 250}')
+    args = parse("--cloud-provider", "azure", "--cloud-config", str(conf), "--azure-endpoint-url", "https://127.0.0.1:1",
+                 "--azure-ca-file", "/tmp/ca.pem")
+    assert cli.provider_options(args) == {
+        "subscriptionId": "s", "useManagedIdentityExtension": "false", "maximumLoadBalancerRuleCount": "250",
+        "azure-endpoint-url": "https://127.0.0.1:1", "azure-ca-file": "/tmp/ca.pem"}
+    conf.write_text('{"subscriptionId": ')
+    with pytest.raises(ValueError, match="not valid JSON"):
+        cli.provider_options(args)
+
+
 def test_bad_provider_option_is_an_argument_error():
     with pytest.raises(SystemExit):
         parse("--cloud-provider", "fake", "--provider-option", "novalue")

@@ -75,6 +75,7 @@ class AzureWorld:
         return {r["name"]: r["properties"] for r in nsg["properties"].get("securityRules") or []}
 
     def nic_pools(self, vm: VirtualMachine) -> list[str]:
+        """The load balancers whose backend pool the VM's NIC is in."""
         nic = self.arm.state.get(vm.nic_id)
         cfg = nic["properties"]["ipConfigurations"][0]["properties"]
         return sorted(p["id"].rsplit("/", 3)[-3] for p in cfg.get("loadBalancerBackendAddressPools") or [])
