@@ -6,10 +6,14 @@ from typing import ClassVar
 
 from providers.azure.clients import METRIC_LABELS, Clients, make_clients
 from providers.azure.config import AzureConfig, parse_config
+from providers.azure.instances import AzureInstances
+from providers.azure.inventory import AzureInventory
 from providers.azure.loadbalancer import AzureLoadBalancer
+from providers.azure.planning import AzurePlanner
 from providers.azure.support import SUPPORT
+from providers.instances import Instances
 from providers.metrics import ApiCallCounter
-from providers.port import AnnotationSupport, CloudProvider, LoadBalancer, ProviderContext
+from providers.port import AnnotationSupport, CloudProvider, Inventory, LoadBalancer, Planner, ProviderContext
 
 
 class AzureCloud(CloudProvider):
@@ -23,9 +27,21 @@ class AzureCloud(CloudProvider):
         self.counter = ApiCallCounter("azure", extra_labels=METRIC_LABELS)
         self.clients: Clients = make_clients(self.config, self.counter)
         self._lb = AzureLoadBalancer(self.clients, self.config)
+        self._planner = AzurePlanner(self._lb)
+        self._inventory = AzureInventory(self._lb, context.cluster_name)
+        self._instances = AzureInstances(self.clients, self.config)
 
     def load_balancer(self) -> LoadBalancer | None:
         return self._lb
+
+    def instances(self) -> Instances | None:
+        return self._instances
+
+    def planner(self) -> Planner | None:
+        return self._planner
+
+    def inventory(self) -> Inventory | None:
+        return self._inventory
 
     def annotation_support(self) -> AnnotationSupport:
         return SUPPORT

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -24,9 +23,16 @@ from providers.azure.desired import Desired, desired
 from providers.azure.edits import frontend_of, props
 from providers.azure.names import load_balancer_name, public_ip_name, service_base
 from providers.azure.observe import Observed
-from providers.azure.plan import FRONTEND_IP, Context, ServicePlan, frontend_names, plan_delete, plan_ensure, \
-    plan_node_sync
-from providers.azure.security import RuleSpec, desired_rules
+from providers.azure.plan import (
+    FRONTEND_IP,
+    Context,
+    ServicePlan,
+    frontend_names,
+    plan_delete,
+    plan_ensure,
+    plan_node_sync,
+)
+from providers.azure.security import rules_for
 from providers.azure.settings import Settings, public_ip_groups, settings_from_request
 from providers.port import (
     EnsureResult,
@@ -106,12 +112,7 @@ class AzureLoadBalancer(LoadBalancer):
                          if (b.get("properties") or {}).get("ipAddress") == want.public_ip.by_address), "")
             want = dataclasses.replace(want, public_ip=dataclasses.replace(want.public_ip, name=name))
         warnings: list[ProviderWarning] = []
-        node_ips = [ip for n in request.nodes if (ip := n.address_of("InternalIP"))]
-        rules: Callable[[str | Ref | None], tuple[RuleSpec, ...]] | None = None
-        if settings.manage_nsg:
-            def rules(ip: str | Ref | None) -> tuple[RuleSpec, ...]:
-                return desired_rules(request, settings, internal=want.internal, destination=ip, node_ips=node_ips,
-                                     warnings=warnings)
+        rules = rules_for(request, settings, internal=want.internal, warnings=warnings)
         planned = plan_ensure(self.context(request), want, observed, request.nodes, rules=rules,
                               security_group=self.config.security_group_name or None)
         planned = dataclasses.replace(planned, warnings=(*planned.warnings, *warnings))
@@ -162,9 +163,14 @@ class AzureLoadBalancer(LoadBalancer):
             return ()
 
     def observe_for_delete(self, request: LoadBalancerRequest) -> Observed:
-        lbs = observe.load_balancers(self.clients, self.config, request.cluster_name)
-        groups = [self.config.resource_group, *public_ip_groups(request)]
-        tagged = observe.tagged_public_ips(self.clients, groups, request.cluster_name, request.key)
+        return self.observe_for_delete_by(Owner(request.cluster_name, request.key), public_ip_groups(request))
+
+    def observe_for_delete_by(self, owner: Owner, groups: tuple[str, ...] = ()) -> Observed:
+        """What deleting a Service's parts needs: both load balancers, every public IP tagged for it
+        (the config's resource group and ``groups``), the security group."""
+        lbs = observe.load_balancers(self.clients, self.config, owner.cluster)
+        tagged = observe.tagged_public_ips(self.clients, [self.config.resource_group, *groups], owner.cluster,
+                                           owner.service)
         nsg = None
         if self.config.security_group_name:
             nsg = observe.get_or_none(self.clients, "network_security_groups", self.config.nsg_resource_group,

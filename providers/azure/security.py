@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from providers.adapter.operations import Ref, resolve
@@ -124,6 +124,21 @@ def desired_rules(request: LoadBalancerRequest, settings: Settings, *, internal:
             out.append(RuleSpec(security_rule_name(request.uid, "", "deny-all"), "*", "Deny", ("*",),
                                 destinations, ("*",), description))
     return tuple(out)
+
+
+def rules_for(request: LoadBalancerRequest, settings: Settings, *, internal: bool,
+              warnings: list[ProviderWarning]) -> Callable[[Any], tuple[RuleSpec, ...]] | None:
+    """The Service's rules as a function of its frontend IP (known only once planned); None when the
+    Service asks ccm to leave NSG rules alone."""
+    if not settings.manage_nsg:
+        return None
+    node_ips = [ip for n in request.nodes if (ip := n.address_of("InternalIP"))]
+
+    def rules(destination: Any) -> tuple[RuleSpec, ...]:
+        return desired_rules(request, settings, internal=internal, destination=destination, node_ips=node_ips,
+                             warnings=warnings)
+
+    return rules
 
 
 @dataclasses.dataclass(frozen=True)
