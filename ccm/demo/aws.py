@@ -26,7 +26,7 @@ import boto3
 from ccm.annotations import aws as aws_annotations
 from ccm.demo import Printer, serve
 from ccm.demo.cluster import LocalCluster, load_example, node_object
-from ccm.kube.resources import EVENTS, NODES
+from ccm.kube.resources import NODES
 from providers.aws.names import ROLE_ELB_TAG, cluster_tag
 from providers.port import CloudProvider, ProviderContext
 from providers.registry import create_provider
@@ -192,23 +192,9 @@ def load_balancers(moto: Moto) -> list[FoundLoadBalancer]:
     return found
 
 
-def _warnings(cluster: LocalCluster, namespace: str, name: str) -> list[str]:
-    try:
-        events = cluster.raw.list(EVENTS.collection_path(namespace),
-                                  {"fieldSelector": f"involvedObject.name={name}"})["items"]
-    except Exception:
-        log.debug("%s/%s: events not readable", namespace, name, exc_info=True)
-        return []
-    return [f"{e.get('reason')}: {e.get('message')}" for e in events if e.get("type") == "Warning"]
-
-
 def wait_for_hostname(cluster: LocalCluster, namespace: str, name: str, timeout: float) -> str:
     """The Service's ingress hostname; on timeout the error carries its Warning events (the reason why)."""
-    try:
-        return cluster.wait_for_ingress(namespace, name, timeout, field="hostname")
-    except TimeoutError as e:
-        warnings = _warnings(cluster, namespace, name)
-        raise TimeoutError(f"{e}" + "".join(f"\n  Warning {w}" for w in warnings)) from None
+    return cluster.wait_for_ingress_explained(namespace, name, timeout, field="hostname")
 
 
 # -- the demo ------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import yaml
 
 from ccm.demo.backends import Backend, BackendSpec
 from ccm.kube.client import ApiError, RawClient
-from ccm.kube.resources import ENDPOINTSLICES, NODES, SERVICES
+from ccm.kube.resources import ENDPOINTSLICES, EVENTS, NODES, SERVICES
 from ccm.proxy.engine import ThreadedEngine
 from providers.port import CloudProvider, ProviderContext
 from providers.registry import create_provider
@@ -318,6 +318,23 @@ class LocalCluster:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{namespace}/{name}: no load-balancer ingress after {timeout:.0f} s")
             time.sleep(0.05)
+
+    def warnings(self, namespace: str, name: str) -> list[str]:
+        """The Warning events of a Service (``reason: message``), for saying why it is not ready."""
+        try:
+            events = self.raw.list(EVENTS.collection_path(namespace),
+                                   {"fieldSelector": f"involvedObject.name={name}"})["items"]
+        except Exception:
+            log.debug("%s/%s: events not readable", namespace, name, exc_info=True)
+            return []
+        return [f"{e.get('reason')}: {e.get('message')}" for e in events if e.get("type") == "Warning"]
+
+    def wait_for_ingress_explained(self, namespace: str, name: str, timeout: float, field: str = "ip") -> str:
+        """:meth:`wait_for_ingress`; on timeout the error carries the Service's Warning events (the reason)."""
+        try:
+            return self.wait_for_ingress(namespace, name, timeout, field=field)
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}" + "".join(f"\n  Warning {w}" for w in self.warnings(namespace, name))) from None
 
     def delete_service(self, namespace: str, name: str, timeout: float = 30.0) -> bool:
         """Delete and wait until it is gone: the controller's finalizer holds it until the load balancer is.

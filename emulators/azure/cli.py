@@ -8,11 +8,13 @@ world ``ccm controller --cloud-provider azure`` needs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
 import threading
 
+from .seeding import VirtualMachine
 from .server import AzureEmulator
 
 
@@ -33,7 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster-name", default="kubernetes", help="cluster name for the printed azure.json")
 
 
-def seed_world(arm: AzureEmulator, nodes: int, resource_group: str = "kubernetes") -> dict[str, object]:
+@dataclasses.dataclass(frozen=True)
+class SeededWorld:
+    #: the azure.json a cluster in this world would use (endpoint flags not included)
+    config: dict[str, str]
+    vms: tuple[VirtualMachine, ...]
+
+
+def seed_world(arm: AzureEmulator, nodes: int, resource_group: str = "kubernetes") -> SeededWorld:
     """The resource group, network, NSG and VMs a cluster in this subscription would have."""
     arm.add_resource_group(resource_group)
     vnet = arm.add_virtual_network(resource_group)
@@ -42,7 +51,7 @@ def seed_world(arm: AzureEmulator, nodes: int, resource_group: str = "kubernetes
     arm.state.seed(nsg, {"location": arm.state.default_location, "properties": {"securityRules": []}})
     vms = [arm.add_virtual_machine(resource_group, f"node-{i}", f"{vnet}/subnets/kubernetes-subnet")
            for i in range(nodes)]
-    return {
+    return SeededWorld(config={
         "cloud": "AzurePublicCloud",
         "tenantId": "00000000-0000-0000-0000-000000000000",
         "subscriptionId": arm.subscription,
@@ -53,8 +62,7 @@ def seed_world(arm: AzureEmulator, nodes: int, resource_group: str = "kubernetes
         "securityGroupName": "kubernetes-nsg",
         "loadBalancerSku": "standard",
         "vmType": "standard",
-        "_nodes": [{"name": vm.name, "providerID": vm.provider_id, "internalIP": vm.private_ip} for vm in vms],
-    }
+    }, vms=tuple(vms))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,14 +72,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"ARM emulator on {arm.url} (subscription {arm.subscription})")
     print(f"CA certificate: {arm.ca_file}")
     if args.seed:
-        config = seed_world(arm, args.nodes)
-        nodes = config.pop("_nodes")
+        world = seed_world(arm, args.nodes)
         path = os.path.join(os.path.dirname(arm.ca_file), "azure.json")
         with open(path, "w") as f:
-            json.dump(config, f, indent=2)
+            json.dump(world.config, f, indent=2)
         print(f"azure.json: {path}")
-        for n in nodes:  # type: ignore[attr-defined]
-            print(f"  node {n['name']}: providerID {n['providerID']} ip {n['internalIP']}")
+        for vm in world.vms:
+            print(f"  node {vm.name}: providerID {vm.provider_id} ip {vm.private_ip}")
         print(f"ccm controller --cloud-provider azure --cloud-config {path} --cluster-name {args.cluster_name} "
               f"--azure-endpoint-url {arm.url} --azure-ca-file {arm.ca_file} --kubeconfig ...")
     stop = threading.Event()
