@@ -28,9 +28,9 @@ from typing import Any
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from emulators.azure import AzureEmulator
-from providers.port import ServicePort
-from tests.providers.azure.harness import RG, build_world, make_cloud, request
+from emulators.azure import AzureEmulator  # noqa: E402 - after the path fix above
+from providers.port import ServicePort  # noqa: E402
+from tests.providers.azure.harness import RG, build_world, make_cloud, request  # noqa: E402
 
 
 @dataclasses.dataclass

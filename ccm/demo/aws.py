@@ -246,14 +246,7 @@ def _instructions(p: Printer, *, endpoint: str, kubeconfig: Path,
 def _delete_services(p: Printer, cluster: LocalCluster, moto: Moto,
                      services: Sequence[tuple[str, str]]) -> None:
     """Delete through Kubernetes, so the controller removes the load balancers; say what moto still holds."""
-    for ns, name in services:
-        try:
-            if cluster.delete_service(ns, name):
-                p.step(f"deleted Service {ns}/{name}; the controller removed its load balancer")
-            else:
-                p.step(f"Service {ns}/{name} was already deleted")
-        except Exception as e:
-            print(f"ccm demo: {ns}/{name}: {e}", file=sys.stderr, flush=True)
+    cluster.delete_services(services, p.step, "the controller removed its load balancer")
     try:
         left = load_balancers(moto)
     except Exception as e:

@@ -82,14 +82,7 @@ def _instructions(p: Printer, *, arm: AzureEmulator, kubeconfig: Path, cluster_n
 
 def _delete_services(p: Printer, cluster: LocalCluster, arm: AzureEmulator,
                      services: Sequence[tuple[str, str]]) -> None:
-    for ns, name in services:
-        try:
-            if cluster.delete_service(ns, name):
-                p.step(f"deleted Service {ns}/{name}; the controller removed its parts")
-            else:
-                p.step(f"Service {ns}/{name} was already deleted")
-        except Exception as e:
-            print(f"ccm demo: {ns}/{name}: {e}", file=sys.stderr, flush=True)
+    cluster.delete_services(services, p.step, "the controller removed its parts")
     left = [i for i in arm.state.inventory() if "/loadbalancers/" in i.lower() or "/publicipaddresses/" in i.lower()]
     p.step(f"the emulator holds {len(left)} load balancers and public IPs"
            + "".join(f"\n    left: {i}" for i in left))

@@ -14,6 +14,7 @@ import errno
 import logging
 import os
 import platform
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -335,6 +336,18 @@ class LocalCluster:
             return self.wait_for_ingress(namespace, name, timeout, field=field)
         except TimeoutError as e:
             raise TimeoutError(f"{e}" + "".join(f"\n  Warning {w}" for w in self.warnings(namespace, name))) from None
+
+    def delete_services(self, services: Sequence[tuple[str, str]], say: Callable[[str], None], gone: str) -> None:
+        """Delete through Kubernetes, so the controller removes what it built (``gone`` says what);
+        a failure is printed and the next Service is still deleted."""
+        for ns, name in services:
+            try:
+                if self.delete_service(ns, name):
+                    say(f"deleted Service {ns}/{name}; {gone}")
+                else:
+                    say(f"Service {ns}/{name} was already deleted")
+            except Exception as e:
+                print(f"ccm demo: {ns}/{name}: {e}", file=sys.stderr, flush=True)
 
     def delete_service(self, namespace: str, name: str, timeout: float = 30.0) -> bool:
         """Delete and wait until it is gone: the controller's finalizer holds it until the load balancer is.

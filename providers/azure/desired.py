@@ -122,7 +122,8 @@ def desired(request: LoadBalancerRequest, settings: Settings, config: AzureConfi
     lb_name = load_balancer_name(request.cluster_name, internal)
     lb_id = lb_id_of(config, internal, request.cluster_name)
     warnings: list[ProviderWarning] = []
-    rules, probes, ports = _rules_and_probes(request, settings, lb_id, fe, request.cluster_name, internal, warnings)
+    rules, probes, ports = _rules_and_probes(request, settings, lb_id=lb_id, fe=fe, cluster=request.cluster_name,
+                                             internal=internal, warnings=warnings)
     public_ip = None if internal else _public_ip(request, settings, config, owner, warnings)
     private_ip = settings.requested_ip if internal else None
     return Desired(owner=owner, uid=request.uid, internal=internal, lb_name=lb_name, lb_id=lb_id, frontend=fe,
@@ -154,7 +155,7 @@ def _public_ip(request: LoadBalancerRequest, settings: Settings, config: AzureCo
     return PublicIpSpec(group=group, name=public_ip_name(request.cluster_name, request.uid), managed=True, body=body)
 
 
-def _rules_and_probes(request: LoadBalancerRequest, settings: Settings, lb_id: str, fe: str, cluster: str,
+def _rules_and_probes(request: LoadBalancerRequest, settings: Settings, *, lb_id: str, fe: str, cluster: str,
                       internal: bool, warnings: list[ProviderWarning],
                       ) -> tuple[list[Body], list[Body], tuple[PortStatus, ...]]:
     fe_ref = {"id": child_id(lb_id, "frontendIPConfigurations", fe)}
@@ -167,7 +168,7 @@ def _rules_and_probes(request: LoadBalancerRequest, settings: Settings, lb_id: s
     if local:
         assert request.health_check is not None
         shared_probe = _probe(rule_name(fe, "TCP", request.health_check.port), "Http", request.health_check.port,
-                              request.health_check.path, settings.probe_interval, settings.probe_count)
+                              request.health_check.path, interval=settings.probe_interval, count=settings.probe_count)
     ports = [p for p in request.ports if p.protocol in _PROTOCOLS]
     for p in request.ports:
         if p.protocol not in _PROTOCOLS:
@@ -232,7 +233,7 @@ def _port_probe(request: LoadBalancerRequest, settings: Settings, port: Any, nam
         raise UserError(f"port {port.port}: health-probe interval x num-of-probe ({interval} x {count}) must be less "
                         "than 120 seconds", reason=INVALID_PROBE)
     path = (override.path or settings.probe_path) if protocol != "Tcp" else None
-    return _probe(name, protocol, probe_port, path, interval, count)
+    return _probe(name, protocol, probe_port, path, interval=interval, count=count)
 
 
 def _probe_port(request: LoadBalancerRequest, value: int | str | None, default: int) -> int:
@@ -246,7 +247,7 @@ def _probe_port(request: LoadBalancerRequest, value: int | str | None, default: 
     raise UserError(f"health-probe port {value!r} names no port of the Service", reason=INVALID_PROBE)
 
 
-def _probe(name: str, protocol: str, port: int, path: str | None, interval: int, count: int) -> Body:
+def _probe(name: str, protocol: str, port: int, path: str | None, *, interval: int, count: int) -> Body:
     props: Body = {"protocol": protocol, "port": port, "intervalInSeconds": interval, "numberOfProbes": count,
                    "probeThreshold": count}
     if path:

@@ -194,7 +194,7 @@ def _pip_body(want: Body, have: Body | None) -> Body:
     return {**want, "tags": tags}
 
 
-def plan_ensure(ctx: Context, desired: Desired, observed: Observed, nodes: Sequence[Node],
+def plan_ensure(ctx: Context, desired: Desired, observed: Observed, nodes: Sequence[Node], *,
                 rules: Any, security_group: str | None) -> ServicePlan:
     """``rules``: a function (destination IP or Ref) -> the Service's RuleSpecs (None: NSG left alone)."""
     ops: list[AzureOp] = []

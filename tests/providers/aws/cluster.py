@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import kubernetes.client
 
-from ccm.controllers.manager import ControllerManager, ControllerOptions
 from tests.providers.aws.conftest import make_cloud
 from tests.providers.aws.harness import CLUSTER, AwsWorld, MotoServer
 from tests.providers.aws.state import AwsState
+from tests.providers.servicecluster import DEFAULT_PORTS, ServiceCluster
 from tests.util import wait_for
 
 #: labels of the world's nodes, in instance order (for target-node-labels)
 NODE_ROLES = ("edge", "core", "core")
-DEFAULT_PORTS = ({"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080},
-                 {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443})
+__all__ = ["DEFAULT_PORTS", "NODE_ROLES", "Cluster", "running_cluster"]
 
 
-class Cluster:
+class Cluster(ServiceCluster):
     """Nodes for the world's instances, Services through the official client, AWS state for asserts."""
 
     def __init__(self, api_client: kubernetes.client.ApiClient, moto: MotoServer, world: AwsWorld) -> None:
-        self.core = kubernetes.client.CoreV1Api(api_client)
-        self.api_client = api_client
+        super().__init__(api_client)
         self.moto = moto
         self.world = world
         self.aws = AwsState(moto)
-        self.cloud: Any = None
-        self.manager: ControllerManager | None = None
 
     # -- arrange --------------------------------------------------------------------------------
     def add_node(self, instance: str, labels: Mapping[str, str] | None = None) -> None:
@@ -41,28 +37,7 @@ class Cluster:
                        "conditions": [{"type": "Ready", "status": "True"}]}})
 
     def start(self, workers: int = 2, **options: str) -> Any:
-        self.cloud = make_cloud(self.moto, **options)
-        self.manager = ControllerManager(self.api_client, self.cloud, ControllerOptions(
-            cluster_name=CLUSTER, concurrent_service_syncs=workers))
-        self.manager.start()
-        return self.cloud
-
-    def stop(self) -> None:
-        if self.manager is not None:
-            self.manager.stop()
-            self.manager = None
-        if self.cloud is not None:
-            self.cloud.close()
-            self.cloud = None
-
-    def service(self, name: str, annotations: Mapping[str, str] | None = None,
-                ports: tuple[Mapping[str, Any], ...] = DEFAULT_PORTS, **spec: Any) -> Any:
-        return self.core.create_namespaced_service("default", {  # type: ignore[arg-type]
-            "metadata": {"name": name, "annotations": dict(annotations or {})},
-            "spec": {"type": "LoadBalancer", "selector": {"app": name}, "ports": [dict(p) for p in ports], **spec}})
-
-    def patch(self, name: str, body: Mapping[str, Any]) -> Any:
-        return self.core.patch_namespaced_service(name, "default", dict(body))
+        return self.run_controller(make_cloud(self.moto, **options), CLUSTER, workers)
 
     def replace_spec(self, name: str, spec: Mapping[str, Any]) -> Any:
         """Replace spec fields (lists included, which a strategic merge patch would merge)."""
@@ -73,43 +48,14 @@ class Cluster:
     def set_annotations(self, name: str, annotations: Mapping[str, str | None]) -> Any:
         return self.patch(name, {"metadata": {"annotations": dict(annotations)}})
 
-    def delete(self, name: str) -> None:
-        self.core.delete_namespaced_service(name, "default")
-
     # -- observe --------------------------------------------------------------------------------
-    def get(self, name: str) -> Any:
-        return self.core.read_namespaced_service(name, "default")
-
-    def gone(self, name: str) -> bool:
-        try:
-            self.get(name)
-        except kubernetes.client.ApiException as exc:
-            return exc.status == 404
-        return False
-
     def hostname(self, name: str) -> str | None:
         lb = self.get(name).status.load_balancer
         return lb.ingress[0].hostname if lb and lb.ingress else None
 
-    def events(self, name: str) -> list[str]:
-        items = self.core.list_namespaced_event("default", field_selector=f"involvedObject.name={name}").items
-        return [f"{e.type} {e.reason} {e.message}" for e in items]
-
     def wait_hostname(self, name: str, timeout: float = 15.0) -> str:
         return str(wait_for(lambda: self.hostname(name), timeout,
                             message=lambda: f"{name} to get a hostname; events: {self.events(name)}"))
-
-    def wait_event(self, name: str, text: str, timeout: float = 15.0) -> list[str]:
-        return wait_for(lambda: [e for e in self.events(name) if text in e], timeout,
-                        message=lambda: f"event {text!r} on {name}: {self.events(name)}")
-
-    def wait(self, check: Callable[[], Any], what: str, timeout: float = 15.0, service: str | None = None) -> Any:
-        """Poll ``check`` (assertions inside count as "not yet") until it returns without failing."""
-        def ok() -> bool:
-            check()
-            return True
-
-        return wait_for(ok, timeout, message=lambda: what + (f"; events: {self.events(service)}" if service else ""))
 
     def node_ports(self, name: str) -> dict[int, int]:
         return {p.port: p.node_port for p in self.get(name).spec.ports}

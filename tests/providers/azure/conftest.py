@@ -8,17 +8,12 @@ from typing import Any
 import pytest
 
 from emulators.azure import AzureEmulator
+from tests.emulators.azure.conftest import arm_server  # noqa: F401 - one emulator per module, shared fixture
 from tests.providers.azure.harness import AzureWorld, build_world, make_cloud
 
 
-@pytest.fixture(scope="module")
-def arm_server() -> Iterator[AzureEmulator]:
-    with AzureEmulator(retry_after=0) as arm:
-        yield arm
-
-
 @pytest.fixture
-def arm(arm_server: AzureEmulator) -> AzureEmulator:
+def arm(arm_server: AzureEmulator) -> AzureEmulator:  # noqa: F811 - the fixture, by name
     arm_server.reset()
     return arm_server
 
