@@ -180,18 +180,25 @@ class SecurityGroupEdit:
                  if str((r.get("properties") or {}).get("direction", "")).lower() == "inbound"}
         wanted: list[Body] = []
         changed = set(ours) != {r.name.lower() for r in self.rules}
-        allow_max = 0
-        for spec in sorted(self.rules, key=lambda r: (r.deny, r.name)):
+        priorities: dict[str, int] = {}
+        allows = sorted((r for r in self.rules if not r.deny), key=lambda r: r.name)
+        denies = sorted((r for r in self.rules if r.deny), key=lambda r: r.name)
+        for group, floor_of in ((allows, lambda: PRIORITY_MIN),
+                                (denies, lambda: max((priorities[r.name] for r in allows), default=0) + 1)):
+            floor = floor_of()
+            for spec in group:  # rules keep their priority while it stays valid: no churn
+                old_priority = _priority(ours.get(spec.name.lower()))
+                if floor <= old_priority <= PRIORITY_MAX and old_priority not in taken:
+                    priorities[spec.name] = old_priority
+                    taken.add(old_priority)
+            for spec in group:
+                if spec.name not in priorities:
+                    priorities[spec.name] = _free(taken, floor)
+                    taken.add(priorities[spec.name])
+        for spec in (*allows, *denies):
             old = ours.get(spec.name.lower())
-            old_priority = int((old or {}).get("properties", {}).get("priority", 0))
-            floor = allow_max + 1 if spec.deny else PRIORITY_MIN
-            if old is not None and floor <= old_priority <= PRIORITY_MAX and old_priority not in taken:
-                priority = old_priority
-            else:
-                priority = _free(taken, floor)
-            taken.add(priority)
-            if not spec.deny:
-                allow_max = max(allow_max, priority)
+            old_priority = _priority(old)
+            priority = priorities[spec.name]
             body = spec.body(priority)
             if old is not None and priority == old_priority and \
                     all(_normal(old)[k] == _normal(body)[k] for k in _KEYS):
@@ -204,6 +211,10 @@ class SecurityGroupEdit:
         new = copy.deepcopy(current)
         new["properties"]["securityRules"] = [*others, *wanted]
         return new
+
+
+def _priority(rule: Mapping[str, Any] | None) -> int:
+    return int(((rule or {}).get("properties") or {}).get("priority", 0))
 
 
 def _free(taken: set[int], floor: int) -> int:
