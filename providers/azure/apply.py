@@ -102,6 +102,16 @@ class Writer:
                     if is_precondition_failed(exc):
                         log.info("%s %s/%s changed under us (412); reading it again", api, group, name)
                         continue
+                    if len(applied) > 1:
+                        # ARM refused the batch: one Service's edit must not fail the others; one at a time
+                        log.info("%s %s/%s: a batch of %d edits was refused (%s); writing them one by one",
+                                 api, group, name, len(applied), exc)
+                        for pending in applied:
+                            try:
+                                self._commit(api, group, name, [pending])
+                            except Exception as single:
+                                pending.error = single
+                        return
                     raise
                 self.commits += 1
                 self.edits += len(applied)

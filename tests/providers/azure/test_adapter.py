@@ -383,3 +383,39 @@ def test_config_errors_and_unknown_keys(arm: Any, caplog: Any) -> None:
     assert "unknown cloud-config key 'securityGroupNmae'" in caplog.text
     cloud.close()
     assert NSG
+
+
+def test_a_refused_edit_does_not_fail_the_others_batched_with_it(world: AzureWorld, cloud: Any) -> None:
+    from providers.azure.desired import desired
+    from providers.azure.plan import Context, _lb_edit
+    from providers.azure.settings import settings_from_request
+
+    lb = cloud.load_balancer()
+    internal = {ann.LOAD_BALANCER_INTERNAL.key: "true"}
+    good = request(world, internal, name="good", uid="00000001-0000-4000-8000-000000000000")
+    bad = request(world, internal, name="bad", uid="00000002-0000-4000-8000-000000000000",
+                  requested_ip="10.99.0.1")  # outside the subnet: ARM refuses it
+    edits = []
+    for req in (good, bad):
+        want = desired(req, settings_from_request(req), cloud.config)
+        edits.append(_lb_edit(lb.context(req), True, want, None, None))
+    writer, key = lb.writer, f"load_balancers/{RG}/{CLUSTER}-internal".lower()
+    results: dict[int, Any] = {}
+
+    def submit(i: int) -> None:
+        try:
+            results[i] = writer.edit("load_balancers", RG, f"{CLUSTER}-internal", edits[i])
+        except Exception as exc:
+            results[i] = exc
+
+    with writer._locks.hold(key):  # both edits queue up behind a commit in flight
+        threads = [threading.Thread(target=submit, args=(i,)) for i in (0, 1)]
+        for t in threads:
+            t.start()
+        from tests.util import wait_for
+        wait_for(lambda: len(writer._pending.get(key, [])) == 2, message="both edits queued")
+    for t in threads:
+        t.join(30)
+    assert isinstance(results[1], Exception) and "PrivateIPAddressNotInSubnet" in str(results[1])
+    assert not isinstance(results[0], Exception)
+    assert world.children("frontendIPConfigurations", internal=True) == [service_base(good.uid)]
