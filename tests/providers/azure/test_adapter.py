@@ -387,7 +387,7 @@ def test_config_errors_and_unknown_keys(arm: Any, caplog: Any) -> None:
 
 def test_a_refused_edit_does_not_fail_the_others_batched_with_it(world: AzureWorld, cloud: Any) -> None:
     from providers.azure.desired import desired
-    from providers.azure.plan import Context, _lb_edit
+    from providers.azure.plan import _lb_edit
     from providers.azure.settings import settings_from_request
 
     lb = cloud.load_balancer()
