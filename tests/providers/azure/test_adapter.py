@@ -419,3 +419,21 @@ def test_a_refused_edit_does_not_fail_the_others_batched_with_it(world: AzureWor
     assert isinstance(results[1], Exception) and "PrivateIPAddressNotInSubnet" in str(results[1])
     assert not isinstance(results[0], Exception)
     assert world.children("frontendIPConfigurations", internal=True) == [service_base(good.uid)]
+
+
+def test_delete_finds_the_parts_of_a_half_made_create(world: AzureWorld, cloud: Any, arm: Any) -> None:
+    """A throttled create that made the public IP and NSG rule but lost its frontend leaks nothing."""
+    lb = cloud.load_balancer()
+    req = request(world)
+    lb.ensure(req)
+    other = request(world, name="other", uid="77777777-0000-4000-8000-000000000007")
+    lb.ensure(other)
+    net = cloud.clients.network
+    body = net.load_balancers.get(RG, CLUSTER).as_dict()
+    for key in ("frontendIPConfigurations", "loadBalancingRules", "probes"):  # only web's frontend goes
+        body["properties"][key] = [c for c in body["properties"][key] if not c["name"].startswith(BASE)]
+    net.load_balancers.begin_create_or_update(RG, CLUSTER, body).result()
+    assert world.public_ip(PIP) is not None and f"{BASE}-TCP-Internet" in world.nsg_rules()
+    lb.delete(req)
+    assert world.public_ip(PIP) is None and f"{BASE}-TCP-Internet" not in world.nsg_rules()
+    assert len(world.children("frontendIPConfigurations")) == 1  # the other Service is untouched
