@@ -51,6 +51,8 @@ class Writer:
         #: PUTs sent and edits they carried (benchmarks read these)
         self.commits = 0
         self.edits = 0
+        #: resource key -> how many times an edit created it (a load balancer deleted and made again)
+        self.creations: dict[str, int] = {}
 
     def _api(self, api: str) -> Any:
         return getattr(self.clients.network, api)
@@ -115,6 +117,10 @@ class Writer:
                     raise
                 self.commits += 1
                 self.edits += len(applied)
+                if current is None:
+                    with self._guard:
+                        key = f"{api}/{group}/{name}".lower()
+                        self.creations[key] = self.creations.get(key, 0) + 1
                 self._finish(applied, dict(written.as_dict()))
                 return
             raise RetryError(f"{api} {group}/{name} kept changing during {MAX_PRECONDITION_RETRIES} writes", 1.0)
@@ -133,6 +139,10 @@ class Writer:
         for pending in applied:
             pending.result = result
             pending.done.set()
+
+    def created(self, api: str, group: str, name: str) -> int:
+        with self._guard:
+            return self.creations.get(f"{api}/{group}/{name}".lower(), 0)
 
     def delete_if_empty(self, group: str, name: str, pool: str) -> None:
         """Delete a shared load balancer if nothing is on it, under its commit lock (so no edit of this

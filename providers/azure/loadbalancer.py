@@ -146,21 +146,32 @@ class AzureLoadBalancer(LoadBalancer):
                 log.warning("%s: %s", request.key, w.message)
             if plan.operations:
                 log.info("%s: %d Azure call(s) for %s", request.key, len(plan.operations), self.name(request))
+            lb_group, lb_name = self.config.lb_resource_group, prepared.desired.lb_name
+            created_before = self.writer.created("load_balancers", lb_group, lb_name)
             refs = apply(self.clients, self.writer, plan.operations, request.key)
+            if prepared.observed.lbs.get(prepared.desired.internal) is not None and \
+                    self.writer.created("load_balancers", lb_group, lb_name) != created_before:
+                # the last other Service took the load balancer (and its pool's NICs) away between our read
+                # and our write, and our edit made it again: the NICs must join the new pool
+                log.info("%s: load balancer %s was made again; syncing its backend pool", request.key, lb_name)
+                self._sync_nodes(request)
             ip = refs.get(FRONTEND_IP) if isinstance(plan.ip, Ref) else plan.ip
             return EnsureResult(_status(ip, plan.ports, settings.additional_public_ips), plan.warnings)
 
     def update(self, request: LoadBalancerRequest) -> tuple[ProviderWarning, ...]:
         with self._locked(request), translated_errors(request.key, "update"):
-            lbs = observe.load_balancers(self.clients, self.config, request.cluster_name)
-            nics = observe.node_nics(self.clients, request.nodes) \
-                if self.config.backend_pool_type == NODE_IP_CONFIGURATION else None
-            observed = Observed(lbs=lbs, public_ips={}, tagged_ips=(), security_group=None, nics=nics)
-            ops = plan_node_sync(self.context(request), observed, request.nodes)
-            if ops:
-                log.info("%s: node sync: %d Azure call(s)", request.key, len(ops))
-            apply(self.clients, self.writer, ops, request.key)
+            self._sync_nodes(request)
             return ()
+
+    def _sync_nodes(self, request: LoadBalancerRequest) -> None:
+        lbs = observe.load_balancers(self.clients, self.config, request.cluster_name)
+        nics = observe.node_nics(self.clients, request.nodes) \
+            if self.config.backend_pool_type == NODE_IP_CONFIGURATION else None
+        observed = Observed(lbs=lbs, public_ips={}, tagged_ips=(), security_group=None, nics=nics)
+        ops = plan_node_sync(self.context(request), observed, request.nodes)
+        if ops:
+            log.info("%s: node sync: %d Azure call(s)", request.key, len(ops))
+        apply(self.clients, self.writer, ops, request.key)
 
     def observe_for_delete(self, request: LoadBalancerRequest) -> Observed:
         return self.observe_for_delete_by(Owner(request.cluster_name, request.key), public_ip_groups(request))

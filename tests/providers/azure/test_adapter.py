@@ -437,3 +437,32 @@ def test_delete_finds_the_parts_of_a_half_made_create(world: AzureWorld, cloud: 
     lb.delete(req)
     assert world.public_ip(PIP) is None and f"{BASE}-TCP-Internet" not in world.nsg_rules()
     assert len(world.children("frontendIPConfigurations")) == 1  # the other Service is untouched
+
+
+def test_a_load_balancer_made_again_under_a_racing_ensure_gets_its_nodes(world: AzureWorld, cloud: Any,
+                                                                          arm: Any) -> None:
+    """The last Service leaves (the load balancer and its pool's NICs go) while another Service's ensure has
+    read the load balancer but not yet written it: that ensure makes it again and its NICs join the pool."""
+    from tests.util import wait_for
+
+    lb = cloud.load_balancer()
+    leaving = request(world, name="leaving", uid="55555555-0000-4000-8000-000000000005")
+    lb.ensure(leaving)
+    coming = request(world, name="coming", uid="66666666-0000-4000-8000-000000000006")
+    delay = arm.faults.slow(0.5, method="PUT", path="/publicIPAddresses/", times=1)
+    errors: list[BaseException] = []
+
+    def ensure() -> None:
+        try:
+            lb.ensure(coming)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=ensure)
+    thread.start()
+    wait_for(lambda: delay.hits == 1, message="the racing ensure has read everything and is writing")
+    lb.delete(leaving)
+    assert world.lb() is None
+    thread.join(30)
+    assert errors == [] and world.children("frontendIPConfigurations") == [service_base(coming.uid)]
+    assert [world.nic_pools(vm) for vm in world.vms] == [[CLUSTER], [CLUSTER]]
