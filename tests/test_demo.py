@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,38 @@ def test_demo_rejects_bad_flags_with_a_message(capsys: pytest.CaptureFixture[str
 def ccm_command() -> list[str]:
     script = Path(sys.executable).with_name("ccm")
     return [str(script)] if script.exists() else [sys.executable, "-m", "ccm"]
+
+
+class CloudDemo:
+    """``ccm demo --provider <cloud>`` as a subprocess (its output collected), ended by SIGINT; killed on
+    the way out if it still runs."""
+
+    def __init__(self, provider: str, nodes: int, env: Mapping[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [*ccm_command(), "demo", "--provider", provider, "--nodes", str(nodes), "--no-color"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=dict(env or os.environ, PYTHONUNBUFFERED="1"),
+        )
+        self.out = Output(self.proc.stdout)
+
+    def interrupt(self, timeout: float = 45) -> str:
+        """SIGINT, a clean exit without a traceback; the rest of the output."""
+        self.proc.send_signal(signal.SIGINT)
+        assert self.proc.wait(timeout=timeout) == 0
+        rest = self.out.rest(5)
+        assert "Traceback" not in rest, rest
+        return rest
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def __enter__(self) -> CloudDemo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
 
 
 class RunningDemo:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
-import subprocess
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import kubernetes.client
 import kubernetes.config
 import pytest
 
-from tests.test_demo import Output, ccm_command
+from tests.test_demo import CloudDemo
 from tests.util import wait_for
 
 READY = re.compile(r"Ctrl-C deletes the Services")
@@ -40,14 +38,9 @@ def _address(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-class AwsDemo:
+class AwsDemo(CloudDemo):
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(
-            [*ccm_command(), "demo", "--provider", "aws", "--nodes", str(NODES), "--no-color"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=dict(env or os.environ, PYTHONUNBUFFERED="1"),
-        )
-        self.out = Output(self.proc.stdout)
+        super().__init__("aws", NODES, env)
 
     def wait_ready(self) -> None:
         self.out.wait_for(READY, timeout=60)
@@ -57,11 +50,6 @@ class AwsDemo:
         self.kubeconfig = Path(self.out.wait_for(KUBECONFIG, 1).group(1))
         self.hostnames = {m.group(1): (m.group(3), m.group(4))
                           for line in text.splitlines() if (m := LOAD_BALANCER.match(line))}
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 @pytest.fixture
@@ -111,10 +99,7 @@ def test_demo_aws_builds_both_load_balancers_in_moto_and_removes_them_on_sigint(
         "LoadBalancerAttributes"]["ConnectionSettings"]["IdleTimeout"] == 120, timeout=15,
         message="the idle-timeout annotation to reach the Classic ELB")
 
-    demo.proc.send_signal(signal.SIGINT)
-    assert demo.proc.wait(timeout=45) == 0
-    rest = demo.out.rest(5)
-    assert "Traceback" not in rest
+    rest = demo.interrupt()
     for service in (clb_service, nlb_service):
         assert f"deleted Service default/{service}" in rest, rest
     assert "moto holds 0 load balancers" in rest, rest

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
 import urllib.request
 from typing import Any
 
-from tests.test_demo import Output, ccm_command
+from tests.test_demo import CloudDemo
 
 READY = re.compile(r"Ctrl-C deletes the Services")
 ENDPOINT = re.compile(r"GCE emulator endpoint: (http://127\.0\.0\.1:\d+)\s*$")
@@ -23,11 +20,8 @@ def _get(url: str) -> Any:
 
 
 def test_demo_gcp_builds_external_and_internal_load_balancers_and_removes_them_on_sigint() -> None:
-    proc = subprocess.Popen([*ccm_command(), "demo", "--provider", "gcp", "--nodes", "3", "--no-color"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    out = Output(proc.stdout)
-    try:
+    with CloudDemo("gcp", 3) as demo:
+        out = demo.out
         out.wait_for(READY, timeout=60)
         text = "".join(out.lines)
         endpoint = out.wait_for(ENDPOINT, 1).group(1)
@@ -43,11 +37,5 @@ def test_demo_gcp_builds_external_and_internal_load_balancers_and_removes_them_o
         groups = [g for z in "abc" for g in _get(
             f"{endpoint}/compute/v1/projects/ccm-demo/zones/us-central1-{z}/instanceGroups")["items"]]
         assert [g["size"] for g in groups] == [1, 1, 1]
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=45) == 0
-        rest = out.rest(5)
-        assert "Traceback" not in rest and "the emulator holds 0 load-balancing resources" in rest, rest
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        rest = demo.interrupt()
+        assert "the emulator holds 0 load-balancing resources" in rest, rest

@@ -36,6 +36,11 @@ SECRET_OPTION_WORDS = ("secret", "token", "password", "access-key", "key-id", "c
 __all__ = ["add_arguments", "main", "parse_duration", "provider_options", "run"]
 
 
+def _is_secret(option: str) -> bool:
+    """Case-insensitive: cloud configs spell keys their own way (Azure's ``aadClientSecret``)."""
+    return any(word in option.lower() for word in SECRET_OPTION_WORDS)
+
+
 def _key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -58,9 +63,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     add_version(p)
     p.add_argument("--kubeconfig", help="kubeconfig file; in-cluster config when omitted")
-    p.add_argument("--cloud-provider", required=True, help="fake, local, aws or gcp (azure, openstack when built)")
+    p.add_argument("--cloud-provider", required=True, help="fake, local, aws, gcp or azure (openstack when built)")
     p.add_argument("--cloud-config", help="the provider's config file, read with its upstream format "
-                                          "(AWS: cloud.conf [Global]); an unknown key is an error")
+                                          "(AWS: cloud.conf [Global], GCP: gce.conf [global]: an unknown key "
+                                          "is an error; Azure: azure.json: an unknown key is a warning)")
     p.add_argument("--cluster-name", default="kubernetes", help="the cluster's name, tagged on what ccm creates")
     p.add_argument("--controllers", action="append", default=None, metavar="LIST",
                    help="'*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', "
@@ -102,6 +108,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="Compute Engine API endpoint (e.g. an emulator; http:// uses anonymous credentials)")
     p.add_argument("--gcp-project", default=None, help="GCP project (default: gce.conf project-id)")
     p.add_argument("--gcp-region", default=None, help="GCP region (default: the region of gce.conf local-zone)")
+    p.add_argument("--azure-endpoint-url", default=None,
+                   help="Azure Resource Manager endpoint (e.g. an emulator; default https://management.azure.com)")
+    p.add_argument("--azure-ca-file", default=None, help="CA bundle (PEM) to verify --azure-endpoint-url with")
     add_logging(p)
 
 
@@ -114,11 +123,11 @@ def provider_options(args: argparse.Namespace) -> dict[str, str]:
         options["aws-endpoint-url"] = args.aws_endpoint_url
     if args.aws_region:
         options["aws-region"] = args.aws_region
-    for flag in ("gcp_endpoint_url", "gcp_project", "gcp_region"):
+    for flag in ("gcp_endpoint_url", "gcp_project", "gcp_region", "azure_endpoint_url", "azure_ca_file"):
         if getattr(args, flag):
             options[flag.replace("_", "-")] = getattr(args, flag)
     for key, value in args.provider_option:
-        if any(word in key for word in SECRET_OPTION_WORDS):
+        if _is_secret(key):
             log.warning("--provider-option %s is visible to every user in the process list; put credentials in "
                         "the provider's standard places (for AWS: the environment, a profile, IRSA) instead", key)
         options[key] = value
@@ -187,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         log.error("%s", exc)
         return 1
-    register_secret(*(v for k, v in options.items() if any(w in k for w in SECRET_OPTION_WORDS)))
+    register_secret(*(v for k, v in options.items() if _is_secret(k)))
     try:
         return _start(args, controllers, options)
     except Exception as exc:  # last resort: still one line, the traceback only at -v 4

@@ -90,15 +90,17 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def stop_cloud_demo(p: Printer, cluster: LocalCluster, services: Sequence[tuple[str, str]], *,
-                    left: Callable[[], str], stop_emulator: Callable[[], None], workdir: Path) -> None:
+                    left: Callable[[], str], stop_emulator: Callable[[], None], workdir: Path,
+                    gone: str = "the controller removed its load balancer") -> None:
     """The end of an emulator demo: delete the Services through Kubernetes (so the controller removes
-    their load balancers), say what the emulator still holds (``left()``), stop everything."""
+    their load balancers; ``gone`` says what went), say what the emulator still holds (``left()``),
+    stop everything."""
     try:
         if cluster.manager is not None and services:
             for ns, name in services:
                 try:
                     if cluster.delete_service(ns, name):
-                        p.step(f"deleted Service {ns}/{name}; the controller removed its load balancer")
+                        p.step(f"deleted Service {ns}/{name}; {gone}")
                     else:
                         p.step(f"Service {ns}/{name} was already deleted")
                 except Exception as e:

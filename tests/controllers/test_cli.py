@@ -100,6 +100,25 @@ def test_gcp_flags_reach_the_provider_options():
                                           "gcp-region": "europe-west1"}
 
 
+def test_azure_json_and_the_azure_flags_reach_the_provider_options(tmp_path, caplog):
+    conf = tmp_path / "azure.json"
+    conf.write_text('{"subscriptionId": "s", "useManagedIdentityExtension": false, "maximumLoadBalancerRuleCount": 250,'
+                    ' "SecurityGroupName": "nsg", "securityGroupNmae": "typo", "vnetName": null}')
+    args = parse("--cloud-provider", "azure", "--cloud-config", str(conf), "--azure-endpoint-url", "https://127.0.0.1:1",
+                 "--azure-ca-file", "/tmp/ca.pem")
+    assert cli.provider_options(args) == {
+        "subscriptionId": "s", "useManagedIdentityExtension": "false", "maximumLoadBalancerRuleCount": "250",
+        "securityGroupName": "nsg", "azure-endpoint-url": "https://127.0.0.1:1", "azure-ca-file": "/tmp/ca.pem"}
+    # upstream ignores an unknown key; here it is named in a warning (and dropped), never an error
+    assert f"{conf}: unknown azure cloud-config key 'securityGroupNmae'" in caplog.text
+    conf.write_text('{"subscriptionId": ')
+    with pytest.raises(ValueError, match="not valid JSON"):
+        cli.provider_options(args)
+    conf.write_text('["subscriptionId"]')
+    with pytest.raises(ValueError, match="expected a JSON object"):
+        cli.provider_options(args)
+
+
 def test_bad_provider_option_is_an_argument_error():
     with pytest.raises(SystemExit):
         parse("--cloud-provider", "fake", "--provider-option", "novalue")

@@ -1,5 +1,6 @@
-"""Kubernetes-side helpers shared by the provider controller tests: Services through the official
-client, their events, and condition waits (each cloud's cluster adds its nodes, provider and state)."""
+"""What every cloud's controller tests share (AWS, GCP, Azure): the in-process controller against the
+embedded API server, Nodes and Services through the official client, their events, and waiting on
+conditions (never a bare sleep). Each cloud's ``cluster.py`` adds its provider, nodes and state."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ DEFAULT_PORTS = ({"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8
 
 
 class ServiceCluster:
+    """The controller with one cloud provider, and Services in namespace ``default``."""
+
     def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
         self.core = kubernetes.client.CoreV1Api(api_client)
         self.api_client = api_client
@@ -37,6 +40,16 @@ class ServiceCluster:
         if self.cloud is not None:
             self.cloud.close()
             self.cloud = None
+
+    # -- arrange --------------------------------------------------------------------------------
+    def register_node(self, name: str, provider_id: str, address: str,
+                      labels: Mapping[str, str] | None = None) -> None:
+        """A Ready Node for one of the cloud's machines."""
+        self.core.create_node({  # type: ignore[arg-type]
+            "metadata": {"name": name, "labels": dict(labels or {})},
+            "spec": {"providerID": provider_id},
+            "status": {"addresses": [{"type": "InternalIP", "address": address}],
+                       "conditions": [{"type": "Ready", "status": "True"}]}})
 
     def service(self, name: str, annotations: Mapping[str, str] | None = None,
                 ports: tuple[Mapping[str, Any], ...] = DEFAULT_PORTS, **spec: Any) -> Any:
@@ -63,12 +76,39 @@ class ServiceCluster:
     def get(self, name: str) -> Any:
         return self.core.read_namespaced_service(name, "default")
 
+    def uid(self, name: str) -> str:
+        return str(self.get(name).metadata.uid)
+
     def gone(self, name: str) -> bool:
         try:
             self.get(name)
         except kubernetes.client.ApiException as exc:
             return exc.status == 404
         return False
+
+    def node_ports(self, name: str) -> dict[int, int]:
+        return {p.port: p.node_port for p in self.get(name).spec.ports}
+
+    def ingress(self, name: str, field: str = "ip") -> str | None:
+        """The first ``status.loadBalancer.ingress`` entry's ``ip`` or ``hostname``, None before there is one."""
+        lb = self.get(name).status.load_balancer
+        return getattr(lb.ingress[0], field) if lb and lb.ingress else None
+
+    def ip(self, name: str) -> str | None:
+        return self.ingress(name, "ip")
+
+    def hostname(self, name: str) -> str | None:
+        return self.ingress(name, "hostname")
+
+    def wait_ingress(self, name: str, field: str = "ip", timeout: float = 20.0) -> str:
+        return str(wait_for(lambda: self.ingress(name, field), timeout,
+                            message=lambda: f"{name} to get an ingress {field}; events: {self.events(name)}"))
+
+    def wait_ip(self, name: str, timeout: float = 20.0) -> str:
+        return self.wait_ingress(name, "ip", timeout)
+
+    def wait_hostname(self, name: str, timeout: float = 20.0) -> str:
+        return self.wait_ingress(name, "hostname", timeout)
 
     def events(self, name: str) -> list[str]:
         items = self.core.list_namespaced_event("default", field_selector=f"involvedObject.name={name}").items
@@ -79,12 +119,10 @@ class ServiceCluster:
                         message=lambda: f"event {text!r} on {name}: {self.events(name)}")
 
     def wait(self, check: Callable[[], Any], what: str, timeout: float = 15.0, service: str | None = None) -> Any:
-        """Poll ``check`` (assertions inside count as "not yet") until it returns without failing."""
+        """Poll ``check`` until it passes: assertions inside count as "not yet", and so does a falsy answer
+        (a check that returns nothing passes once it stops raising)."""
         def ok() -> bool:
-            check()
-            return True
+            value = check()
+            return True if value is None else bool(value)
 
         return wait_for(ok, timeout, message=lambda: what + (f"; events: {self.events(service)}" if service else ""))
-
-    def node_ports(self, name: str) -> dict[int, int]:
-        return {p.port: p.node_port for p in self.get(name).spec.ports}

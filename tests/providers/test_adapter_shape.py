@@ -175,6 +175,10 @@ def test_only_an_adapters_apply_module_sends_mutating_calls():
     offenders = [str(p.relative_to(REPO)) for p in (REPO / "providers" / "gcp").glob("*.py")
                  if p.name != "apply.py" and gce_calls.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+    azure_calls = re.compile(r"\.(begin_create_or_update|begin_delete|update_tags|begin_update_tags)\(")
+    offenders = [str(p.relative_to(REPO)) for p in (REPO / "providers" / "azure").glob("*.py")
+                 if p.name != "apply.py" and azure_calls.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
     engine_calls = re.compile(r"engine\.(listen|update|close_listener)\(|vips\.(assign|release)\(")
     offenders = [str(p.relative_to(REPO)) for p in (REPO / "providers" / "local").glob("*.py")
                  if p.name != "apply.py" and engine_calls.search(p.read_text(encoding="utf-8"))]

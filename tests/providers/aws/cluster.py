@@ -12,7 +12,6 @@ from tests.providers.aws.conftest import make_cloud
 from tests.providers.aws.harness import CLUSTER, AwsWorld, MotoServer
 from tests.providers.aws.state import AwsState
 from tests.providers.servicecluster import ServiceCluster
-from tests.util import wait_for
 
 #: labels of the world's nodes, in instance order (for target-node-labels)
 NODE_ROLES = ("edge", "core", "core")
@@ -27,25 +26,11 @@ class Cluster(ServiceCluster):
         self.world = world
         self.aws = AwsState(moto)
 
-    # -- arrange --------------------------------------------------------------------------------
     def add_node(self, instance: str, labels: Mapping[str, str] | None = None) -> None:
-        self.core.create_node({  # type: ignore[arg-type]
-            "metadata": {"name": f"node-{instance}", "labels": dict(labels or {})},
-            "spec": {"providerID": self.world.provider_id(instance)},
-            "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.10"}],
-                       "conditions": [{"type": "Ready", "status": "True"}]}})
+        self.register_node(f"node-{instance}", self.world.provider_id(instance), "10.0.0.10", labels)
 
     def start(self, workers: int = 2, **options: str) -> Any:
         return self.run_controller(make_cloud(self.moto, **options), CLUSTER, workers)
-
-    def hostname(self, name: str) -> str | None:
-        lb = self.get(name).status.load_balancer
-        return lb.ingress[0].hostname if lb and lb.ingress else None
-
-
-    def wait_hostname(self, name: str, timeout: float = 15.0) -> str:
-        return str(wait_for(lambda: self.hostname(name), timeout,
-                            message=lambda: f"{name} to get a hostname; events: {self.events(name)}"))
 
 
 @contextmanager

@@ -13,7 +13,6 @@ from providers.adapter.naming import default_load_balancer_name
 from tests.providers.gcp.conftest import CLUSTER, NODES, make_cloud, provider_id
 from tests.providers.gcp.state import GceState
 from tests.providers.servicecluster import ServiceCluster
-from tests.util import wait_for
 
 
 class Cluster(ServiceCluster):
@@ -25,11 +24,7 @@ class Cluster(ServiceCluster):
         self.gce = GceState(emu)
 
     def add_node(self, zone: str, name: str) -> None:
-        self.core.create_node({  # type: ignore[arg-type]
-            "metadata": {"name": name},
-            "spec": {"providerID": provider_id(zone, name)},
-            "status": {"addresses": [{"type": "InternalIP", "address": "10.128.0.99"}],
-                       "conditions": [{"type": "Ready", "status": "True"}]}})
+        self.register_node(name, provider_id(zone, name), "10.128.0.99")
 
     def remove_node(self, name: str) -> None:
         self.core.delete_node(name)
@@ -39,14 +34,6 @@ class Cluster(ServiceCluster):
 
     def lb(self, name: str) -> str:
         return default_load_balancer_name(self.get(name).metadata.uid)
-
-    def ip(self, name: str) -> str | None:
-        lb = self.get(name).status.load_balancer
-        return lb.ingress[0].ip if lb and lb.ingress else None
-
-    def wait_ip(self, name: str, timeout: float = 15.0) -> str:
-        return str(wait_for(lambda: self.ip(name), timeout,
-                            message=lambda: f"{name} to get an IP; events: {self.events(name)}"))
 
 
 @contextmanager
