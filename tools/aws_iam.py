@@ -24,13 +24,13 @@ import dataclasses
 import functools
 import json
 import sys
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import botocore.session
 from botocore import xform_name
 
 from tools import ROOT
+from tools.iam_scan import call_args, last_name, sources, strings
 
 ADAPTER = ROOT / "providers" / "aws"
 POLICY = ROOT / "deploy" / "iam" / "aws-policy.json"
@@ -64,18 +64,6 @@ def iam_action(call: Call) -> str:
     return f"{model.signing_name}:{_operation_names(call.service)[call.operation]}"
 
 
-def _strings(nodes: Iterable[ast.AST]) -> list[str]:
-    return [n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-
-
-def _last_name(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Name):
-        return node.id
-    return None
-
-
 class _Scan(ast.NodeVisitor):
     def __init__(self, services: frozenset[str], where: str) -> None:
         self.services = services
@@ -84,7 +72,7 @@ class _Scan(ast.NodeVisitor):
         self.mentions: dict[str, str] = {}  # op-like name -> first place seen
 
     def _service_of(self, receiver: ast.AST) -> str | None:
-        name = _last_name(receiver)
+        name = last_name(receiver)
         if name is None:
             return None
         if name in self.services:
@@ -99,17 +87,17 @@ class _Scan(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        args = [*node.args, *(k.value for k in node.keywords)]
+        args = call_args(node)
         if isinstance(func, ast.Attribute):
             service = self._service_of(func.value)
             if service is not None and func.attr in operations(service):
                 self.calls.add(Call(service, func.attr))
             elif service is not None and func.attr in ("get_paginator", "can_paginate"):
-                for op in _strings(args):
+                for op in strings(args):
                     if op in operations(service):
                         self.calls.add(Call(service, op))
             self._mention(func.attr, node)
-        literals = _strings(args)
+        literals = strings(args)
         for service in (s for s in literals if s in self.services):
             for op in literals:
                 if op in operations(service):
@@ -121,15 +109,10 @@ class _Scan(ast.NodeVisitor):
             self._mention(node.value, node)
 
 
-def _sources(root: Path) -> Iterator[tuple[str, ast.Module]]:
-    for path in sorted(root.rglob("*.py")):
-        yield str(path.relative_to(root.parent)), ast.parse(path.read_text(), str(path))
-
-
 def client_services(root: Path = ADAPTER) -> frozenset[str]:
     """botocore service names the adapter spells out (the clients it creates and names)."""
     available = set(_session().get_available_services())
-    return frozenset(s for _, tree in _sources(root) for n in ast.walk(tree)
+    return frozenset(s for _, tree in sources(root) for n in ast.walk(tree)
                      if isinstance(n, ast.Constant) and isinstance(n.value, str) and (s := n.value) in available)
 
 
@@ -147,7 +130,7 @@ def scan(root: Path = ADAPTER) -> ScanResult:
     services = client_services(root)
     calls: set[Call] = set()
     mentions: dict[str, str] = {}
-    for where, tree in _sources(root):
+    for where, tree in sources(root):
         visitor = _Scan(services, where)
         visitor.visit(tree)
         calls |= visitor.calls
