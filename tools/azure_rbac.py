@@ -239,7 +239,7 @@ class ScanResult:
     calls: Mapping[Call, str]  # (group, method) -> first place
     unresolved: Mapping[str, str]
     body: Written
-    #: resource types (and namespaces) the adapter's id builders are called with -> first place
+    #: resource types the adapter's id builders are called with -> first place
     references: Mapping[str, str]
     url_reads: bool
 
@@ -285,7 +285,7 @@ def scan(root: Path = ADAPTER) -> ScanResult:
     resolved = {c.method for c in calls}
     unresolved.update({n: p for n, p in mentions.items() if n not in resolved})
     is_builder = _is_id_builder(f.name for _, f in functions(srcs))
-    references = builder_literals(srcs, is_builder, lambda s: bool(re.fullmatch(r"[a-z][A-Za-z]+|Microsoft\.\w+", s)))
+    references = builder_literals(srcs, is_builder)
     attributed = {c.group for c in calls}
     # a group's name passed to an id builder is a resource type there ("subnets"), not a call
     unresolved.update({f"{g} (named, no call attributed)": p for g, p in named.items()

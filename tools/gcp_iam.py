@@ -69,6 +69,7 @@ VERBS = {
     # instance-group membership changes update the group; listing its members lists groups
     "addInstances": "update",
     "removeInstances": "update",
+    "setNamedPorts": "update",
     "listInstances": "list",
     "setLabels": "setLabels",
 }
@@ -342,7 +343,7 @@ def scan(root: Path = ADAPTER) -> ScanResult:
     resolved = {n for m in methods for n in by_resource[m.resource].python_names(m.rest)}
     unresolved.update({n: p for n, p in mentions.items() if n not in resolved})
     return ScanResult(methods, dict(sorted(unresolved.items())), written(srcs),
-                      builder_literals(srcs, _is_link, lambda s: s in resources()))
+                      builder_literals(srcs, _is_link))
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ under ``deploy/iam``. Three questions are the same for every cloud, and answered
   subscript stores) and ``key: value`` pairs written as literals; a permission the cloud checks on a
   referenced resource (GCP's ``*.use``, Azure's ``join/action``) is due when its field is written;
 - *which references*: the resource types the adapter's id/link builders are called with, so a new
-  kind of reference fails until someone says which permission it needs.
+  kind of reference fails until someone says which permission (or none) it needs.
 
 Stdlib only: the per-cloud modules read their SDK's models or sources as data.
 """
@@ -104,16 +104,19 @@ def written(srcs: Iterable[Source]) -> Written:
     return Written(keys, pairs)
 
 
-def builder_literals(srcs: Iterable[Source], is_builder: Callable[[ast.Call], bool],
-                     keep: Callable[[str], bool] = lambda s: True) -> dict[str, str]:
-    """String literals passed to the adapter's id/link builders (the resource types it references)."""
+def builder_literals(srcs: Iterable[Source], is_builder: Callable[[ast.Call], bool]) -> dict[str, str]:
+    """The resource types the adapter's id/link builders are called with -> first place.
+
+    A builder takes the type just before the name (``links.regional(project, region, "subnetworks",
+    name)``, ``network_id(subscription, group, "publicIPAddresses", name)``); a literal there is
+    the type of resource the built reference names.
+    """
     out: dict[str, str] = {}
     for where, tree in srcs:
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and is_builder(node):
-                for text in strings(call_args(node)):
-                    if keep(text):
-                        out.setdefault(text, at(where, node))
+            if isinstance(node, ast.Call) and len(node.args) >= 2 and is_builder(node):
+                for text in strings(node.args[-2:-1]):
+                    out.setdefault(text, at(where, node))
     return out
 
 
