@@ -15,6 +15,7 @@ Operation names come from botocore's service models (snake_case, as boto3 expose
 into IAM actions as ``<signing name>:<OperationName>``; ELB and ELBv2 share the
 ``elasticloadbalancing`` prefix. A name that looks like an operation but whose service cannot be
 told is reported as unresolved, so a new call shape fails loudly instead of being missed.
+What the three clouds' scans share is in ``tools/iam_scan.py``.
 """
 
 from __future__ import annotations
