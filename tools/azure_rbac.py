@@ -29,7 +29,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-import importlib.util
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -38,17 +37,21 @@ from pathlib import Path
 from tools import ROOT
 from tools.iam_scan import (
     BUILTIN_METHODS,
+    CallScan,
     Conditional,
     Source,
     Written,
     at,
     builder_literals,
     functions,
+    installed_package,
     last_name,
     literal_args,
     module_constants,
+    report,
     sources,
     strings,
+    visit_all,
     written,
 )
 
@@ -111,10 +114,7 @@ NOT_LINKED: Mapping[str, str] = {
 
 @functools.cache
 def _package() -> Path:
-    spec = importlib.util.find_spec("azure.mgmt.network")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("azure-mgmt-network is not installed (run with the project's venv)")
-    return Path(next(iter(spec.submodule_search_locations)))
+    return installed_package("azure.mgmt.network")
 
 
 @functools.cache
@@ -189,20 +189,18 @@ class Call:
         return f"{self.group}.{self.method}"
 
 
-class _Visit(ast.NodeVisitor):
+class _Visit(CallScan):
     def __init__(self, where: str, constants: Mapping[str, str], used: frozenset[str]) -> None:
-        self.where, self.constants = where, constants
-        self.calls: dict[Call, str] = {}
-        self.mentions: dict[str, str] = {}
-        self.unresolved: dict[str, str] = {}
+        super().__init__(where)
+        self.constants = constants
         self.url_reads = False
         self._names = {m for g in used for m in methods(g)} - BUILTIN_METHODS
 
     def _found(self, group: str, method: str, node: ast.AST) -> None:
         if method in methods(group):
-            self.calls.setdefault(Call(group, method), at(self.where, node))
+            self.calls.setdefault(Call(group, method), self.place(node))
         else:
-            self.unresolved.setdefault(f"{group}.{method} (no such SDK method)", at(self.where, node))
+            self.unresolved.setdefault(f"{group}.{method} (no such SDK method)", self.place(node))
 
     def _named_groups(self, node: ast.AST) -> list[str]:
         return [a for a in literal_args(node, self.constants) if a in groups()] if isinstance(node, ast.Call) else []
@@ -220,7 +218,7 @@ class _Visit(ast.NodeVisitor):
             elif func.attr == "send_request":
                 self.url_reads = True
             elif func.attr in self._names:
-                self.mentions.setdefault(func.attr, at(self.where, node))
+                self.mentions.setdefault(func.attr, self.place(node))
         wrapper = last_name(func)
         if wrapper in WRAPPERS:
             for group in self._named_groups(node):
@@ -230,7 +228,7 @@ class _Visit(ast.NodeVisitor):
             verbs = strings(node.args[:1])
             if verbs != ["GET"]:
                 self.unresolved.setdefault(f"HttpRequest {verbs or '?'} (only GETs are declared)",
-                                           at(self.where, node))
+                                           self.place(node))
         self.generic_visit(node)
 
 
@@ -270,36 +268,23 @@ def scan(root: Path = ADAPTER) -> ScanResult:
              if isinstance(n, ast.Constant) and isinstance(s := n.value, str) and s in groups()}
     used = frozenset(named) | frozenset(
         n.attr for _, tree in srcs for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in groups())
-    calls: dict[Call, str] = {}
-    mentions: dict[str, str] = {}
-    unresolved: dict[str, str] = {}
-    url_reads = False
-    for where, tree in srcs:
-        visit = _Visit(where, constants, used)
-        visit.visit(tree)
-        for call, place in visit.calls.items():
-            calls.setdefault(call, place)
-        mentions.update({k: v for k, v in visit.mentions.items() if k not in mentions})
-        unresolved.update({k: v for k, v in visit.unresolved.items() if k not in unresolved})
-        url_reads |= visit.url_reads
+    visitors, found = visit_all(srcs, lambda where: _Visit(where, constants, used))
+    calls: dict[Call, str] = {c: p for c, p in found.calls.items() if isinstance(c, Call)}
     resolved = {c.method for c in calls}
-    unresolved.update({n: p for n, p in mentions.items() if n not in resolved})
+    unresolved = {**found.unresolved, **{n: p for n, p in found.mentions.items() if n not in resolved}}
     is_builder = _is_id_builder(f.name for _, f in functions(srcs))
     references = builder_literals(srcs, is_builder)
     attributed = {c.group for c in calls}
     # a group's name passed to an id builder is a resource type there ("subnets"), not a call
     unresolved.update({f"{g} (named, no call attributed)": p for g, p in named.items()
                        if g not in attributed and g not in references})
-    return ScanResult(calls, dict(sorted(unresolved.items())), written(srcs), references, url_reads)
+    return ScanResult(calls, dict(sorted(unresolved.items())), written(srcs), references,
+                      any(v.url_reads for v in visitors))
 
 
 def main() -> int:
     result = scan()
-    for name, why in sorted(result.actions().items()):
-        print(f"{name}\t{why}")
-    for name, where in result.unresolved.items():
-        print(f"unresolved: {name} ({where})", file=sys.stderr)
-    return 1 if result.unresolved else 0
+    return report(result.actions(), {f"unresolved: {name}": where for name, where in result.unresolved.items()})
 
 
 if __name__ == "__main__":

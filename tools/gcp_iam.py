@@ -30,7 +30,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-import importlib.util
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -39,15 +38,18 @@ from pathlib import Path
 from tools import ROOT
 from tools.iam_scan import (
     BUILTIN_METHODS,
+    CallScan,
     Conditional,
     Source,
     Written,
-    at,
     builder_literals,
+    installed_package,
     last_name,
     literal_args,
     module_constants,
+    report,
     sources,
+    visit_all,
     written,
 )
 
@@ -140,10 +142,7 @@ def _snake(camel: str) -> str:
 
 @functools.cache
 def _services_dir() -> Path:
-    spec = importlib.util.find_spec("google.cloud.compute_v1")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("google-cloud-compute is not installed (run with the project's venv)")
-    return Path(next(iter(spec.submodule_search_locations))) / "services"
+    return installed_package("google.cloud.compute_v1") / "services"
 
 
 @functools.cache
@@ -215,20 +214,17 @@ def dispatch_tables(srcs: Iterable[Source], clients: Mapping[str, Api]) -> dict[
     return out
 
 
-class _Visit(ast.NodeVisitor):
+class _Visit(CallScan):
     def __init__(self, where: str, clients: Mapping[str, Api], tables: Mapping[str, Api],
                  constants: Mapping[str, str]) -> None:
-        self.where = where
+        super().__init__(where)
         self.clients, self.tables, self.constants = clients, tables, constants
-        self.calls: dict[Method, str] = {}
-        self.mentions: dict[str, str] = {}
-        self.unresolved: dict[str, str] = {}
         self._scopes: list[tuple[set[str], dict[str, Api]]] = [(set(), {})]
         #: python method names of every client (what a mention is compared with)
         self._names = {n for a in clients.values() for r in a.rest for n in a.python_names(r)} - BUILTIN_METHODS
 
     def _found(self, client: Api, rest: str, node: ast.AST) -> None:
-        self.calls.setdefault(Method(client.resource, rest), at(self.where, node))
+        self.calls.setdefault(Method(client.resource, rest), self.place(node))
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         literals = {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
@@ -262,7 +258,7 @@ class _Visit(ast.NodeVisitor):
             if client and rest and {k.arg for k in node.keywords} & {"project", "request"}:
                 self._found(client, rest, node)
             elif func.attr in self._names:
-                self.mentions.setdefault(func.attr, at(self.where, node))
+                self.mentions.setdefault(func.attr, self.place(node))
         self._planned(node)
         self.generic_visit(node)
 
@@ -283,11 +279,11 @@ class _Visit(ast.NodeVisitor):
             self._found(client, rest, node)
         if not found or found != candidates:
             self.unresolved.setdefault(f"{first[0]}.{','.join(sorted(candidates - found)) or '?'}",
-                                       at(self.where, node))
+                                       self.place(node))
 
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and node.value in self._names:
-            self.mentions.setdefault(node.value, at(self.where, node))
+            self.mentions.setdefault(node.value, self.place(node))
 
 
 def _is_link(call: ast.Call) -> bool:
@@ -327,34 +323,21 @@ def scan(root: Path = ADAPTER) -> ScanResult:
     clients = client_attributes(srcs)
     tables = dispatch_tables(srcs, clients)
     constants = module_constants(srcs)
-    methods: dict[Method, str] = {}
-    mentions: dict[str, str] = {}
-    unresolved: dict[str, str] = {}
-    for where, tree in srcs:
-        visit = _Visit(where, clients, tables, constants)
-        visit.visit(tree)
-        for method, place in visit.calls.items():
-            methods.setdefault(method, place)
-        for name, place in visit.mentions.items():
-            mentions.setdefault(name, place)
-        for name, place in visit.unresolved.items():
-            unresolved.setdefault(name, place)
+    _, found = visit_all(srcs, lambda where: _Visit(where, clients, tables, constants))
+    methods: dict[Method, str] = {m: p for m, p in found.calls.items() if isinstance(m, Method)}
     by_resource = {a.resource: a for a in clients.values()}
     resolved = {n for m in methods for n in by_resource[m.resource].python_names(m.rest)}
-    unresolved.update({n: p for n, p in mentions.items() if n not in resolved})
+    unresolved = {**found.unresolved, **{n: p for n, p in found.mentions.items() if n not in resolved}}
     return ScanResult(methods, dict(sorted(unresolved.items())), written(srcs),
                       builder_literals(srcs, _is_link))
 
 
 def main() -> int:
     result = scan()
-    for permission, why in sorted(result.permissions().items()):
-        print(f"{permission}\t{why}")
-    for name, where in result.unresolved.items():
-        print(f"unresolved: {name} ({where})", file=sys.stderr)
-    for method in result.unmapped():
-        print(f"no permission known for {method}: add its verb to tools/gcp_iam.py VERBS", file=sys.stderr)
-    return 1 if result.unresolved or result.unmapped() else 0
+    return report(result.permissions(), {
+        **{f"unresolved: {name}": where for name, where in result.unresolved.items()},
+        **{f"no permission known for {m}: add its verb to tools/gcp_iam.py VERBS": result.methods[m]
+           for m in result.unmapped()}})
 
 
 if __name__ == "__main__":

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib.util
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 Source = tuple[str, ast.Module]  # (path relative to the adapter's parent, parsed module)
 
@@ -30,6 +33,14 @@ def sources(root: Path) -> list[Source]:
     """Every module of the adapter package at ``root``, parsed."""
     return [(str(path.relative_to(root.parent)), ast.parse(path.read_text(), str(path)))
             for path in sorted(root.rglob("*.py"))]
+
+
+def installed_package(name: str) -> Path:
+    """Where an installed package's sources are, without importing it (its models are read as data)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"{name} is not installed (run with the project's venv)")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def at(where: str, node: ast.AST) -> str:
@@ -125,6 +136,51 @@ def functions(srcs: Iterable[Source]) -> Iterator[tuple[str, ast.FunctionDef | a
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 yield where, node
+
+
+class CallScan(ast.NodeVisitor):
+    """Base of a per-module visitor: what it attributed, and what it could not, each with its first place."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.calls: dict[object, str] = {}
+        #: names that look like SDK methods, seen on receivers no rule attributes
+        self.mentions: dict[str, str] = {}
+        self.unresolved: dict[str, str] = {}
+
+    def place(self, node: ast.AST) -> str:
+        return at(self.where, node)
+
+
+V = TypeVar("V", bound=CallScan)
+K = TypeVar("K")
+
+
+def visit_all(srcs: Iterable[Source], make: Callable[[str], V]) -> tuple[list[V], CallScan]:
+    """Run one visitor per module; also their findings merged (the first place of each kept)."""
+    visitors, merged = [], CallScan("")
+    for where, tree in srcs:
+        visitor = make(where)
+        visitor.visit(tree)
+        visitors.append(visitor)
+        _keep_first(merged.calls, visitor.calls)
+        _keep_first(merged.mentions, visitor.mentions)
+        _keep_first(merged.unresolved, visitor.unresolved)
+    return visitors, merged
+
+
+def _keep_first(into: dict[K, str], new: Mapping[K, str]) -> None:
+    for key, place in new.items():
+        into.setdefault(key, place)
+
+
+def report(needed: Mapping[str, str], problems: Mapping[str, str]) -> int:
+    """A scan's command line: each permission and why on stdout, each problem on stderr."""
+    for name, why in sorted(needed.items()):
+        print(f"{name}\t{why}")
+    for problem, where in problems.items():
+        print(f"{problem} ({where})", file=sys.stderr)
+    return 1 if problems else 0
 
 
 #: method names of Python's own containers: ``x.get(...)`` says nothing about a cloud client
