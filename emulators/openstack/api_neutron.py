@@ -27,7 +27,7 @@ def versions(req: Request) -> Reply:
 def resources(req: Request) -> Reply:
     return Reply(200, {"resources": [
         {"name": singular, "collection": collection,
-         "links": [{"href": f"{req.base_url}{V2}/{collection}", "rel": "self"}]}
+         "links": [{"href": f"{req.base_url}{_url(collection)}", "rel": "self"}]}
         for collection, (singular, _) in COLLECTIONS.items()]})
 
 
@@ -103,8 +103,13 @@ def _delete(collection: str) -> Callable[[Request], Reply]:
     return handler
 
 
+def _url(collection: str) -> str:
+    """Neutron's URL segment: ``security-groups`` for the ``security_groups`` collection."""
+    return f"{V2}/{collection.replace('_', '-')}"
+
+
 def _tags(collection: str) -> list[Route]:
-    base = f"{V2}/{collection}/{{id}}/tags"
+    base = f"{_url(collection)}/{{id}}/tags"
 
     def get_all(req: Request) -> Reply:
         return Reply(200, {"tags": list(req.cloud.network.find(collection, req.params["id"], req.project)["tags"])})
@@ -162,7 +167,8 @@ def update_quota(req: Request) -> Reply:
 
 
 def _crud(collection: str) -> list[Route]:
-    base, one = f"{V2}/{collection}", f"{V2}/{collection}/{{id}}"
+    base = _url(collection)
+    one = f"{base}/{{id}}"
     routes = [
         Route(f"neutron.{collection}.list", "network", "GET", base, False, _list(collection)),
         Route(f"neutron.{collection}.create", "network", "POST", base, True, _create(collection)),

@@ -253,7 +253,8 @@ class Octavia:
             for name, value in headers.items():
                 if value.lower() not in ("true", "false") and not name.startswith("X-SSL"):
                     raise octavia_validation(f"Header {name} value {value} must be true or false")
-        vip_version = ipaddress.ip_address(lb["vip_address"]).version
+        vip_version = ipaddress.ip_address(lb["vip_address"]).version if lb["vip_address"] else \
+            self.network.collections["subnets"][lb["vip_subnet_id"]]["ip_version"]
         for cidr in v.get("allowed_cidrs") or []:
             if ipaddress.ip_network(cidr).version != vip_version:
                 raise octavia_validation(f"CIDR {cidr} IP version incompatible with VIP {lb['vip_address']} IP version.")
