@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ccm.annotations import aws as ann
-from providers.base import Node, ServicePort
+from providers.port import Node, ServicePort
 from tests.providers.aws import moto_patches
 from tests.providers.aws.conftest import make_cloud
 from tests.providers.aws.harness import MotoServer, add_instance, build_world

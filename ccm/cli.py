@@ -17,7 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "controller": ("ccm.controllers.cli", "Run the service (load-balancer) controller."),
     "node-proxy": ("ccm.proxy.cli", "Run the node proxy (NodePort -> endpoints)."),
     "demo": ("ccm.demo", "Run everything on this machine and print a URL that answers."),
-    "annotations": ("ccm.annotations.cli", "Print the annotation reference as Markdown."),
+    "annotations": ("ccm.reference", "Print the annotation reference as Markdown."),
     "emulator": ("emulators.cli", "Run a cloud API emulator (gce, azure, openstack) on loopback."),
 }
 

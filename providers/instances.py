@@ -1,12 +1,12 @@
 """The instances capability: what the cloud knows about the machine behind a Node.
 
 Modelled on k8s.io/cloud-provider ``cloud.go`` ``InstancesV2``; a cloud hands it out from
-:meth:`providers.base.CloudProvider.instances` (None when it has none, and then the cloud-node
+:meth:`providers.port.CloudProvider.instances` (None when it has none, and then the cloud-node
 and cloud-node-lifecycle controllers do not start). The node controllers are its only callers.
 
 Obligations for every implementation:
 
-* The :class:`~providers.base.Node` argument is read-only. Look the machine up by
+* The :class:`~providers.port.Node` argument is read-only. Look the machine up by
   ``node.provider_id`` first; only when that is empty may the name (or labels) be used.
 * :meth:`Instances.instance_exists` returning False *deletes the Node* (the lifecycle controller
   does so at once), so it must mean "the cloud says this machine is gone" (unknown id, terminated),
@@ -29,7 +29,7 @@ import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from providers.base import Node, NodeAddress, ProviderError
+from providers.port import Node, NodeAddress, ProviderError
 
 __all__ = ["InstanceMetadata", "InstanceNotFound", "Instances", "Node", "NodeAddress"]
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
+from ccm.annotations.common import maps_to_proxy_protocol
 from ccm.annotations.registry import cross_check, declarer
 from ccm.annotations.types import (
     LABELS,
@@ -78,12 +79,12 @@ SSL_NEGOTIATION_POLICY = _up(
     doc="Predefined TLS policy (e.g. `ELBSecurityPolicy-TLS-1-2-2017-01`) for the SSL/HTTPS (CLB) or TLS (NLB) "
         "listeners.",
 )
-PROXY_PROTOCOL = _up(
+PROXY_PROTOCOL = maps_to_proxy_protocol(_up(
     "proxy-protocol", Enum(("*",)), providers={"aws", "local"}, default_doc="off",
     doc="`*` enables PROXY protocol towards the nodes on every backend port (CLB policy "
         "`k8s-proxyprotocol-enabled`); the local provider and the node proxy honour it too. Any other value "
         "is an error; NLBs ignore it upstream (use target-group-attributes `proxy_protocol_v2.enabled`).",
-)
+), enabled=lambda value: value == "*")
 ACCESS_LOG_ENABLED = _up(
     "access-log-enabled", GoBool(), default=False,
     doc="Enables access logs (CLB `AccessLog.Enabled`, NLB `access_logs.s3.enabled`).",

@@ -6,9 +6,10 @@ the committed file tells whether the docs are stale.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from ccm.annotations.registry import UPSTREAM, Annotation, CrossCheck
+from ccm.annotations.registry import ALL, UPSTREAM, Annotation, CrossCheck
+from ccm.annotations.support import AnnotationSupport
 
 TITLES = {
     "common": "Common (every provider)",
@@ -32,7 +33,11 @@ ccm reads is declared once; `ccm annotations --check` fails when it is stale.
 
 Columns: **Create-only** annotations configure something the cloud cannot change in place; ccm
 reports a change of one after creation instead of silently ignoring it. **Upstream** says who
-implements the annotation outside ccm: {legend}.
+implements the annotation outside ccm: {legend}. **ccm** says, per ccm provider the annotation
+applies to, whether its adapter implements it (`yes`, or only some values or keys) or only
+recognises it: an annotation a provider does not implement gets a Warning event
+(`UnsupportedAnnotation`) naming key, value and what is supported, and that Service's load
+balancer is not touched, so nothing is ever built that differs from what the Service asks.
 
 Invalid values are errors: the load balancer is left unchanged and the Service gets a Warning
 event naming the annotation and what it accepts. Rows marked *invalid: warn* reproduce an
@@ -69,20 +74,43 @@ def _description(ann: Annotation) -> str:
     return " ".join(parts)
 
 
-def _table(annotations: Sequence[Annotation]) -> list[str]:
+def _implemented(ann: Annotation, support: Mapping[str, AnnotationSupport | None]) -> str:
+    """Per ccm provider the annotation applies to: what its adapter implements."""
+    parts = []
+    for provider, declared in sorted(support.items()):
+        if not (ALL in ann.providers or provider in ann.providers):
+            continue
+        if declared is None:
+            parts.append(f"{provider}: no adapter yet")
+            continue
+        honoured = declared.of_annotation(ann)
+        text = honoured.describe() if honoured is not None else "recognised only"
+        if ann.key in declared.handed_off:
+            text += "; " + ", ".join(f"`{v}`" for v in sorted(declared.handed_off[ann.key])) + \
+                " hand the Service to another controller"
+        parts.append(f"{provider}: {text}")
+    return "; ".join(parts) or "recognised only (no ccm adapter)"
+
+
+def _table(annotations: Sequence[Annotation], support: Mapping[str, AnnotationSupport | None]) -> list[str]:
     lines = [
-        "| Annotation | Type / accepted values | Default | Create-only | Upstream | Description |",
-        "|---|---|---|---|---|---|",
+        "| Annotation | Type / accepted values | Default | Create-only | Upstream | ccm | Description |",
+        "|---|---|---|---|---|---|---|",
     ]
     for a in annotations:
         cells = (f"`{a.key}`", a.parser.describe, _default(a), "yes" if a.create_only else "", a.upstream,
-                 _description(a))
+                 _implemented(a, support), _description(a))
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return lines
 
 
-def render(annotations: Sequence[Annotation], checks: Sequence[CrossCheck]) -> str:
-    """The whole document; ``annotations`` come sorted as ``registry.all_annotations``."""
+def render(annotations: Sequence[Annotation], checks: Sequence[CrossCheck],
+           support: Mapping[str, AnnotationSupport | None] | None = None) -> str:
+    """The whole document; ``annotations`` come sorted as ``registry.all_annotations``.
+
+    ``support`` maps each ccm provider to its adapter's declaration (None: no adapter yet).
+    """
+    support = support or {}
     legend = "; ".join(f"`{k}` {v}" for k, v in UPSTREAM.items())
     out = [INTRO.format(legend=legend)]
     by_key = {a.key: a for a in annotations}
@@ -90,7 +118,7 @@ def render(annotations: Sequence[Annotation], checks: Sequence[CrossCheck]) -> s
         group = [a for a in annotations if a.cloud == cloud]
         if not group:
             continue
-        out += [f"## {title}", "", *_table(group), ""]
+        out += [f"## {title}", "", *_table(group, support), ""]
         rules = [c for c in checks if by_key[c.keys[0]].cloud == cloud]
         if rules:
             out += ["Rules between annotations:", ""]

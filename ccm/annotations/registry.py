@@ -56,6 +56,7 @@ __all__ = [
     "declarer",
     "for_provider",
     "get",
+    "load",
     "parse",
     "render_markdown",
 ]
@@ -257,6 +258,11 @@ def cross_check(
     return rule
 
 
+def load() -> None:
+    """Import every cloud's declarations (done on the first query; cheap afterwards)."""
+    _load()
+
+
 def _load() -> None:
     global _loaded
     if _loaded:
@@ -430,8 +436,9 @@ def create_only_changes(provider: str, old: Mapping[str, str], new: Mapping[str,
     )
 
 
-def render_markdown() -> str:
-    """The generated ``docs/annotations.md``."""
+def render_markdown(support: Mapping[str, Any] | None = None) -> str:
+    """The generated ``docs/annotations.md``; ``support`` maps each provider to its AnnotationSupport
+    (``ccm.reference`` collects them from the providers)."""
     from ccm.annotations.docs import render
 
-    return render(all_annotations(), cross_checks())
+    return render(all_annotations(), cross_checks(), support)

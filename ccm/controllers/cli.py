@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     from ccm.controllers.manager import ControllerManager, ControllerOptions
     from ccm.kube.client import load_api_client
     from ccm.kube.logging import setup_logging
-    from providers.base import ProviderContext, create_provider
+    from providers.port import ProviderContext
+    from providers.registry import create_provider
 
     setup_logging(_level(args.verbosity), args.log_format)
     try:

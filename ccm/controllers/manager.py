@@ -26,7 +26,7 @@ from ccm.kube.httpserver import HealthServer
 from ccm.kube.informer import Informer
 from ccm.kube.leaderelection import LeaderElector, default_identity
 from ccm.kube.resources import NODES, SERVICES
-from providers.base import CloudProvider
+from providers.port import CloudProvider
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,8 @@ from ccm.demo import Printer, serve
 from ccm.demo.cluster import LocalCluster, load_example, node_object
 from ccm.kube.resources import EVENTS, NODES
 from providers.aws.names import ROLE_ELB_TAG, cluster_tag
-from providers.base import CloudProvider, ProviderContext, create_provider
+from providers.port import CloudProvider, ProviderContext
+from providers.registry import create_provider
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer

@@ -27,7 +27,8 @@ from ccm.demo.backends import Backend, BackendSpec
 from ccm.kube.client import ApiError, RawClient
 from ccm.kube.resources import ENDPOINTSLICES, NODES, SERVICES
 from ccm.proxy.engine import ThreadedEngine
-from providers.base import CloudProvider, ProviderContext, create_provider
+from providers.port import CloudProvider, ProviderContext
+from providers.registry import create_provider
 
 #: the kubelet version demo nodes report (the embedded API server's version)
 DEMO_KUBELET_VERSION = "v1.36.0"
@@ -217,6 +218,7 @@ class LocalCluster:
     def add_node(self, i: int) -> str:
         """Register node-i (Ready, InternalIP on its loopback address) and start its node proxy."""
         from ccm.proxy.nodeproxy import NodeProxy
+        from providers.local.options import proxy_protocol_sources
 
         name, ip = f"node-{i}", self.layout.node_ip(i)
         self.node_ips[ip] = name
@@ -224,7 +226,9 @@ class LocalCluster:
         # addresses would reach the load balancer without them (node sync ignores address changes)
         self.raw.create(NODES.collection_path(), node_object(name, ip))
         healthz = f"{ip}:{self.layout.node_health_port}"
-        proxy = NodeProxy(self.new_api_client(), name, healthz_bind=healthz, engine=self._node_engine())
+        # PROXY headers are believed from the local load balancers only (they dial from their VIPs)
+        proxy = NodeProxy(self.new_api_client(), name, healthz_bind=healthz, engine=self._node_engine(),
+                          proxy_protocol_trusted_cidrs=proxy_protocol_sources(self.layout.vip_pool))
         self._stack.callback(proxy.stop)
         try:
             proxy.start()

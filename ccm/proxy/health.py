@@ -4,7 +4,8 @@
   been queued for longer than ``health_timeout`` (2 x sync period); ``/healthz`` also
   needs the Node to be eligible (no deletionTimestamp, no ToBeDeletedByClusterAutoscaler).
 * one server per ``healthCheckNodePort`` (ETP=Local LoadBalancer Services): any method,
-  any path; 200 iff the node has local ready endpoints and the proxy is healthy.
+  any path; 200 iff the node has local ready endpoints and the proxy is healthy; the count
+  also goes in ``X-Load-Balancing-Endpoint-Weight``, as kube-proxy sends it.
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ class ServiceHealth:
 
     def handle(self, method: str, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
         healthy = self.proxy.healthy()[0]
-        code = 200 if self.local_endpoints and healthy else 503
-        return code, list(JSON_HEADERS), service_health_body(self.namespace, self.name,
-                                                             self.local_endpoints, healthy)
+        count = self.local_endpoints
+        code = 200 if count and healthy else 503
+        # the weight a weighted balancer (GCE WEIGHTED_MAGLEV) gives this node: its endpoint count
+        headers = [*JSON_HEADERS, ("X-Load-Balancing-Endpoint-Weight", str(count))]
+        return code, headers, service_health_body(self.namespace, self.name, count, healthy)

@@ -14,10 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ccm.annotations import aws as aws_ann
 from ccm.annotations import common as common_ann
 from ccm.proxy.engine import Backend, ListenerConfig
-from ccm.proxy.engine.ranges import SourceRanges
 
 Obj = Mapping[str, Any]
 
@@ -164,41 +162,28 @@ def local_ready_ips(endpoints: Iterable[Endpoint], node_name: str) -> int:
 
 
 def source_ranges(svc: Obj) -> tuple[str, ...]:
-    """``spec.loadBalancerSourceRanges``, else the legacy annotation; () = allow all.
+    """The Service's source ranges for its node ports; () = allow all.
 
-    The Service's own load balancer (its ``status.loadBalancer.ingress`` IPs) is always
-    allowed: it enforces the ranges on the real client itself, and when it sends a PROXY
-    header the carried client is what is checked here. (kube-proxy does not filter nodePort
-    traffic at all; its KUBE-FW chain guards only the LB IP.)
-    Raises ``ValueError`` naming the bad entry.
+    The same resolver as the controller's (upstream ``GetLoadBalancerSourceRanges``: the spec
+    field, else the legacy annotation); where the controller falls back to ``0.0.0.0/0``, the
+    proxy allows everyone. The Service's own load balancer (its ``status.loadBalancer.ingress``
+    IPs) is always allowed on top: it enforces the ranges on the real client itself, and when it
+    sends a PROXY header the carried client is what is checked here. (kube-proxy does not filter
+    nodePort traffic at all; its KUBE-FW chain guards only the LB IP.)
+    Raises ``ValueError`` with upstream's message naming the bad entry.
     """
-    spec = svc.get("spec", {})
-    ranges = tuple(r.strip() for r in spec.get("loadBalancerSourceRanges") or ())  # trimmed, as upstream
-    if not ranges:
-        raw = (svc["metadata"].get("annotations") or {}).get(common_ann.LOAD_BALANCER_SOURCE_RANGES.key)
-        if raw is not None:
-            ranges = tuple(_parse_annotation(common_ann.LOAD_BALANCER_SOURCE_RANGES, raw))
-    if not ranges:
+    resolved = common_ann.resolve_source_ranges(
+        svc.get("spec", {}).get("loadBalancerSourceRanges"),
+        (svc["metadata"].get("annotations") or {}).get(common_ann.LOAD_BALANCER_SOURCE_RANGES.key))
+    if not resolved.explicit:
         return ()
-    try:
-        SourceRanges(ranges)
-    except ValueError as e:
-        raise ValueError(f"spec.loadBalancerSourceRanges: {e}") from None
     ingress = (svc.get("status", {}).get("loadBalancer", {}) or {}).get("ingress") or ()
-    return ranges + tuple(f"{i['ip']}/{128 if ':' in i['ip'] else 32}" for i in ingress if i.get("ip"))
+    return resolved.cidrs + tuple(f"{i['ip']}/{128 if ':' in i['ip'] else 32}" for i in ingress if i.get("ip"))
 
 
 def proxy_protocol(svc: Obj) -> bool:
-    raw = (svc["metadata"].get("annotations") or {}).get(aws_ann.PROXY_PROTOCOL.key)
-    return raw is not None and _parse_annotation(aws_ann.PROXY_PROTOCOL, raw) == "*"
-
-
-def _parse_annotation(decl: Any, raw: str) -> Any:
-    """The registry's typed value; a ValueError names the annotation and the value."""
-    try:
-        return decl.parse(raw)
-    except ValueError as e:
-        raise ValueError(f"annotation {decl.key}={raw!r}: {e}") from None
+    """Whether the Service's load balancer sends PROXY headers (the neutral notion every cloud maps to)."""
+    return common_ann.proxy_protocol_in(svc["metadata"].get("annotations") or {})
 
 
 @dataclass

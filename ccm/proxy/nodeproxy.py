@@ -9,11 +9,18 @@ and a restart recompute all. Each plan is applied as a difference: unchanged lis
 untouched, changed ones are updated in place (so connections to endpoints still valid
 survive), removed ones close. Several NodeProxies can share one ``ThreadedEngine`` (the
 demo's three nodes on 127.0.1.x): each owns its keys.
+
+Node-wide settings go into every listener's config on top of the Service's plan: the load
+balancers trusted to send PROXY headers (``--proxy-protocol-trusted-cidrs``; nobody by
+default, so a client cannot name another client in a forged header and pass
+``loadBalancerSourceRanges``), what other peers' headers get, and the per-listener
+connection limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import socket
 import threading
@@ -26,6 +33,8 @@ from ccm.kube.informer import Informer
 from ccm.kube.resources import ENDPOINTSLICES, NODES, SERVICES
 from ccm.proxy import model
 from ccm.proxy.engine import ForwardingEngine, ListenerConfig, ThreadedEngine
+from ccm.proxy.engine.config import UNTRUSTED_PROXY_PROTOCOL
+from ccm.proxy.engine.ranges import SourceRanges
 from ccm.proxy.engine.tcp import bind_socket
 from ccm.proxy.health import ProxyHealth, ServiceHealth, go_quote
 from ccm.proxy.httpd import HttpServer
@@ -51,11 +60,23 @@ def listen_error(protocol: str, ip: str, port: int, e: OSError) -> str:
     return f"listen {protocol.lower()} {host}:{port}: bind: {reason[:1].lower()}{reason[1:]}"
 
 
-def parse_bind(address: str) -> tuple[str, int]:
+def parse_cidrs(flag: str, value: str | Iterable[str]) -> tuple[str, ...]:
+    """A comma-separated list (or a list) of CIDRs; raises ValueError naming the flag and the entry."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    cidrs = tuple(c.strip() for c in items if c.strip())
+    for cidr in cidrs:
+        try:
+            SourceRanges((cidr,))
+        except ValueError:
+            raise ValueError(f"{flag}: {cidr!r} is not a CIDR") from None
+    return cidrs
+
+
+def parse_bind(address: str, flag: str = "--healthz-bind-address") -> tuple[str, int]:
     """``ip:port`` or ``[v6]:port``; raises ValueError with the flag's name."""
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
-        raise ValueError(f"--healthz-bind-address: {address!r} is not ip:port")
+        raise ValueError(f"{flag}: {address!r} is not ip:port")
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
@@ -76,9 +97,22 @@ class NodeProxy:
     def __init__(self, client: Any, node_name: str, *, nodeport_addresses: Iterable[str] | None = None,
                  healthz_bind: str | None = "0.0.0.0:10256", engine: ThreadedEngine | None = None,
                  recorder: Recorder | None = None, udp_idle_timeout: float = 30.0,
-                 sync_period: float = 30.0, retry_interval: float = 5.0) -> None:
+                 sync_period: float = 30.0, retry_interval: float = 5.0,
+                 proxy_protocol_trusted_cidrs: Iterable[str] = (), untrusted_proxy_protocol: str = "refuse",
+                 max_connections_per_listener: int = 0) -> None:
         self.raw = client if isinstance(client, RawClient) else RawClient(client)
         self.node_name = node_name
+        if untrusted_proxy_protocol not in UNTRUSTED_PROXY_PROTOCOL:
+            raise ValueError(f"--proxy-protocol-untrusted: {untrusted_proxy_protocol!r} is not one of "
+                             f"{', '.join(UNTRUSTED_PROXY_PROTOCOL)}")
+        if max_connections_per_listener < 0:
+            raise ValueError("--max-connections-per-listener: must be 0 (no limit) or positive")
+        #: applied to every listener's config (see the module docstring)
+        self.node_settings: dict[str, Any] = {
+            "proxy_protocol_trusted": parse_cidrs("--proxy-protocol-trusted-cidrs", proxy_protocol_trusted_cidrs),
+            "untrusted_proxy_protocol": untrusted_proxy_protocol,
+            "max_connections": max_connections_per_listener,
+        }
         self.nodeport_addresses = tuple(nodeport_addresses or ())
         model.validate_nodeport_addresses(self.nodeport_addresses)
         self.healthz_bind = parse_bind(healthz_bind) if healthz_bind else None
@@ -284,6 +318,8 @@ class NodeProxy:
         else:
             plan = model.plan_service(svc, self.slices.store.by_index("service", key), self.node_name,
                                       addresses, udp_idle_timeout=self.udp_idle_timeout)
+            plan.listeners = {lkey: dataclasses.replace(config, **self.node_settings)
+                              for lkey, config in plan.listeners.items()}
             if plan.error is not None:
                 # a bad annotation leaves the Service's listeners exactly as they were
                 self._report(svc, INVALID, f"node proxy on {self.node_name} keeps the previous "

@@ -1,6 +1,7 @@
-"""Classic ELB: desired state from the request, observed state from describe calls, and the plan.
+"""Classic ELB: one :class:`~providers.aws.kinds.LoadBalancerKind`.
 
-``desired_clb`` and ``plan_clb``/``plan_clb_delete`` are pure; ``observe_clb`` only reads.
+``desired_clb``, ``plan_clb`` and ``plan_clb_delete`` are pure; ``observe_clb`` only reads; the
+managed security group ``k8s-elb-<lb>`` and the node-group rules admitting it belong here.
 """
 
 from __future__ import annotations
@@ -10,21 +11,26 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from providers.adapter.operations import Ref, resolve
+from providers.adapter.ownership import Owner, merge_tags
 from providers.aws.clients import Clients, first_or_none
+from providers.aws.kinds import Existing, LoadBalancerKind, Reads, TypePlan
 from providers.aws.names import (
     CLB_NODE_RULE_MARK,
     first_tags,
     is_owned,
+    owner_of,
     ownership_tags,
     security_group_name,
     tag_dict,
     tag_list,
 )
-from providers.aws.ops import Op, Ref
-from providers.aws.rules import Rule, cidr_rules, mtu_rules, observed_rules, plan_rules
+from providers.aws.operations import CLB, SECURITY_GROUP, AwsCall, call
+from providers.aws.rules import Groups, NodeRules, Rule, cidr_rules, mtu_rules, observed_rules, plan_rules
+from providers.aws.settings import CLB as CLB_TYPE
 from providers.aws.settings import Settings
 from providers.aws.world import World
-from providers.base import LoadBalancerRequest, PortStatus, UserError
+from providers.port import LoadBalancerRequest, PortStatus, UserError
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +181,7 @@ def desired_clb(request: LoadBalancerRequest, settings: Settings, world: World, 
         listeners=tuple(listeners),
         health_check=health_check(request, settings, listeners),
         attributes=attributes(settings),
-        tags={**settings.extra_tags, **ownership_tags(request)},
+        tags=merge_tags(settings.extra_tags, ownership_tags(owner_of(request))),
         instance_ids=world.instance_ids,
         managed_sg=managed,
         sg_description=f"Security group for Kubernetes ELB {name} ({request.key})",
@@ -189,45 +195,43 @@ def desired_clb(request: LoadBalancerRequest, settings: Settings, world: World, 
     )
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ClbObserved:
-    lb: Mapping[str, Any] | None = None
-    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    existing: Existing | None = None
     attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     policy_names: frozenset[str] = frozenset()
     #: our managed group (found by name and tags), with its IpPermissions
     sg: Mapping[str, Any] | None = None
     #: node/cluster group id -> IpPermissions, for node-rule diffs
-    groups: Mapping[str, Sequence[Mapping[str, Any]]] = dataclasses.field(default_factory=dict)
+    groups: Groups = dataclasses.field(default_factory=dict)
+
+    @property
+    def lb(self) -> Mapping[str, Any] | None:
+        return self.existing.description if self.existing is not None else None
+
+    @property
+    def sg_id(self) -> str | None:
+        return str(self.sg["GroupId"]) if self.sg is not None else None
 
 
-def find_clb(clients: Clients, name: str) -> tuple[Mapping[str, Any] | None, dict[str, str]]:
-    """The Classic ELB with this name and its tags, or (None, {})."""
-    lb = first_or_none(lambda: clients.elb.describe_load_balancers(LoadBalancerNames=[name])[
-        "LoadBalancerDescriptions"], ("LoadBalancerNotFound", "AccessPointNotFound"))
-    if lb is None:
-        return None, {}
-    return lb, first_tags(clients.elb.describe_tags(LoadBalancerNames=[name])["TagDescriptions"])
-
-
-def find_managed_sg(clients: Clients, request: LoadBalancerRequest, name: str) -> Mapping[str, Any] | None:
-    """Our managed group by name and ownership tags; a same-named group of someone else is an error."""
+def find_managed_sg(clients: Clients, owner: Owner, name: str) -> Mapping[str, Any] | None:
+    """Our managed group by name and ownership tags (a same-named group of someone else is not ours)."""
     groups = clients.ec2.describe_security_groups(
         Filters=[{"Name": "group-name", "Values": [security_group_name(name)]}])["SecurityGroups"]
-    ours = [g for g in groups if is_owned(tag_dict(g.get("Tags")), request)]
+    ours = [g for g in groups if is_owned(tag_dict(g.get("Tags")), owner)]
     return ours[0] if ours else None
 
 
-def observe_clb(clients: Clients, request: LoadBalancerRequest, name: str, *, lb: Mapping[str, Any] | None,
-                tags: Mapping[str, str], groups: Mapping[str, Sequence[Mapping[str, Any]]],
-                details: bool = True) -> ClbObserved:
-    obs = ClbObserved(lb=lb, tags=tags, groups=groups, sg=find_managed_sg(clients, request, name))
-    if lb is not None and details:
-        obs.attributes = clients.elb.describe_load_balancer_attributes(
-            LoadBalancerName=name)["LoadBalancerAttributes"]
+def observe_clb(clients: Clients, owner: Owner, name: str, *, existing: Existing | None,
+                groups: Groups, reads: Reads) -> ClbObserved:
+    attributes: Mapping[str, Any] = {}
+    policy_names: frozenset[str] = frozenset()
+    if existing is not None and reads.details:
+        attributes = clients.elb.describe_load_balancer_attributes(LoadBalancerName=name)["LoadBalancerAttributes"]
         pols = clients.elb.describe_load_balancer_policies(LoadBalancerName=name)["PolicyDescriptions"]
-        obs.policy_names = frozenset(p["PolicyName"] for p in pols)
-    return obs
+        policy_names = frozenset(p["PolicyName"] for p in pols)
+    return ClbObserved(existing=existing, attributes=attributes, policy_names=policy_names,
+                       sg=find_managed_sg(clients, owner, name), groups=groups)
 
 
 def _attributes_differ(desired: Mapping[str, Mapping[str, Any]], observed: Mapping[str, Any]) -> bool:
@@ -241,46 +245,59 @@ def _attributes_differ(desired: Mapping[str, Mapping[str, Any]], observed: Mappi
     return False
 
 
-def rule_source(desired: ClbDesired, managed_sg: str | None) -> str | None:
+@dataclasses.dataclass(frozen=True)
+class ClbNodeRules(NodeRules):
+    """Node groups open to the load balancer's group on the node ports; our other rules revoked.
+
+    ``source`` is the group the rules admit (ours, possibly a Ref to one this plan creates, or
+    the user's first); ``revoke_source`` also revokes any rule admitting that group (deletion:
+    the group cannot go while a rule still names it).
+    """
+
+    name: str
+    source: str | Ref | None
+    node_ports: tuple[int, ...] = ()
+    node_groups: tuple[str, ...] = ()
+    revoke_source: str | None = None
+
+    def resolved(self, refs: Mapping[str, Any], *, placeholders: bool = False) -> ClbNodeRules:
+        if isinstance(self.source, Ref):
+            return dataclasses.replace(self, source=resolve(self.source, refs, placeholders=placeholders))
+        return self
+
+    def plan(self, groups: Groups) -> list[AwsCall]:
+        mark = CLB_NODE_RULE_MARK + self.name
+        source = self.source
+        assert not isinstance(source, Ref), "resolve the group made by the plan first"
+        want = {Rule("tcp", p, p, source, mark) for p in self.node_ports} if source else set()
+
+        def owned(r: Rule) -> bool:
+            return r.description == mark or (self.revoke_source is not None and r.source == self.revoke_source)
+
+        ops: list[AwsCall] = []
+        for gid in sorted(set(groups) | set(self.node_groups)):
+            ops += plan_rules(gid, want if gid in self.node_groups else set(), observed_rules(groups.get(gid, ())),
+                              owned=owned)
+        return ops
+
+
+def rule_source(desired: ClbDesired, managed_sg: str | Ref | None) -> str | Ref | None:
     """The group node rules admit: ours, else the first of the user's (upstream)."""
     return managed_sg or (desired.other_sgs[0] if desired.other_sgs else None)
 
 
-def plan_node_rules(desired: ClbDesired, groups: Mapping[str, Sequence[Mapping[str, Any]]],
-                    source: str | None) -> list[Op]:
-    """Node groups open to the load balancer's group on the node ports; our old rules revoked."""
-    mark = CLB_NODE_RULE_MARK + desired.name
-    want = {Rule("tcp", p, p, source, mark) for p in desired.node_ports} if source else set()
-    ops: list[Op] = []
-    for gid in sorted(set(groups) | set(desired.node_groups)):
-        ops += plan_rules(gid, want if gid in desired.node_groups else set(), observed_rules(groups.get(gid, ())),
-                          owned=lambda r: r.description == mark)
-    return ops
-
-
-def plan_node_rules_delete(name: str, managed_sg: str | None,
-                           groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Op]:
-    """Every rule we marked, and any rule admitting our group (it must go before the group can)."""
-    mark = CLB_NODE_RULE_MARK + name
-    ops: list[Op] = []
-    for gid, perms in sorted(groups.items()):
-        ops += plan_rules(gid, (), observed_rules(perms),
-                          owned=lambda r: r.description == mark or (managed_sg is not None and r.source == managed_sg))
-    return ops
-
-
-def plan_clb(desired: ClbDesired, observed: ClbObserved) -> tuple[list[Op], list[str]]:
+def plan_clb(desired: ClbDesired, observed: ClbObserved) -> TypePlan:
     """The calls that turn ``observed`` into ``desired``, and the create-only differences left alone."""
-    ops: list[Op] = []
-    warnings: list[str] = []
+    ops: list[AwsCall] = []
+    notes: list[str] = []
     name = desired.name
     # 1. the managed security group and its rules (before the load balancer that uses it)
-    sg_id: Any = None
+    sg_id: str | Ref | None = None
     if desired.managed_sg:
         if observed.sg is None:
-            ops.append(Op("ec2", "create_security_group", {
-                "GroupName": security_group_name(name), "Description": desired.sg_description,
-                "VpcId": desired.vpc_id,
+            sg_name = security_group_name(name)
+            ops.append(call(SECURITY_GROUP, sg_name, "ec2", "create_security_group", {
+                "GroupName": sg_name, "Description": desired.sg_description, "VpcId": desired.vpc_id,
                 "TagSpecifications": [{"ResourceType": "security-group", "Tags": tag_list(desired.tags)}],
             }, produces="sg", result_path=("GroupId",)))
             sg_id = Ref("sg")
@@ -298,70 +315,84 @@ def plan_clb(desired: ClbDesired, observed: ClbObserved) -> tuple[list[Op], list
             "Subnets": list(desired.subnets), "SecurityGroups": groups, "Tags": tag_list(desired.tags)}
         if desired.internal:
             params["Scheme"] = "internal"
-        ops.append(Op("elb", "create_load_balancer", params, produces="dns", result_path=("DNSName",)))
+        ops.append(call(CLB, name, "elb", "create_load_balancer", params, produces="lb",
+                        summary=("internal" if desired.internal else "internet-facing") +
+                        f", listeners {', '.join(str(lst.port) for lst in desired.listeners)}"))
     else:
         if (lb.get("Scheme") == "internal") != desired.internal:
-            warnings.append(f"scheme is {lb.get('Scheme')}; aws-load-balancer-internal applies only when the "
-                            "load balancer is created (delete and recreate the Service to change it)")
+            notes.append(f"scheme is {lb.get('Scheme')}; aws-load-balancer-internal applies only when the "
+                         "load balancer is created (delete and recreate the Service to change it)")
         have_subnets = set(lb.get("Subnets", ()))
         if attach := sorted(set(desired.subnets) - have_subnets):
-            ops.append(Op("elb", "attach_load_balancer_to_subnets", {"LoadBalancerName": name, "Subnets": attach}))
+            ops.append(call(CLB, name, "elb", "attach_load_balancer_to_subnets",
+                            {"LoadBalancerName": name, "Subnets": attach}, summary=f"attach {', '.join(attach)}"))
         if desired.subnets and (detach := sorted(have_subnets - set(desired.subnets))):
-            ops.append(Op("elb", "detach_load_balancer_from_subnets", {"LoadBalancerName": name, "Subnets": detach}))
+            ops.append(call(CLB, name, "elb", "detach_load_balancer_from_subnets",
+                            {"LoadBalancerName": name, "Subnets": detach}, summary=f"detach {', '.join(detach)}"))
         if set(lb.get("SecurityGroups", ())) != set(groups):  # AWS does not promise to keep our order
-            ops.append(Op("elb", "apply_security_groups_to_load_balancer",
-                          {"LoadBalancerName": name, "SecurityGroups": groups}))
+            ops.append(call(CLB, name, "elb", "apply_security_groups_to_load_balancer",
+                            {"LoadBalancerName": name, "SecurityGroups": groups}, summary="set security groups"))
         have = {Listener.from_api(d["Listener"]): d for d in lb.get("ListenerDescriptions", ())}
         if stale := sorted({lst.port for lst in have if lst not in new_listeners}):
-            ops.append(Op("elb", "delete_load_balancer_listeners",
-                          {"LoadBalancerName": name, "LoadBalancerPorts": stale}))
-        if missing := [lst.api() for lst in desired.listeners if lst not in have]:
-            ops.append(Op("elb", "create_load_balancer_listeners", {"LoadBalancerName": name, "Listeners": missing},
-                          ignore_codes=frozenset({"DuplicateListener"})))
-        new_listeners = {lst for lst in desired.listeners if lst not in have}
-        if add := {k: v for k, v in desired.tags.items() if observed.tags.get(k) != v}:
+            ops.append(call(CLB, name, "elb", "delete_load_balancer_listeners",
+                            {"LoadBalancerName": name, "LoadBalancerPorts": stale},
+                            summary=f"delete listeners {', '.join(map(str, stale))}"))
+        if missing := [lst for lst in desired.listeners if lst not in have]:
+            ops.append(call(CLB, name, "elb", "create_load_balancer_listeners",
+                            {"LoadBalancerName": name, "Listeners": [lst.api() for lst in missing]},
+                            summary=f"create listeners {', '.join(str(lst.port) for lst in missing)}",
+                            ignore=("DuplicateListener",)))
+        new_listeners = set(missing)
+        if add := {k: v for k, v in desired.tags.items() if observed.existing.tags.get(k) != v}:  # type: ignore[union-attr]
             # upstream only adds: a tag the user dropped from the annotation may be someone else's now
-            ops.append(Op("elb", "add_tags", {"LoadBalancerNames": [name], "Tags": tag_list(add)}))
+            ops.append(call(CLB, name, "elb", "add_tags", {"LoadBalancerNames": [name], "Tags": tag_list(add)},
+                            summary=f"tag {', '.join(sorted(add))}"))
     ops += _policy_ops(desired, observed, new_listeners)
     # 3. health check and attributes
     if lb is None or dict(lb.get("HealthCheck") or {}) != dict(desired.health_check):
-        ops.append(Op("elb", "configure_health_check", {"LoadBalancerName": name,
-                                                         "HealthCheck": dict(desired.health_check)}))
+        ops.append(call(CLB, name, "elb", "configure_health_check",
+                        {"LoadBalancerName": name, "HealthCheck": dict(desired.health_check)},
+                        summary=f"health check {desired.health_check['Target']}"))
     if lb is None or _attributes_differ(desired.attributes, observed.attributes):
-        ops.append(Op("elb", "modify_load_balancer_attributes", {
-            "LoadBalancerName": name, "LoadBalancerAttributes": {k: dict(v) for k, v in desired.attributes.items()}}))
-    # 4. instances last, so they join a fully configured load balancer (node rules: plan_node_rules)
+        ops.append(call(CLB, name, "elb", "modify_load_balancer_attributes", {
+            "LoadBalancerName": name, "LoadBalancerAttributes": {k: dict(v) for k, v in desired.attributes.items()}},
+            summary="attributes"))
+    # 4. instances last, so they join a fully configured load balancer (node rules: ClbNodeRules)
     have_ids = {i["InstanceId"] for i in (lb or {}).get("Instances", ())}
     if register := sorted(set(desired.instance_ids) - have_ids):
-        ops.append(Op("elb", "register_instances_with_load_balancer",
-                      {"LoadBalancerName": name, "Instances": [{"InstanceId": i} for i in register]}))
+        ops.append(call(CLB, name, "elb", "register_instances_with_load_balancer",
+                        {"LoadBalancerName": name, "Instances": [{"InstanceId": i} for i in register]},
+                        summary=f"register {len(register)} instances"))
     if deregister := sorted(have_ids - set(desired.instance_ids)):
-        ops.append(Op("elb", "deregister_instances_from_load_balancer",
-                      {"LoadBalancerName": name, "Instances": [{"InstanceId": i} for i in deregister]}))
+        ops.append(call(CLB, name, "elb", "deregister_instances_from_load_balancer",
+                        {"LoadBalancerName": name, "Instances": [{"InstanceId": i} for i in deregister]},
+                        summary=f"deregister {len(deregister)} instances"))
     # 5. a managed group left over from before security-groups was set
-    if not desired.managed_sg and observed.sg is not None:
-        ops += plan_node_rules_delete(name, observed.sg["GroupId"], observed.groups)
-        ops.append(Op("ec2", "delete_security_group", {"GroupId": observed.sg["GroupId"]},
-                      ignore_codes=frozenset({"InvalidGroup.NotFound"})))
-    return ops, warnings
+    if not desired.managed_sg and observed.sg_id is not None:
+        ops += ClbNodeRules(name, None, revoke_source=observed.sg_id).plan(observed.groups)
+        ops.append(call(SECURITY_GROUP, observed.sg_id, "ec2", "delete_security_group",
+                        {"GroupId": observed.sg_id}, ignore=("InvalidGroup.NotFound",)))
+    source = rule_source(desired, sg_id if desired.managed_sg else None)
+    rules = ClbNodeRules(name, source, desired.node_ports, desired.node_groups)
+    return TypePlan(tuple(ops), tuple(notes), desired.port_status, rules)
 
 
-def _policy_ops(desired: ClbDesired, observed: ClbObserved, new_listeners: set[Listener]) -> list[Op]:
+def _policy_ops(desired: ClbDesired, observed: ClbObserved, new_listeners: set[Listener]) -> list[AwsCall]:
     name = desired.name
-    ops: list[Op] = []
+    ops: list[AwsCall] = []
     lb = observed.lb or {}
     ssl_policy = SSL_POLICY_PREFIX + desired.ssl_policy if desired.ssl_policy else None
     if ssl_policy and ssl_policy not in observed.policy_names:
-        ops.append(Op("elb", "create_load_balancer_policy", {
+        ops.append(call(CLB, name, "elb", "create_load_balancer_policy", {
             "LoadBalancerName": name, "PolicyName": ssl_policy, "PolicyTypeName": "SSLNegotiationPolicyType",
             "PolicyAttributes": [{"AttributeName": "Reference-Security-Policy",
                                   "AttributeValue": desired.ssl_policy}]},
-            ignore_codes=frozenset({"DuplicatePolicyName"})))
+            summary=f"create policy {ssl_policy}", ignore=("DuplicatePolicyName",)))
     if desired.proxy_protocol and PROXY_POLICY not in observed.policy_names:
-        ops.append(Op("elb", "create_load_balancer_policy", {
+        ops.append(call(CLB, name, "elb", "create_load_balancer_policy", {
             "LoadBalancerName": name, "PolicyName": PROXY_POLICY, "PolicyTypeName": "ProxyProtocolPolicyType",
             "PolicyAttributes": [{"AttributeName": "ProxyProtocol", "AttributeValue": "true"}]},
-            ignore_codes=frozenset({"DuplicatePolicyName"})))
+            summary=f"create policy {PROXY_POLICY}", ignore=("DuplicatePolicyName",)))
     have_listener_pols = {int(d["Listener"]["LoadBalancerPort"]): list(d.get("PolicyNames", ()))
                           for d in lb.get("ListenerDescriptions", ())}
     for lst in desired.listeners:
@@ -372,8 +403,9 @@ def _policy_ops(desired: ClbDesired, observed: ClbObserved, new_listeners: set[L
             # unset: drop only our negotiation policy, keep whatever AWS or the user put there
             want = [p for p in have if not p.startswith(SSL_POLICY_PREFIX)]
         if want != have:
-            ops.append(Op("elb", "set_load_balancer_policies_of_listener",
-                          {"LoadBalancerName": name, "LoadBalancerPort": lst.port, "PolicyNames": want}))
+            ops.append(call(CLB, name, "elb", "set_load_balancer_policies_of_listener",
+                            {"LoadBalancerName": name, "LoadBalancerPort": lst.port, "PolicyNames": want},
+                            summary=f"listener {lst.port} policies {want}"))
     have_backend = {int(b["InstancePort"]): list(b.get("PolicyNames", ()))
                     for b in lb.get("BackendServerDescriptions", ())}
     instance_ports = sorted({lst.instance_port for lst in desired.listeners})
@@ -382,17 +414,48 @@ def _policy_ops(desired: ClbDesired, observed: ClbObserved, new_listeners: set[L
         want = [PROXY_POLICY] if desired.proxy_protocol and port in instance_ports else \
             [p for p in have if p != PROXY_POLICY]
         if want != have:
-            ops.append(Op("elb", "set_load_balancer_policies_for_backend_server",
-                          {"LoadBalancerName": name, "InstancePort": port, "PolicyNames": want}))
+            ops.append(call(CLB, name, "elb", "set_load_balancer_policies_for_backend_server",
+                            {"LoadBalancerName": name, "InstancePort": port, "PolicyNames": want},
+                            summary=f"backend port {port} policies {want}"))
     return ops
 
 
-def plan_clb_delete(name: str, observed: ClbObserved) -> list[Op]:
-    """The load balancer, then its group (node rules first: ``plan_node_rules_delete``)."""
-    ops: list[Op] = []
+def plan_clb_delete(name: str, observed: ClbObserved) -> tuple[AwsCall, ...]:
+    """The load balancer, then its group (node rules first: ``ClbNodeRules`` with ``revoke_source``)."""
+    ops: list[AwsCall] = []
     if observed.lb is not None:
-        ops.append(Op("elb", "delete_load_balancer", {"LoadBalancerName": name}))
-    if observed.sg is not None:
-        ops.append(Op("ec2", "delete_security_group", {"GroupId": observed.sg["GroupId"]},
-                      ignore_codes=frozenset({"InvalidGroup.NotFound"})))
-    return ops
+        ops.append(call(CLB, name, "elb", "delete_load_balancer", {"LoadBalancerName": name}))
+    if observed.sg_id is not None:
+        ops.append(call(SECURITY_GROUP, observed.sg_id, "ec2", "delete_security_group", {"GroupId": observed.sg_id},
+                        ignore=("InvalidGroup.NotFound",)))
+    return tuple(ops)
+
+
+class ClassicElb(LoadBalancerKind[ClbDesired, ClbObserved]):
+    kind = CLB_TYPE
+    label = "Classic ELB"
+    # the steps are this module's functions: desired and plans are pure, observe only reads
+    desired = staticmethod(desired_clb)
+    observe = staticmethod(observe_clb)
+    plan = staticmethod(plan_clb)
+    plan_delete = staticmethod(plan_clb_delete)
+
+    def describe(self, clients: Clients, name: str) -> tuple[Mapping[str, Any], dict[str, str]] | None:
+        lb = first_or_none(lambda: clients.elb.describe_load_balancers(LoadBalancerNames=[name])[
+            "LoadBalancerDescriptions"], ("LoadBalancerNotFound", "AccessPointNotFound"))
+        if lb is None:
+            return None
+        return lb, first_tags(clients.elb.describe_tags(LoadBalancerNames=[name])["TagDescriptions"])
+
+    def nothing(self, owner: Owner, name: str) -> ClbObserved:
+        return ClbObserved()
+
+    def node_rules_delete(self, name: str, observed: ClbObserved) -> NodeRules:
+        return ClbNodeRules(name, None, revoke_source=observed.sg_id)
+
+    def referenced_groups(self, observed: ClbObserved) -> tuple[str, ...]:
+        return (observed.sg_id,) if observed.sg_id is not None else ()
+
+    def port_status(self, request: LoadBalancerRequest) -> tuple[PortStatus, ...]:
+        return tuple(PortStatus(p.port, p.protocol, None if p.protocol == "TCP" else "UnsupportedProtocol")
+                     for p in request.ports)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -16,8 +17,9 @@ import boto3
 import botocore.config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from providers.base import ApiCallCounter, RetryError, UserError
-from providers.common import positive_option
+from providers.adapter.options import positive_option
+from providers.metrics import ApiCallCounter
+from providers.port import RetryError, UserError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,12 +78,26 @@ class Clients:
         return getattr(self, service)
 
 
+#: where the attempt's start time rides in botocore's per-request context
+_STARTED = "ccm_attempt_started"
+
+
+def _stamp(request: Any = None, **_: Any) -> None:
+    """``request-created``: fired for every HTTP attempt, retries included."""
+    if request is not None and isinstance(getattr(request, "context", None), dict):
+        request.context[_STARTED] = time.monotonic()
+
+
 def _count_hook(counter: ApiCallCounter, service: str) -> Any:
     def on_attempt(response: Any = None, operation: Any = None, caught_exception: Any = None,
-                   **_: Any) -> None:
+                   request_dict: Any = None, **_: Any) -> None:
         name = operation.name if operation is not None else "unknown"
         ok = caught_exception is None and response is not None and response[0].status_code < 300
-        counter.record(service, name, mutating=not name.startswith(_READ_PREFIXES), ok=ok)
+        started = ((request_dict or {}).get("context") or {}).get(_STARTED)
+        code = str(((response[1] if response is not None else {}) or {}).get("Error", {}).get("Code", ""))
+        counter.record(service, name, mutating=not name.startswith(_READ_PREFIXES), ok=ok,
+                       seconds=time.monotonic() - started if started is not None else None,
+                       throttled=code in THROTTLING_CODES)
 
     return on_attempt
 
@@ -118,8 +134,9 @@ def make_clients(options: Mapping[str, str], counter: ApiCallCounter) -> Clients
     built: dict[str, Any] = {}
     for service in ("elb", "elbv2", "ec2"):
         client = session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
-        client.meta.events.register(f"needs-retry.{client.meta.service_model.service_id.hyphenize()}",
-                                    _count_hook(counter, service))
+        service_id = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register(f"request-created.{service_id}", _stamp)
+        client.meta.events.register(f"needs-retry.{service_id}", _count_hook(counter, service))
         built[service] = client
     return Clients(elb=built["elb"], elbv2=built["elbv2"], ec2=built["ec2"], counter=counter, region=region)
 

@@ -11,11 +11,12 @@ AWS limits, next to the builders that must respect them:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from providers.base import LoadBalancerRequest, default_load_balancer_name
+from providers.adapter.naming import bounded_name, default_load_balancer_name
+from providers.adapter.ownership import Owner, owns
+from providers.port import LoadBalancerRequest
 
 SERVICE_NAME_TAG = "kubernetes.io/service-name"
 CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
@@ -58,20 +59,22 @@ def target_group_name(lb_name: str, port: int, protocol: str, node_port: int, hc
     health-check protocol (not modifiable on older NLB target groups), so changing one of them
     makes a new target group, the listener switches to it, and the old one is deleted.
     """
-    digest = hashlib.sha256(f"{lb_name}/{port}/{protocol}/{node_port}/{hc_protocol}".encode()).hexdigest()
     code = _PROTOCOL_CODES.get(protocol, protocol.lower()[:3])
-    name = f"{target_group_prefix(lb_name)}{code}{port}-{digest[:10]}"
-    assert len(name) <= TARGET_GROUP_NAME_LIMIT, name
-    return name
+    return bounded_name(target_group_prefix(lb_name), f"{code}{port}", lb_name, port, protocol, node_port,
+                        hc_protocol, limit=TARGET_GROUP_NAME_LIMIT)
 
 
-def ownership_tags(request: LoadBalancerRequest) -> dict[str, str]:
-    return {cluster_tag(request.cluster_name): "owned", SERVICE_NAME_TAG: request.key}
+def owner_of(request: LoadBalancerRequest) -> Owner:
+    return Owner(request.cluster_name, request.key)
 
 
-def is_owned(tags: Mapping[str, str], request: LoadBalancerRequest) -> bool:
+def ownership_tags(owner: Owner) -> dict[str, str]:
+    return {cluster_tag(owner.cluster): "owned", SERVICE_NAME_TAG: owner.service}
+
+
+def is_owned(tags: Mapping[str, str], owner: Owner) -> bool:
     """Ours means tagged owned by this cluster and for this Service; anything else is foreign."""
-    return tags.get(cluster_tag(request.cluster_name)) == "owned" and tags.get(SERVICE_NAME_TAG) == request.key
+    return owns(tags, ownership_tags(owner))
 
 
 def tag_dict(tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:

@@ -1,6 +1,8 @@
-"""NLB: desired state from the request, observed state from describe calls, and the plan.
+"""NLB: one :class:`~providers.aws.kinds.LoadBalancerKind`.
 
-``desired_nlb`` and ``plan_nlb``/``plan_nlb_delete`` are pure; ``observe_nlb`` only reads.
+``desired_nlb``, ``plan_nlb`` and ``plan_nlb_delete`` are pure; ``observe_nlb`` only reads; the
+target groups (found by name prefix and tags, attached or not) and the client, health-check
+and MTU rules in the node groups belong here.
 """
 
 from __future__ import annotations
@@ -10,24 +12,29 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+from providers.adapter.operations import Ref
+from providers.adapter.ownership import Owner, foreign, merge_tags
 from providers.aws.clients import Clients, first_or_none
+from providers.aws.kinds import Existing, LoadBalancerKind, Reads, TypePlan
 from providers.aws.names import (
     NLB_CLIENT_RULE_MARK,
     NLB_HEALTH_RULE_MARK,
     NLB_MTU_RULE_MARK,
     first_tags,
     is_owned,
+    owner_of,
     ownership_tags,
     tag_dict,
     tag_list,
     target_group_name,
     target_group_prefix,
 )
-from providers.aws.ops import Op, Ref
-from providers.aws.rules import Rule, cidr_rules, mtu_rules, observed_rules, plan_rules
+from providers.aws.operations import LISTENER, NLB, TARGET_GROUP, AwsCall, call
+from providers.aws.rules import Groups, NodeRules, Rule, cidr_rules, mtu_rules, observed_rules, plan_rules
+from providers.aws.settings import NLB as NLB_TYPE
 from providers.aws.settings import Settings
 from providers.aws.world import World
-from providers.base import LoadBalancerRequest, PortStatus, UserError
+from providers.port import LoadBalancerRequest, PortStatus, UserError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -196,7 +203,7 @@ def desired_nlb(request: LoadBalancerRequest, settings: Settings, world: World, 
         internal=settings.internal,
         subnets=tuple(s.id for s in world.subnets),
         vpc_id=world.subnets[0].vpc_id if world.subnets else "",
-        tags={**settings.extra_tags, **ownership_tags(request)},
+        tags=merge_tags(settings.extra_tags, ownership_tags(owner_of(request))),
         attributes=_lb_attributes(settings),
         target_groups=tuple(tgs),
         certificate=settings.ssl_cert,
@@ -208,44 +215,43 @@ def desired_nlb(request: LoadBalancerRequest, settings: Settings, world: World, 
     )
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ObservedTargetGroup:
     tg: Mapping[str, Any]
     attributes: Mapping[str, str]
     targets: frozenset[tuple[str, int]]
 
+    @property
+    def arn(self) -> str:
+        return str(self.tg["TargetGroupArn"])
 
-@dataclasses.dataclass
+
+@dataclasses.dataclass(frozen=True)
 class NlbObserved:
-    lb: Mapping[str, Any] | None = None
-    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    owner: Owner
+    existing: Existing | None = None
     attributes: Mapping[str, str] = dataclasses.field(default_factory=dict)
     listeners: Sequence[Mapping[str, Any]] = ()
     #: our target groups by name (ownership-tagged, attached or not)
     target_groups: Mapping[str, ObservedTargetGroup] = dataclasses.field(default_factory=dict)
     #: target-group names with our prefix that someone else owns
     foreign_target_groups: frozenset[str] = frozenset()
-    groups: Mapping[str, Sequence[Mapping[str, Any]]] = dataclasses.field(default_factory=dict)
+    groups: Groups = dataclasses.field(default_factory=dict)
 
-
-def find_nlb(clients: Clients, name: str) -> tuple[Mapping[str, Any] | None, dict[str, str]]:
-    """The NLB (or another ELBv2 type: the caller checks) with this name and its tags, or (None, {})."""
-    lb = first_or_none(lambda: clients.elbv2.describe_load_balancers(Names=[name])["LoadBalancers"],
-                       ("LoadBalancerNotFound", "LoadBalancerNotFoundException"))
-    if lb is None:
-        return None, {}
-    return lb, first_tags(clients.elbv2.describe_tags(ResourceArns=[lb["LoadBalancerArn"]])["TagDescriptions"])
+    @property
+    def lb(self) -> Mapping[str, Any] | None:
+        return self.existing.description if self.existing is not None else None
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def observe_target_groups(clients: Clients, request: LoadBalancerRequest, name: str, details: bool,
-                          targets: bool = True) -> tuple[dict[str, ObservedTargetGroup], frozenset[str]]:
+def observe_target_groups(clients: Clients, owner: Owner, name: str, reads: Reads
+                          ) -> tuple[dict[str, ObservedTargetGroup], frozenset[str]]:
     """Our target groups by name prefix + tags, also those a crash left unattached.
 
-    Attributes are read only with ``details``, targets only with ``targets`` (node sync needs them).
+    Attributes are read only with ``reads.details``, targets only with ``reads.targets``.
     """
     prefix = target_group_prefix(name)
     candidates = [tg for page in clients.elbv2.get_paginator("describe_target_groups").paginate()
@@ -255,38 +261,38 @@ def observe_target_groups(clients: Clients, request: LoadBalancerRequest, name: 
         for d in clients.elbv2.describe_tags(ResourceArns=list(chunk))["TagDescriptions"]:
             tags[d["ResourceArn"]] = tag_dict(d.get("Tags"))
     ours: dict[str, ObservedTargetGroup] = {}
-    foreign = set()
+    foreign_names = set()
     for tg in candidates:
-        if not is_owned(tags.get(tg["TargetGroupArn"], {}), request):
-            foreign.add(tg["TargetGroupName"])
+        if not is_owned(tags.get(tg["TargetGroupArn"], {}), owner):
+            foreign_names.add(tg["TargetGroupName"])
             continue
         arn = tg["TargetGroupArn"]
         attrs: dict[str, str] = {}
-        if details:
+        if reads.details:
             attrs = {a["Key"]: a["Value"] for a in
                      clients.elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]}
         registered: frozenset[tuple[str, int]] = frozenset()
-        if targets:
+        if reads.targets:
             registered = frozenset(
                 (d["Target"]["Id"], int(d["Target"].get("Port", tg.get("Port", 0)))) for d in
                 clients.elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"])
         ours[tg["TargetGroupName"]] = ObservedTargetGroup(tg, attrs, registered)
-    return ours, frozenset(foreign)
+    return ours, frozenset(foreign_names)
 
 
-def observe_nlb(clients: Clients, request: LoadBalancerRequest, name: str, *, lb: Mapping[str, Any] | None,
-                tags: Mapping[str, str], groups: Mapping[str, Sequence[Mapping[str, Any]]],
-                details: bool = True, targets: bool = True) -> NlbObserved:
-    obs = NlbObserved(lb=lb, tags=tags, groups=groups)
-    obs.target_groups, obs.foreign_target_groups = observe_target_groups(clients, request, name, details, targets)
-    if lb is not None:
-        arn = lb["LoadBalancerArn"]
-        obs.listeners = [lst for page in clients.elbv2.get_paginator("describe_listeners").paginate(
+def observe_nlb(clients: Clients, owner: Owner, name: str, *, existing: Existing | None,
+                groups: Groups, reads: Reads) -> NlbObserved:
+    target_groups, foreign_tgs = observe_target_groups(clients, owner, name, reads)
+    listeners: list[Mapping[str, Any]] = []
+    attributes: dict[str, str] = {}
+    if existing is not None:
+        arn = existing.description["LoadBalancerArn"]
+        listeners = [lst for page in clients.elbv2.get_paginator("describe_listeners").paginate(
             LoadBalancerArn=arn) for lst in page.get("Listeners", ())]
-        if details:
-            obs.attributes = {a["Key"]: a["Value"] for a in
-                              clients.elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
-    return obs
+        if reads.details:
+            attributes = {a["Key"]: a["Value"] for a in
+                          clients.elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
+    return NlbObserved(owner, existing, attributes, tuple(listeners), target_groups, foreign_tgs, groups)
 
 
 def _hc_changes(spec: TargetGroupSpec, tg: Mapping[str, Any]) -> dict[str, Any]:
@@ -315,122 +321,173 @@ def _listener_differs(want: Mapping[str, Any], have: Mapping[str, Any]) -> bool:
     return "SslPolicy" in want and have.get("SslPolicy") != want["SslPolicy"]
 
 
-def plan_nlb(desired: NlbDesired, observed: NlbObserved) -> tuple[list[Op], list[str]]:
-    ops: list[Op] = []
-    warnings: list[str] = []
+def _attribute_list(attrs: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(attrs.items())]
+
+
+def plan_nlb(desired: NlbDesired, observed: NlbObserved) -> TypePlan:
+    ops: list[AwsCall] = []
+    notes: list[str] = []
     name = desired.name
     if clash := sorted(observed.foreign_target_groups & {tg.name for tg in desired.target_groups}):
-        raise UserError(f"target group {clash[0]} exists but is not tagged as this Service's; "
-                        "it is never adopted", reason="ForeignLoadBalancer")
+        raise foreign("target group", clash[0], observed.owner)
     lb = observed.lb
     lb_arn: Any
     if lb is None:
-        params: dict[str, Any] = {"Name": name, "Type": "network",
-                                  "Scheme": "internal" if desired.internal else "internet-facing",
-                                  "Tags": tag_list(desired.tags)}
+        scheme = "internal" if desired.internal else "internet-facing"
+        params: dict[str, Any] = {"Name": name, "Type": "network", "Scheme": scheme, "Tags": tag_list(desired.tags)}
         if desired.subnet_mappings:
             params["SubnetMappings"] = [dict(m) for m in desired.subnet_mappings]
         else:
             params["Subnets"] = list(desired.subnets)
-        ops.append(Op("elbv2", "create_load_balancer", params, produces="lb", result_path=("LoadBalancers", 0)))
+        ops.append(call(NLB, name, "elbv2", "create_load_balancer", params, produces="lb",
+                        result_path=("LoadBalancers", 0), summary=scheme))
         lb_arn = Ref("lb", ("LoadBalancerArn",))
         have_attrs: Mapping[str, str] = {}
+        have_tags: Mapping[str, str] = {}
     else:
         lb_arn = lb["LoadBalancerArn"]
         have_attrs = observed.attributes
+        have_tags = observed.existing.tags if observed.existing is not None else {}
         if (lb.get("Scheme") == "internal") != desired.internal:
-            warnings.append(f"scheme is {lb.get('Scheme')}; aws-load-balancer-internal applies only when the "
-                            "NLB is created (delete and recreate the Service to change it)")
+            notes.append(f"scheme is {lb.get('Scheme')}; aws-load-balancer-internal applies only when the "
+                         "NLB is created (delete and recreate the Service to change it)")
         have_subnets = {az.get("SubnetId") for az in lb.get("AvailabilityZones", ())}
         if desired.subnets and have_subnets != set(desired.subnets):
-            warnings.append(f"subnets are {', '.join(sorted(s for s in have_subnets if s))}; NLB subnets are set "
-                            "only when the NLB is created")
-        if add := {k: v for k, v in desired.tags.items() if observed.tags.get(k) != v}:
-            ops.append(Op("elbv2", "add_tags", {"ResourceArns": [lb_arn], "Tags": tag_list(add)}))
+            notes.append(f"subnets are {', '.join(sorted(s for s in have_subnets if s))}; NLB subnets are set "
+                         "only when the NLB is created")
+        if add := {k: v for k, v in desired.tags.items() if have_tags.get(k) != v}:
+            ops.append(call(NLB, name, "elbv2", "add_tags", {"ResourceArns": [lb_arn], "Tags": tag_list(add)},
+                            summary=f"tag {', '.join(sorted(add))}"))
     changed = {k: v for k, v in desired.attributes.items()
                if have_attrs.get(k, _LB_ATTRIBUTE_DEFAULTS.get(k)) != v}
     if changed:
-        ops.append(Op("elbv2", "modify_load_balancer_attributes", {
-            "LoadBalancerArn": lb_arn, "Attributes": [{"Key": k, "Value": v} for k, v in sorted(changed.items())]}))
+        ops.append(call(NLB, name, "elbv2", "modify_load_balancer_attributes",
+                        {"LoadBalancerArn": lb_arn, "Attributes": _attribute_list(changed)},
+                        summary=f"attributes {', '.join(f'{k}={v}' for k, v in sorted(changed.items()))}"))
     # target groups, their targets, then the listeners that forward to them
     listeners = {int(lst["Port"]): lst for lst in observed.listeners}
     for spec in desired.target_groups:
         have = observed.target_groups.get(spec.name)
         if have is None:
-            ops.append(Op("elbv2", "create_target_group", {
+            ops.append(call(TARGET_GROUP, spec.name, "elbv2", "create_target_group", {
                 "Name": spec.name, "Protocol": spec.protocol, "Port": spec.node_port, "VpcId": desired.vpc_id,
                 "TargetType": "instance", **spec.health_check, "Tags": tag_list(desired.tags)},
-                produces=f"tg:{spec.name}", result_path=("TargetGroups", 0, "TargetGroupArn")))
+                produces=f"tg:{spec.name}", result_path=("TargetGroups", 0, "TargetGroupArn"),
+                summary=f"{spec.protocol} to node port {spec.node_port}"))
             tg_arn: Any = Ref(f"tg:{spec.name}")
             have_targets: frozenset[tuple[str, int]] = frozenset()
             have_tg_attrs: Mapping[str, str] = {}
         else:
-            tg_arn = have.tg["TargetGroupArn"]
+            tg_arn = have.arn
             have_targets, have_tg_attrs = have.targets, have.attributes
             if hc := _hc_changes(spec, have.tg):
-                ops.append(Op("elbv2", "modify_target_group", {"TargetGroupArn": tg_arn, **hc}))
+                ops.append(call(TARGET_GROUP, spec.name, "elbv2", "modify_target_group",
+                                {"TargetGroupArn": tg_arn, **hc}, summary="health check"))
         if attrs := {k: v for k, v in spec.attributes.items()
                      if have_tg_attrs.get(k, _TG_ATTRIBUTE_DEFAULTS.get(k)) != v}:
-            ops.append(Op("elbv2", "modify_target_group_attributes", {
-                "TargetGroupArn": tg_arn, "Attributes": [{"Key": k, "Value": v} for k, v in sorted(attrs.items())]}))
+            ops.append(call(TARGET_GROUP, spec.name, "elbv2", "modify_target_group_attributes",
+                            {"TargetGroupArn": tg_arn, "Attributes": _attribute_list(attrs)},
+                            summary=f"attributes {', '.join(f'{k}={v}' for k, v in sorted(attrs.items()))}"))
         want_targets = {(i, spec.node_port) for i in desired.instance_ids}
         if register := sorted(want_targets - have_targets):
             for chunk in _chunks(register, 100):
-                ops.append(Op("elbv2", "register_targets", {
-                    "TargetGroupArn": tg_arn, "Targets": [{"Id": i, "Port": p} for i, p in chunk]}))
+                ops.append(call(TARGET_GROUP, spec.name, "elbv2", "register_targets", {
+                    "TargetGroupArn": tg_arn, "Targets": [{"Id": i, "Port": p} for i, p in chunk]},
+                    summary=f"register {len(chunk)} targets"))
         if deregister := sorted(have_targets - want_targets):
             for chunk in _chunks(deregister, 100):
-                ops.append(Op("elbv2", "deregister_targets", {
-                    "TargetGroupArn": tg_arn, "Targets": [{"Id": i, "Port": p} for i, p in chunk]}))
+                ops.append(call(TARGET_GROUP, spec.name, "elbv2", "deregister_targets", {
+                    "TargetGroupArn": tg_arn, "Targets": [{"Id": i, "Port": p} for i, p in chunk]},
+                    summary=f"deregister {len(chunk)} targets"))
         want = _listener_params(desired, spec, tg_arn)
         current = listeners.get(spec.port)
         if current is None:
-            ops.append(Op("elbv2", "create_listener", {"LoadBalancerArn": lb_arn, "Port": spec.port, **want,
-                                                        "Tags": tag_list(desired.tags)}))
+            ops.append(call(LISTENER, f"{name}:{spec.port}", "elbv2", "create_listener",
+                            {"LoadBalancerArn": lb_arn, "Port": spec.port, **want, "Tags": tag_list(desired.tags)},
+                            summary=f"{spec.listener_protocol} {spec.port} -> {spec.name}"))
         elif _listener_differs(want, current):
-            ops.append(Op("elbv2", "modify_listener", {"ListenerArn": current["ListenerArn"], **want}))
+            ops.append(call(LISTENER, f"{name}:{spec.port}", "elbv2", "modify_listener",
+                            {"ListenerArn": current["ListenerArn"], **want},
+                            summary=f"{spec.listener_protocol} {spec.port} -> {spec.name}"))
     wanted_ports = {spec.port for spec in desired.target_groups}
     for port, lst in sorted(listeners.items()):
         if port not in wanted_ports:
-            ops.append(Op("elbv2", "delete_listener", {"ListenerArn": lst["ListenerArn"]},
-                          ignore_codes=frozenset({"ListenerNotFound"})))
+            ops.append(call(LISTENER, f"{name}:{port}", "elbv2", "delete_listener", {"ListenerArn": lst["ListenerArn"]},
+                            ignore=("ListenerNotFound",)))
     wanted_tgs = {spec.name for spec in desired.target_groups}
-    for tg_name, have in sorted(observed.target_groups.items()):
+    for tg_name, old in sorted(observed.target_groups.items()):
         if tg_name not in wanted_tgs:
-            ops.append(Op("elbv2", "delete_target_group", {"TargetGroupArn": have.tg["TargetGroupArn"]},
-                          ignore_codes=frozenset({"TargetGroupNotFound"})))
-    return ops, warnings
+            ops.append(call(TARGET_GROUP, tg_name, "elbv2", "delete_target_group", {"TargetGroupArn": old.arn},
+                            ignore=("TargetGroupNotFound",)))
+    return TypePlan(tuple(ops), tuple(notes), desired.port_status, NlbNodeRules(name, desired.node_rules))
 
 
-def plan_node_rules(name: str, want: Mapping[str, frozenset[Rule]],
-                   groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Op]:
+@dataclasses.dataclass(frozen=True)
+class NlbNodeRules(NodeRules):
     """Our client and health rules are ours alone; an MTU rule is shared by every NLB whose clients
     come from that CIDR (AWS keeps one rule per source), so it goes when no NLB's client rule needs it."""
-    mine = (NLB_CLIENT_RULE_MARK + name, NLB_HEALTH_RULE_MARK + name)
-    ops: list[Op] = []
-    for gid in sorted(set(groups) | set(want)):
-        observed = observed_rules(groups.get(gid, ()))
-        desired = want.get(gid, frozenset())
-        needed = {r.source for r in observed
-                  if r.description.startswith(NLB_CLIENT_RULE_MARK) and r.description not in mine}
-        needed |= {r.source for r in desired if r.description.startswith(NLB_CLIENT_RULE_MARK)}
 
-        def owned(r: Rule, needed: set[str] = needed) -> bool:
-            if r.description.startswith(NLB_MTU_RULE_MARK):
-                return r.source not in needed
-            return r.description in mine
+    name: str
+    want: Mapping[str, frozenset[Rule]] = dataclasses.field(default_factory=dict)
 
-        ops += plan_rules(gid, desired, observed, owned=owned)
-    return ops
+    def plan(self, groups: Groups) -> list[AwsCall]:
+        mine = (NLB_CLIENT_RULE_MARK + self.name, NLB_HEALTH_RULE_MARK + self.name)
+        ops: list[AwsCall] = []
+        for gid in sorted(set(groups) | set(self.want)):
+            observed = observed_rules(groups.get(gid, ()))
+            desired = self.want.get(gid, frozenset())
+            needed = {r.source for r in observed
+                      if r.description.startswith(NLB_CLIENT_RULE_MARK) and r.description not in mine}
+            needed |= {r.source for r in desired if r.description.startswith(NLB_CLIENT_RULE_MARK)}
+
+            def owned(r: Rule, needed: set[str] = needed) -> bool:
+                if r.description.startswith(NLB_MTU_RULE_MARK):
+                    return r.source not in needed
+                return r.description in mine
+
+            ops += plan_rules(gid, desired, observed, owned=owned)
+        return ops
 
 
-def plan_nlb_delete(name: str, observed: NlbObserved) -> list[Op]:
-    """The NLB (its listeners go with it), then our target groups (node rules: ``plan_node_rules``)."""
-    ops: list[Op] = []
+def plan_nlb_delete(name: str, observed: NlbObserved) -> tuple[AwsCall, ...]:
+    """The NLB (its listeners go with it), then our target groups (node rules: ``NlbNodeRules``)."""
+    ops: list[AwsCall] = []
     if observed.lb is not None:
-        ops.append(Op("elbv2", "delete_load_balancer", {"LoadBalancerArn": observed.lb["LoadBalancerArn"]},
-                      ignore_codes=frozenset({"LoadBalancerNotFound"})))
-    for _, have in sorted(observed.target_groups.items()):
-        ops.append(Op("elbv2", "delete_target_group", {"TargetGroupArn": have.tg["TargetGroupArn"]},
-                      ignore_codes=frozenset({"TargetGroupNotFound"})))
-    return ops
+        ops.append(call(NLB, name, "elbv2", "delete_load_balancer", {"LoadBalancerArn": observed.lb["LoadBalancerArn"]},
+                        ignore=("LoadBalancerNotFound",)))
+    for tg_name, have in sorted(observed.target_groups.items()):
+        ops.append(call(TARGET_GROUP, tg_name, "elbv2", "delete_target_group", {"TargetGroupArn": have.arn},
+                        ignore=("TargetGroupNotFound",)))
+    return tuple(ops)
+
+
+class NetworkLb(LoadBalancerKind[NlbDesired, NlbObserved]):
+    kind = NLB_TYPE
+    label = "NLB"
+    # the steps are this module's functions: desired and plans are pure, observe only reads
+    desired = staticmethod(desired_nlb)
+    observe = staticmethod(observe_nlb)
+    plan = staticmethod(plan_nlb)
+    plan_delete = staticmethod(plan_nlb_delete)
+
+    def describe(self, clients: Clients, name: str) -> tuple[Mapping[str, Any], dict[str, str]] | None:
+        lb = first_or_none(lambda: clients.elbv2.describe_load_balancers(Names=[name])["LoadBalancers"],
+                           ("LoadBalancerNotFound", "LoadBalancerNotFoundException"))
+        if lb is None:
+            return None
+        tags = clients.elbv2.describe_tags(ResourceArns=[lb["LoadBalancerArn"]])["TagDescriptions"]
+        return lb, first_tags(tags)
+
+    def owned(self, description: Mapping[str, Any], tags: Mapping[str, str], owner: Owner) -> bool:
+        # an ALB or gateway load balancer with our name is never ours
+        return description.get("Type", "network") == "network" and is_owned(tags, owner)
+
+    def nothing(self, owner: Owner, name: str) -> NlbObserved:
+        return NlbObserved(owner)
+
+    def node_rules_delete(self, name: str, observed: NlbObserved) -> NodeRules:
+        return NlbNodeRules(name)
+
+    def port_status(self, request: LoadBalancerRequest) -> tuple[PortStatus, ...]:
+        return tuple(listener_ports(request, Settings())[1])

@@ -7,11 +7,16 @@ ownership mark (see ``names.*_RULE_MARK``).
 
 from __future__ import annotations
 
+import abc
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from providers.aws.ops import Op, Ref
+from providers.adapter.operations import Ref
+from providers.aws.operations import SECURITY_GROUP, AwsCall, call
+
+#: security-group id -> its IpPermissions, as describe_security_groups returns them
+Groups = Mapping[str, Sequence[Mapping[str, Any]]]
 
 #: ICMP "destination unreachable / fragmentation needed", needed for path-MTU discovery
 ICMP_MTU = ("icmp", 3, 4)
@@ -37,7 +42,7 @@ class Rule:
             perm["FromPort"] = self.from_port
             perm["ToPort"] = self.to_port
         desc = {"Description": self.description} if self.description else {}
-        if isinstance(src, Ref) or str(src).startswith("sg-"):
+        if isinstance(src, Ref) or str(src).startswith(("sg-", "<")):
             perm["UserIdGroupPairs"] = [{"GroupId": src, **desc}]
         elif ":" in str(src):
             perm["Ipv6Ranges"] = [{"CidrIpv6": src, **desc}]
@@ -82,8 +87,8 @@ def plan_rules(
     group: Any,
     desired: Iterable[Rule],
     observed: Iterable[Rule],
-    owned: Any = None,
-) -> list[Op]:
+    owned: Callable[[Rule], bool] | None = None,
+) -> list[AwsCall]:
     """Authorize the missing rules and revoke the unwanted ones we own.
 
     ``owned(rule) -> bool`` says which observed rules we may revoke (default: all, for a group we
@@ -93,18 +98,56 @@ def plan_rules(
     observed = set(observed)
     have = {r.key for r in observed}
     want = {r.key: r for r in desired}
-    ops: list[Op] = []
+    ops: list[AwsCall] = []
     add = [r for k, r in sorted(want.items()) if k not in have]
     drop = [r for r in sorted(observed) if r.key not in want and (owned is None or owned(r))]
     if drop:
-        ops.append(Op("ec2", "revoke_security_group_ingress",
-                      {"GroupId": group, "IpPermissions": [r.permission() for r in drop]},
-                      ignore_codes=frozenset({"InvalidPermission.NotFound"})))
+        ops.append(call(SECURITY_GROUP, group, "ec2", "revoke_security_group_ingress",
+                        {"GroupId": group, "IpPermissions": [r.permission() for r in drop]},
+                        summary=f"revoke {_rules_text(drop)}", ignore=("InvalidPermission.NotFound",)))
     if add:
         # one call per group; a Duplicate can only come from a concurrent writer, and the next
         # ensure (which re-reads the group) adds whatever that call then left out
         perms = [r.permission() for r in add]
-        ops.append(Op("ec2", "authorize_security_group_ingress", {"GroupId": group, "IpPermissions": perms},
-                      ignore_codes=frozenset({"InvalidPermission.Duplicate"})))
+        ops.append(call(SECURITY_GROUP, group, "ec2", "authorize_security_group_ingress",
+                        {"GroupId": group, "IpPermissions": perms},
+                        summary=f"authorize {_rules_text(add)}", ignore=("InvalidPermission.Duplicate",)))
     return ops
+
+
+def _rules_text(rules: Sequence[Rule]) -> str:
+    shown = ", ".join(f"{r.protocol} {r.from_port}-{r.to_port} from {r.source}" for r in rules[:3])
+    return shown + (f" and {len(rules) - 3} more" if len(rules) > 3 else "")
+
+
+class NodeRules(abc.ABC):
+    """What one load balancer wants in the node security groups, which every Service shares.
+
+    Planned only against a fresh read of those groups under the provider-wide rules lock
+    (see ``loadbalancer``), so it is a value with a :meth:`plan` rather than a list of calls.
+    """
+
+    def resolved(self, refs: Mapping[str, Any], *, placeholders: bool = False) -> NodeRules:
+        """These rules with Refs (a group created in the same plan) replaced by their values."""
+        return self
+
+    @abc.abstractmethod
+    def plan(self, groups: Groups) -> list[AwsCall]:
+        """The authorize/revoke calls that bring ``groups`` in line (pure)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NoRules(NodeRules):
+    def plan(self, groups: Groups) -> list[AwsCall]:
+        return []
+
+
+@dataclasses.dataclass(frozen=True)
+class AllOf(NodeRules):
+    """Several load balancers' rules (deletion plans the CLB's and the NLB's at once)."""
+
+    parts: tuple[NodeRules, ...]
+
+    def plan(self, groups: Groups) -> list[AwsCall]:
+        return [op for part in self.parts for op in part.plan(groups)]
 

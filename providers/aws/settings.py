@@ -15,7 +15,7 @@ from typing import Any
 
 from ccm.annotations import aws as ann
 from ccm.annotations.registry import Annotation
-from providers.base import ImplementedElsewhere, LoadBalancerRequest, UserError
+from providers.port import ImplementedElsewhere, LoadBalancerRequest, UserError
 
 CLB = "clb"
 NLB = "nlb"

@@ -13,7 +13,7 @@ from typing import Any
 
 from providers.aws.clients import Clients
 from providers.aws.names import ROLE_ELB_TAG, ROLE_INTERNAL_ELB_TAG, cluster_tag, tag_dict
-from providers.base import Node, UserError
+from providers.port import Node, UserError
 
 log = logging.getLogger(__name__)
 
@@ -199,16 +199,35 @@ def require_subnets(world: World, key: str, internal: bool) -> None:
         raise UserError(f"{key}: no subnets tagged {role} for this cluster were found", reason="NoSubnets")
 
 
-def observe_groups(clients: Clients, cluster: str, nodes: Sequence[Node], referencing: str | None = None
+def observe_groups(clients: Clients, cluster: str, nodes: Sequence[Node], referencing: Sequence[str] = ()
                    ) -> dict[str, Sequence[Mapping[str, Any]]]:
     """Every group that may hold our node rules, for deletion: cluster-tagged ones, the nodes' own,
-    and any group with a rule admitting ``referencing`` (AWS refuses to delete a referenced group)."""
+    and any group with a rule admitting one of ``referencing`` (AWS refuses to delete a referenced group)."""
     groups = {g["GroupId"]: g.get("IpPermissions", []) for g in describe_groups(clients, cluster=cluster)}
     if referencing:
         resp = clients.ec2.describe_security_groups(
-            Filters=[{"Name": "ip-permission.group-id", "Values": [referencing]}])
+            Filters=[{"Name": "ip-permission.group-id", "Values": list(referencing)}])
         groups.update({g["GroupId"]: g.get("IpPermissions", []) for g in resp.get("SecurityGroups", ())})
     instances = describe_instances(clients, target_instance_ids(nodes, {}))
     extra = sorted({g for i in instances for g in i.security_groups} - set(groups))
     groups.update({g["GroupId"]: g.get("IpPermissions", []) for g in describe_groups(clients, ids=extra)})
     return groups
+
+
+def offline_world(nodes: Sequence[Node], *, labels: Mapping[str, str], internal: bool, subnets: Sequence[str],
+                  count: int = 1) -> World:
+    """The world as far as it can be known without a call (offline planning).
+
+    Instance ids come from the nodes' providerIDs; subnets are the annotation's items or
+    ``count`` placeholders for the discovered ones; the node groups are one placeholder.
+    """
+    role = ROLE_INTERNAL_ELB_TAG if internal else ROLE_ELB_TAG
+    node_group = "<node security groups>"
+    instances = tuple(Instance(i, "<vpc>", "", (node_group,)) for i in target_instance_ids(nodes, labels))
+    names = list(subnets) or [f"<subnet {n} tagged {role}>" for n in range(1, max(1, count) + 1)]
+    return World(
+        instances=instances,
+        subnets=tuple(Subnet(s, "", f"<cidr of {s}>", "<vpc of the nodes>", {}) for s in names),
+        node_groups={node_group: []},
+        cluster_groups={},
+    )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from providers.base import ProviderContext
-from providers.fake.cloud import Call, FakeCloud, FakeLoadBalancer, Gate
+from providers.fake.cloud import Call, FakeCloud, FakeInventory, FakeLoadBalancer, FakePlanner, Gate
 from providers.fake.instances import FakeInstance, FakeInstances
+from providers.port import ProviderContext
 
-__all__ = ["Call", "FakeCloud", "FakeInstance", "FakeInstances", "FakeLoadBalancer", "Gate", "create"]
+__all__ = ["Call", "FakeCloud", "FakeInstance", "FakeInstances", "FakeInventory", "FakeLoadBalancer",
+           "FakePlanner", "Gate", "create"]
 
 
 def create(context: ProviderContext) -> FakeCloud:

@@ -9,6 +9,10 @@ What tests get from it:
 * ``hold(op)`` - a :class:`Gate` that blocks matching calls until released (slow-cloud tests);
 * ``counter`` - an :class:`ApiCallCounter`: ensure/update/delete count as *mutating* only when
   they change the stored state, so "a steady resync makes no mutating call" is measurable.
+
+It implements the optional capabilities too: :class:`FakePlanner` (the same pure
+:func:`plan_ensure` that ``ensure`` follows) and :class:`FakeInventory` (the stored load
+balancers by Service key), and honours every annotation (``EVERYTHING``).
 """
 
 from __future__ import annotations
@@ -19,24 +23,33 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from providers.base import (
-    ApiCallCounter,
-    CloudProvider,
-    EnsureResult,
-    Ingress,
-    LoadBalancer,
-    LoadBalancerRequest,
-    LoadBalancerStatus,
-    PortStatus,
-    ProviderWarning,
-    ServicePort,
-    default_load_balancer_name,
-)
+from ccm.annotations.support import EVERYTHING
+from providers.adapter.naming import default_load_balancer_name
+from providers.adapter.operations import Kind, Operation
 from providers.fake.addresses import AddressPool
 from providers.fake.instances import FakeInstances
 from providers.instances import Instances
+from providers.metrics import ApiCallCounter
+from providers.port import (
+    AnnotationSupport,
+    CloudProvider,
+    EnsureResult,
+    Ingress,
+    Inventory,
+    LoadBalancer,
+    LoadBalancerRequest,
+    LoadBalancerStatus,
+    OwnedResource,
+    Plan,
+    Planner,
+    PortStatus,
+    ProviderWarning,
+    Resource,
+    ServicePort,
+)
 
 OPERATIONS = ("get", "ensure", "update", "delete")
+RESOURCE_TYPE = "fake/load-balancer"
 ErrorSpec = BaseException | Callable[[LoadBalancerRequest], BaseException | None]
 
 
@@ -93,6 +106,26 @@ def _spec_of(request: LoadBalancerRequest) -> LoadBalancerRequest:
     return dataclasses.replace(
         request, current_ips=(), nodes=tuple(sorted(request.nodes, key=lambda n: n.name))
     )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FakeOperation(Operation):
+    """Store (create or update) or remove one fake load balancer; ``fields`` say what differs."""
+
+    fields: tuple[str, ...] = ()
+
+    def detail(self) -> str:
+        return ("changed: " + ", ".join(self.fields)) if self.fields else ""
+
+
+def plan_ensure(stored: LoadBalancerRequest | None, request: LoadBalancerRequest) -> tuple[FakeOperation, ...]:
+    """What ``ensure`` does: store the spec when there is none or it differs (pure)."""
+    spec = _spec_of(request)
+    resource = Resource(RESOURCE_TYPE, default_load_balancer_name(request.uid))
+    if stored is None:
+        return (FakeOperation(kind=Kind.CREATE, resource=resource),)
+    changed = tuple(f.name for f in dataclasses.fields(spec) if getattr(spec, f.name) != getattr(stored, f.name))
+    return (FakeOperation(kind=Kind.UPDATE, resource=resource, fields=changed),) if changed else ()
 
 
 class FakeLoadBalancer(LoadBalancer):
@@ -154,6 +187,11 @@ class FakeLoadBalancer(LoadBalancer):
     def reset_calls(self) -> None:
         with self._lock:
             self._calls.clear()
+
+    def specs(self) -> list[LoadBalancerRequest]:
+        """Every stored load balancer's request, by uid."""
+        with self._lock:
+            return [s.spec for _, s in sorted(self._lbs.items())]
 
     def exists(self, uid: str) -> bool:
         with self._lock:
@@ -229,8 +267,7 @@ class FakeLoadBalancer(LoadBalancer):
         self.counter.record("loadbalancers", "describe", mutating=False)
         with self._lock:
             current = self._lbs.get(request.uid)
-            unchanged = current is not None and current.spec == spec
-        if unchanged:
+        if not plan_ensure(current.spec if current else None, request):
             assert current is not None
             return EnsureResult(current.status, self._warnings_for("ensure"))
         status = self._status(request)
@@ -262,6 +299,34 @@ class FakeLoadBalancer(LoadBalancer):
             self.counter.record("loadbalancers", "delete", mutating=True)
 
 
+class FakePlanner(Planner):
+    def __init__(self, lb: FakeLoadBalancer) -> None:
+        self.lb = lb
+
+    def plan_offline(self, request: LoadBalancerRequest) -> Plan:
+        return plan_ensure(None, request)
+
+    def plan_live(self, request: LoadBalancerRequest) -> Plan:
+        stored = self.lb.stored(request.uid)
+        self.lb.counter.record("loadbalancers", "describe", mutating=False)
+        return plan_ensure(stored, request)
+
+
+class FakeInventory(Inventory):
+    def __init__(self, lb: FakeLoadBalancer) -> None:
+        self.lb = lb
+
+    def list_owned(self) -> tuple[OwnedResource, ...]:
+        return tuple(OwnedResource(Resource(RESOURCE_TYPE, default_load_balancer_name(spec.uid)), spec.key)
+                     for spec in self.lb.specs())
+
+    def delete_owned(self, service: str) -> tuple[OwnedResource, ...]:
+        gone = [spec for spec in self.lb.specs() if spec.key == service]
+        for spec in gone:
+            self.lb.delete(spec)
+        return tuple(OwnedResource(Resource(RESOURCE_TYPE, default_load_balancer_name(s.uid)), s.key) for s in gone)
+
+
 class FakeCloud(CloudProvider):
     name = "fake"
     annotation_provider = "fake"
@@ -288,6 +353,14 @@ class FakeCloud(CloudProvider):
 
     def instances(self) -> Instances | None:
         return self.vms
+    def planner(self) -> Planner | None:
+        return FakePlanner(self.lb)
+
+    def inventory(self) -> Inventory | None:
+        return FakeInventory(self.lb)
+
+    def annotation_support(self) -> AnnotationSupport:
+        return EVERYTHING
 
     def close(self) -> None:
         self.closed = True

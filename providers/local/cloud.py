@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ccm.proxy.engine import ThreadedEngine
-from providers.base import CloudProvider, LoadBalancer, ProviderContext
 from providers.instances import Instances
 from providers.local.instances import LocalInstances
+from providers.local.inventory import LocalInventory
 from providers.local.loadbalancer import LocalLoadBalancer
 from providers.local.options import LocalOptions, parse_options
+from providers.local.planning import LocalPlanner
+from providers.local.support import SUPPORT
+from providers.port import AnnotationSupport, CloudProvider, Inventory, LoadBalancer, Planner, ProviderContext
 
 
 class LocalCloud(CloudProvider):
@@ -32,6 +35,14 @@ class LocalCloud(CloudProvider):
 
     def instances(self) -> Instances | None:
         return self._instances
+    def planner(self) -> Planner | None:
+        return LocalPlanner(self._lb)
+
+    def inventory(self) -> Inventory | None:
+        return LocalInventory(self._lb)
+
+    def annotation_support(self) -> AnnotationSupport:
+        return SUPPORT
 
     @property
     def lb(self) -> LocalLoadBalancer:

@@ -7,23 +7,33 @@ forwards to node ports, nothing behind it sees the client's address, so it enfor
 ``loadBalancerSourceRanges`` and ClientIP affinity itself (peers §1, §2.6) and
 reports ``ipMode: Proxy`` so kube-proxy does not short-circuit the VIP (§2.7).
 
-One lock serialises every call and every health flip: the operations are local
-socket calls taking microseconds, and ``ensure``/``update`` may race for one Service.
+Same shape as every adapter: observe (the VIP table, the balancer this process holds, the
+health monitor) -> desired listeners (``plan``, pure) -> operations -> ``apply`` (the only
+module that binds, reconfigures or closes a listener or writes the VIP table). One lock
+serialises every call and every health flip: the operations are local socket calls taking
+microseconds, and ``ensure``/``update`` may race for one Service.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import errno
 import ipaddress
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Sequence
 
-from ccm.annotations.aws import PROXY_PROTOCOL
-from ccm.proxy.engine import Backend, ListenerConfig, ThreadedEngine
-from providers.base import (
-    ApiCallCounter,
+from ccm.proxy.engine import ThreadedEngine
+from providers.adapter.apply import apply
+from providers.adapter.naming import default_load_balancer_name
+from providers.adapter.operations import Kind, Operation
+from providers.local.apply import Balancer, LocalExecutor
+from providers.local.health import HealthMonitor, Target
+from providers.local.operations import assign_vip, listener_op, release_vip
+from providers.local.options import LocalOptions
+from providers.local.plan import node_ips, plan_listeners, wanted_listeners
+from providers.local.vips import VipTable
+from providers.metrics import ApiCallCounter
+from providers.port import (
     EnsureResult,
     Ingress,
     LoadBalancer,
@@ -32,44 +42,13 @@ from providers.base import (
     Node,
     PortStatus,
     ProviderWarning,
-    ServicePort,
     UserError,
-    default_load_balancer_name,
 )
-from providers.local.health import HealthMonitor, Target
-from providers.local.options import LocalOptions
-from providers.local.vips import Owner, VipTable
 
 log = logging.getLogger(__name__)
 
-#: upstream DefaultClientIPServiceAffinitySeconds, used when the Service gives no timeout
-DEFAULT_AFFINITY_SECONDS = 10800
-FORWARDED_PROTOCOLS = ("TCP", "UDP")
 #: fresh VIPs tried when ports on one are taken by another process, before reporting PortInUse
 MAX_FRESH_VIP_TRIES = 8
-
-ListenerKey = tuple[int, str]  # (port, protocol) on the VIP
-
-
-@dataclasses.dataclass(slots=True)
-class _Balancer:
-    """What this process has built for one Service (the engine holds the sockets)."""
-
-    uid: str
-    key: str
-    vip: str
-    request: LoadBalancerRequest
-    listeners: dict[ListenerKey, ListenerConfig] = dataclasses.field(default_factory=dict)
-    port_errors: dict[ListenerKey, str] = dataclasses.field(default_factory=dict)
-    targets: dict[str, Target] = dataclasses.field(default_factory=dict)  # node name -> target
-
-
-def _bind_error_reason(exc: OSError) -> str:
-    if exc.errno == errno.EADDRINUSE:
-        return "PortInUse"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "PermissionDenied"
-    return "ListenFailed"
 
 
 class LocalLoadBalancer(LoadBalancer):
@@ -80,7 +59,7 @@ class LocalLoadBalancer(LoadBalancer):
         self.vips = VipTable(options.vip_pool, options.state_file)
         self.counter = ApiCallCounter("local")
         self._lock = threading.RLock()
-        self._balancers: dict[str, _Balancer] = {}
+        self._balancers: dict[str, Balancer] = {}
         #: VIPs found bound by another process; never handed out fresh again by this one
         self._busy: set[str] = set()
         self.health = HealthMonitor(
@@ -92,6 +71,11 @@ class LocalLoadBalancer(LoadBalancer):
         )
         if options.health_checks:
             self.health.start()
+
+    def _apply(self, ops: Sequence[Operation], key: str, b: Balancer | None = None) -> list[ProviderWarning]:
+        executor = LocalExecutor(self.engine, self.vips, self.counter, self.cluster_name, b)
+        apply(ops, executor, key)
+        return executor.warnings
 
     # -- LoadBalancer --------------------------------------------------------------------
 
@@ -118,23 +102,32 @@ class LocalLoadBalancer(LoadBalancer):
                     return result
             raise AssertionError("unreachable: the last try always returns")
 
-    def _ensure(self, request: LoadBalancerRequest, last_try: bool = False) -> EnsureResult | None:
-        """One attempt; None when a fresh VIP turned out to be taken by another process."""
+    def _vip_ops(self, request: LoadBalancerRequest) -> tuple[str, str | None, list[Operation]]:
+        """(chosen VIP, VIP held so far, the operations that move the Service to it). Read-only."""
         b = self._balancers.get(request.uid)
         held = b.vip if b is not None else self.vips.ip_of(self.cluster_name, request.uid)
         vip = self._choose_vip(request, held)
+        ops: list[Operation] = []
+        owner = self.vips.owner_of(vip)
+        if owner is None or (owner.cluster, owner.uid, owner.key) != (self.cluster_name, request.uid, request.key):
+            ops.append(assign_vip(vip, request.uid, request.key))  # the new address first, then the old goes
+        if held is not None and held != vip:
+            if b is not None:
+                ops += [listener_op(Kind.DELETE, held, k) for k in b.listeners]
+            ops.append(release_vip(held, request.uid))
+        return vip, held, ops
+
+    def _ensure(self, request: LoadBalancerRequest, last_try: bool = False) -> EnsureResult | None:
+        """One attempt; None when a fresh VIP turned out to be taken by another process."""
+        vip, held, vip_ops = self._vip_ops(request)
         fresh = held is None and vip != request.requested_ip and vip not in request.current_ips
-        if self.vips.assign(vip, Owner(self.cluster_name, request.uid, request.key)):
-            self.counter.record("vips", "assign", mutating=True)
-            log.info("%s: allocated VIP %s", request.key, vip)
+        b = self._balancers.get(request.uid)
         if held is not None and held != vip:
             log.info("%s: moving from VIP %s to %s", request.key, held, vip)
-            if b is not None:
-                self._teardown(b)
-                b = None
-            self._release(request, held)
-        if b is None:
-            b = _Balancer(request.uid, request.key, vip, request)
+        self._apply(vip_ops, request.key, b)
+        if b is None or b.vip != vip:
+            self.health.remove_owner(request.uid)
+            b = Balancer(request.uid, request.key, vip, request)
             self._balancers[request.uid] = b
         b.request = request
         warnings = self._reconcile(b)
@@ -144,8 +137,7 @@ class LocalLoadBalancer(LoadBalancer):
             log.warning("%s: a port on VIP %s is taken by another process; trying the next VIP",
                         request.key, vip)
             self._balancers.pop(request.uid, None)
-            self._teardown(b)
-            self._release(request, vip)
+            self._teardown(b, release=True)
             self._busy.add(vip)
             return None
         return EnsureResult(self._status(b), warnings)
@@ -167,15 +159,22 @@ class LocalLoadBalancer(LoadBalancer):
         with self._lock:
             b = self._balancers.pop(request.uid, None)
             if b is not None:
-                self._teardown(b)
+                self._teardown(b, release=False)
             vip = self.vips.ip_of(self.cluster_name, request.uid)
             if vip is not None:
-                self._release(request, vip)
+                self._apply([release_vip(vip, request.uid)], request.key)
 
-    def _release(self, request: LoadBalancerRequest, vip: str) -> None:
-        if self.vips.release(vip, self.cluster_name, request.uid):
-            self.counter.record("vips", "release", mutating=True)
-            log.info("%s: released VIP %s", request.key, vip)
+    def delete_service(self, service: str) -> list[str]:
+        """Tear down and release everything held for Service key ``service`` (the inventory's delete)."""
+        with self._lock:
+            vips = [ip for ip, o in self.vips.allocations().items() if o.cluster == self.cluster_name and o.key == service]
+            for uid, b in list(self._balancers.items()):
+                if b.key == service:
+                    del self._balancers[uid]
+                    self._teardown(b, release=False)
+            owners = self.vips.allocations()
+            self._apply([release_vip(ip, owners[ip].uid) for ip in vips if ip in owners], service)
+            return vips
 
     # -- VIP choice ----------------------------------------------------------------------
 
@@ -242,93 +241,52 @@ class LocalLoadBalancer(LoadBalancer):
                                   else Target(ip, self.options.node_health_port, "/healthz"))
         return targets, warnings
 
-    def _healthy_nodes(self, b: _Balancer) -> list[Node]:
+    def _healthy_nodes(self, b: Balancer) -> list[Node]:
         nodes = [n for n in b.request.nodes if n.name in b.targets]
         if self.options.health_checks:
             nodes = [n for n in nodes if self.health.is_healthy(b.targets[n.name])]
         return sorted(nodes, key=lambda n: n.name)
 
-    def _config(self, b: _Balancer, port: ServicePort, nodes: Iterable[Node]) -> ListenerConfig:
-        r = b.request
-        affinity = None
-        if r.session_affinity == "ClientIP":
-            affinity = r.session_affinity_timeout or DEFAULT_AFFINITY_SECONDS
-        proxy_protocol = 2 if port.protocol == "TCP" and r.annotation(PROXY_PROTOCOL) else None
-        return ListenerConfig(
-            protocol=port.protocol,  # type: ignore[arg-type]  # checked by the caller
-            backends=tuple(Backend(b.targets[n.name].ip, port.node_port) for n in nodes),
-            affinity_timeout=affinity,
-            source_ranges=tuple(r.source_ranges) if r.source_ranges_set else (),
-            send_proxy_protocol=proxy_protocol,
-        )
-
-    def _reconcile(self, b: _Balancer) -> tuple[ProviderWarning, ...]:
-        """Make the engine's listeners for ``b`` match its request; touch only what differs."""
+    def _observe(self, b: Balancer) -> tuple[dict[str, Target], list[ProviderWarning]]:
+        """The nodes' health targets; starts probing them (health is what this cloud observes)."""
         targets, warnings = self._targets(b.request)
         b.targets = targets
         if self.options.health_checks:
             self.health.set_targets(b.uid, targets.values())
-        nodes = self._healthy_nodes(b)
-        wanted: dict[ListenerKey, ServicePort] = {}
-        b.port_errors = {}
-        for port in b.request.ports:
-            k = (port.port, port.protocol)
-            if port.protocol not in FORWARDED_PROTOCOLS:
-                b.port_errors[k] = "UnsupportedProtocol"
-                warnings.append(ProviderWarning("UnsupportedProtocol", (
-                    f"port {port.port}/{port.protocol} is not served: the local load balancer "
-                    "forwards TCP and UDP only")))
-            elif not port.node_port:
-                b.port_errors[k] = "NodePortRequired"
-                warnings.append(ProviderWarning("NodePortRequired", (
-                    f"port {port.port}/{port.protocol} has no nodePort (allocateLoadBalancerNodePorts "
-                    "is false?): the local load balancer forwards to node ports")))
-            else:
-                wanted[k] = port
-        for k in [k for k in b.listeners if k not in wanted]:
-            self._close(b, k)
-        for k, port in wanted.items():
-            config = self._config(b, port, nodes)
-            if k not in b.listeners:
-                error = self._listen(b, k, config)
-                if error is not None:
-                    b.port_errors[k] = error[0]
-                    warnings.append(ProviderWarning(error[0], error[1]))
-            elif b.listeners[k] != config:
-                self.engine.update(b.vip, k[0], k[1], config)
-                self.counter.record("engine", "update", mutating=True)
-                b.listeners[k] = config
-                log.info("%s: %s:%d/%s now forwards to %s", b.key, b.vip, k[0], k[1],
-                         ", ".join(f"{x.ip}:{x.port}" for x in config.backends) or "no healthy node")
-        return tuple(warnings)
+        return targets, warnings
 
-    def _listen(self, b: _Balancer, k: ListenerKey, config: ListenerConfig) -> tuple[str, str] | None:
-        try:
-            self.engine.listen(b.vip, k[0], config)
-        except OSError as e:
-            self.counter.record("engine", "listen", mutating=True, ok=False)
-            log.warning("%s: cannot listen on %s:%d/%s: %s", b.key, b.vip, k[0], k[1], e)
-            return _bind_error_reason(e), f"cannot listen on {b.vip}:{k[0]}/{k[1]}: {e.strerror or e}"
-        self.counter.record("engine", "listen", mutating=True)
-        b.listeners[k] = config
-        log.info("%s: listening on %s:%d/%s", b.key, b.vip, k[0], k[1])
-        return None
+    def _reconcile(self, b: Balancer) -> tuple[ProviderWarning, ...]:
+        """Make the engine's listeners for ``b`` match its request; touch only what differs."""
+        _, warnings = self._observe(b)
+        wanted, b.port_errors, more = wanted_listeners(b.request, node_ips(self._healthy_nodes(b)))
+        ops = plan_listeners(b.vip, b.listeners, wanted)
+        return (*warnings, *more, *self._apply(ops, b.key, b))
 
-    def _close(self, b: _Balancer, k: ListenerKey) -> None:
-        self.engine.close_listener(b.vip, k[0], k[1])
-        self.counter.record("engine", "close", mutating=True)
-        del b.listeners[k]
-        log.info("%s: closed %s:%d/%s", b.key, b.vip, k[0], k[1])
-
-    def _teardown(self, b: _Balancer) -> None:
-        for k in list(b.listeners):
-            self._close(b, k)
+    def _teardown(self, b: Balancer, *, release: bool) -> None:
+        ops: list[Operation] = [listener_op(Kind.DELETE, b.vip, k) for k in b.listeners]
+        if release:
+            ops.append(release_vip(b.vip, b.uid))
+        self._apply(ops, b.key, b)
         self.health.remove_owner(b.uid)
 
-    def _status(self, b: _Balancer) -> LoadBalancerStatus:
+    def _status(self, b: Balancer) -> LoadBalancerStatus:
         ports = tuple(PortStatus(p.port, p.protocol, b.port_errors.get((p.port, p.protocol)))
                       for p in b.request.ports)
         return LoadBalancerStatus((Ingress(ip=b.vip, ip_mode="Proxy", ports=ports),))
+
+    # -- planning (read-only) ------------------------------------------------------------
+
+    def plan_live(self, request: LoadBalancerRequest) -> tuple[Operation, ...]:
+        """What ``ensure`` would do now: VIP moves, then listener changes for the healthy nodes."""
+        with self._lock:
+            vip, _, ops = self._vip_ops(request)
+            b = self._balancers.get(request.uid)
+            current = b.listeners if b is not None and b.vip == vip else {}
+            nodes = [n for n in request.nodes if n.address_of("InternalIP", "ExternalIP")]
+            if self.options.health_checks and b is not None:
+                nodes = [n for n in nodes if n.name in b.targets and self.health.is_healthy(b.targets[n.name])]
+            wanted, _, _ = wanted_listeners(request, node_ips(nodes))
+            return (*ops, *plan_listeners(vip, current, wanted))
 
     # -- health --------------------------------------------------------------------------
 

@@ -2,8 +2,13 @@
 
 Every value has a default that needs no privileges: VIPs come from a /24 inside
 127.0.0.0/8 (Linux routes the whole block to ``lo``, so any of them can be bound),
-and the state file lives in a temp directory named after the cluster so two
-clusters on one machine do not share VIP bookkeeping by accident.
+and the state file lives in a private directory named after the cluster so two
+clusters on one machine do not share VIP bookkeeping by accident: under the user's
+runtime directory (``$XDG_RUNTIME_DIR``, per user and mode 0700 by specification), else
+``<tmp>/ccm-local-<uid>-<cluster>``. Either way the directory is created 0700 and refused
+if someone else owns it or others may write to it (:mod:`providers.local.statedir`): a
+predictable name in a shared ``/tmp`` would otherwise let another local user pre-create it
+and rewrite which Service holds which VIP.
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import ipaddress
+import os
 import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from providers.common import positive_option
+from providers.adapter.options import positive_option
 
 DEFAULT_VIP_POOL = "127.0.2.0/24"
 DEFAULT_NODE_HEALTH_PORT = 10256  # kube-proxy's --healthz-bind-address port
@@ -47,7 +53,20 @@ def _safe_name(cluster_name: str) -> str:
 
 
 def default_state_file(cluster_name: str) -> Path:
-    return Path(tempfile.gettempdir()) / f"ccm-local-{_safe_name(cluster_name)}" / "state.json"
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if os.path.isabs(runtime):
+        return Path(runtime) / f"ccm-local-{_safe_name(cluster_name)}" / "state.json"
+    # in the shared temp dir the user id is part of the name: another user's would be refused
+    return Path(tempfile.gettempdir()) / f"ccm-local-{os.geteuid()}-{_safe_name(cluster_name)}" / "state.json"
+
+
+def proxy_protocol_sources(vip_pool: str | ipaddress.IPv4Network = DEFAULT_VIP_POOL) -> tuple[str, ...]:
+    """What node proxies behind local load balancers pass as ``--proxy-protocol-trusted-cidrs``.
+
+    A local load balancer dials node ports from its own VIP (the engine binds the listener's
+    address), so its PROXY headers come from the VIP pool and from nowhere else.
+    """
+    return (str(ipaddress.ip_network(vip_pool, strict=False)),)
 
 
 _positive = functools.partial(positive_option, provider="local")

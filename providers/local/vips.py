@@ -26,6 +26,8 @@ from pathlib import Path
 
 from prometheus_client import Gauge
 
+from providers.local.statedir import ensure_private_dir
+
 log = logging.getLogger(__name__)
 
 #: pool usage, so exhaustion is visible before a Service waits on it (peers.md 4.11)
@@ -50,7 +52,7 @@ class VipTable:
         self.pool = pool
         self.state_file = state_file
         self._lock = threading.Lock()
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(self.state_file.parent)  # UnsafeStateDirectory (a ValueError) stops start-up
         self._owners: dict[str, Owner] = {}
         VIP_POOL_ADDRESSES.labels(str(pool)).set(sum(1 for _ in self._candidates()))
         with self._synced():
@@ -94,7 +96,7 @@ class VipTable:
             "pool": str(self.pool),
             "allocations": {ip: dataclasses.asdict(o) for ip, o in sorted(self._owners.items())},
         }
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(self.state_file.parent)
         fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.state_file.parent)
         try:
             with os.fdopen(fd, "w") as f:

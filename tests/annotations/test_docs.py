@@ -6,20 +6,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ccm.annotations import aws, gcp, registry
+from ccm.annotations import aws, common, gcp, registry
 from ccm.cli import main
+from ccm.reference import render
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs" / "annotations.md"
 
 
 def test_committed_docs_are_up_to_date():
-    assert DOCS.read_text(encoding="utf-8") == registry.render_markdown(), (
+    assert DOCS.read_text(encoding="utf-8") == render(), (
         "docs/annotations.md is stale: run `ccm annotations --write`")
 
 
 def test_rendering_lists_every_annotation_once_grouped_by_provider():
-    text = registry.render_markdown()
+    text = render()
     for ann in registry.all_annotations():
         assert text.count(f"| `{ann.key}` |") == 1, ann.key
     headings = [line for line in text.splitlines() if line.startswith("## ")]
@@ -28,7 +29,7 @@ def test_rendering_lists_every_annotation_once_grouped_by_provider():
 
 
 def test_rows_show_type_default_create_only_and_notes():
-    rows = {line.split(" | ")[0].strip("| `"): line for line in registry.render_markdown().splitlines()
+    rows = {line.split(" | ")[0].strip("| `"): line for line in render().splitlines()
             if line.startswith("| `")}
     row = rows[aws.TYPE.key]
     assert "`nlb` \\| `external` \\| `nlb-ip`" in row  # pipes escaped inside the table
@@ -36,11 +37,24 @@ def test_rows_show_type_default_create_only_and_notes():
     assert "*Invalid: warn.*" in row
     assert "Also used by: `local`." in rows[aws.PROXY_PROTOCOL.key]
     assert "Deprecated alias: `cloud.google.com/load-balancer-type`." in rows[gcp.LOAD_BALANCER_TYPE.key]
-    assert rows[aws.HEALTHCHECK_INTERVAL.key].count(" | ") == 5  # six cells, none split by a stray pipe
+    assert rows[aws.HEALTHCHECK_INTERVAL.key].count(" | ") == 6  # seven cells, none split by a stray pipe
+
+
+def test_rows_say_what_each_provider_implements():
+    rows = {line.split(" | ")[0].strip("| `"): line.split(" | ") for line in render().splitlines()
+            if line.startswith("| `")}
+    assert rows[aws.HEALTHCHECK_INTERVAL.key][5] == "aws: yes"
+    assert rows[aws.NLB_TARGET_TYPE.key][5].startswith("aws: `instance` only")
+    assert rows[aws.QUIC_ENABLED_PORTS.key][5] == "aws: recognised only"
+    assert rows[aws.PROXY_PROTOCOL.key][5] == "aws: yes; local: yes"
+    common_row = rows[common.LOAD_BALANCER_SOURCE_RANGES.key][5]
+    assert "aws: yes" in common_row and "local: yes" in common_row
+    assert rows[gcp.LOAD_BALANCER_TYPE.key][5] in ("gcp: no adapter yet", "gcp: recognised only") or \
+        rows[gcp.LOAD_BALANCER_TYPE.key][5].startswith("gcp: ")
 
 
 def test_rules_between_annotations_are_documented():
-    text = registry.render_markdown()
+    text = render()
     for rule in registry.cross_checks():
         assert f"- {rule.doc}" in text
 
@@ -48,14 +62,14 @@ def test_rules_between_annotations_are_documented():
 def test_check_passes_after_write(tmp_path, capsys):
     target = tmp_path / "docs" / "annotations.md"
     assert main(["annotations", "--write", "--file", str(target)]) == 0
-    assert target.read_text(encoding="utf-8") == registry.render_markdown()
+    assert target.read_text(encoding="utf-8") == render()
     assert main(["annotations", "--check", "--file", str(target)]) == 0
     assert "up to date" in capsys.readouterr().out
 
 
 def test_check_fails_with_a_clear_message_when_stale(tmp_path, capsys):
     target = tmp_path / "annotations.md"
-    target.write_text(registry.render_markdown().replace("Classic ELB", "Classic LB"), encoding="utf-8")
+    target.write_text(render().replace("Classic ELB", "Classic LB"), encoding="utf-8")
     assert main(["annotations", "--check", "--file", str(target)]) == 1
     err = capsys.readouterr().err
     assert f"{target} is stale" in err
@@ -70,7 +84,7 @@ def test_check_fails_when_the_file_is_missing(tmp_path, capsys):
 
 def test_print_writes_the_reference_to_stdout(capsys):
     assert main(["annotations"]) == 0
-    assert capsys.readouterr().out == registry.render_markdown()
+    assert capsys.readouterr().out == render()
 
 
 def test_entry_point_check_against_the_committed_file():

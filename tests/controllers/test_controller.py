@@ -13,8 +13,8 @@ from ccm.controllers.service.predicates import LOAD_BALANCER_CLEANUP_FINALIZER a
 from ccm.controllers.service.predicates import ClassFilter
 from ccm.kube.client import RawClient
 from ccm.kube.events import FakeRecorder
-from providers.base import RetryError
 from providers.fake import FakeCloud
+from providers.port import RetryError
 from tests.controllers.test_sync import RecordingPatcher
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from ccm.annotations import aws as aws_ann
 from ccm.controllers.service.predicates import LOAD_BALANCER_CLEANUP_FINALIZER as F
-from providers.base import ProviderWarning
 from providers.fake import FakeCloud
+from providers.port import ProviderWarning
 from tests.util import wait_for
 
 # one invalid value per parser type, and the message part the user must see. (The legacy

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ccm.controllers.service.predicates import LOAD_BALANCER_CLEANUP_FINALIZER as F
-from providers.base import ImplementedElsewhere, RetryError, UserError
 from providers.fake import FakeCloud
+from providers.port import ImplementedElsewhere, RetryError, UserError
 from tests.util import wait_for
 
 

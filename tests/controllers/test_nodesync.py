@@ -6,7 +6,7 @@ import threading
 
 from ccm.controllers.service import metrics
 from ccm.controllers.service.nodesync import NodeSyncer
-from providers.base import ImplementedElsewhere, ProviderWarning
+from providers.port import ImplementedElsewhere, ProviderWarning
 from tests.controllers.test_sync import RecordingPatcher, make, svc
 
 

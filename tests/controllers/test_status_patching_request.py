@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from ccm.annotations import common
 from ccm.controllers.service import patching, status
 from ccm.controllers.service.request import InvalidServiceError, build_request, health_check, source_ranges
-from providers.base import HealthCheck, Ingress, LoadBalancerStatus, PortStatus
+from providers.port import HealthCheck, Ingress, LoadBalancerStatus, PortStatus
 
 F = patching.F
 
@@ -56,27 +57,28 @@ def test_status_patch_replaces_or_clears_ingress():
     assert patching.status_patch(LoadBalancerStatus()) == {"status": {"loadBalancer": {"ingress": None}}}
 
 
-KEY = "service.beta.kubernetes.io/load-balancer-source-ranges"
+def _svc(spec, annotations=None):
+    return {"metadata": {"name": "w", "namespace": "n", "uid": "u", "annotations": annotations or {}}, "spec": spec}
 
 
 @pytest.mark.parametrize(("spec", "legacy", "expected"), [
     pytest.param({}, None, (("0.0.0.0/0",), False), id="default"),
     pytest.param({"loadBalancerSourceRanges": [" 10.0.0.1/8 "]}, None, (("10.0.0.0/8",), True), id="spec-sloppy"),
-    pytest.param({"loadBalancerSourceRanges": ["10.0.0.0/8"]}, ("192.168.0.0/16",), (("10.0.0.0/8",), True),
+    pytest.param({"loadBalancerSourceRanges": ["10.0.0.0/8"]}, "192.168.0.0/16", (("10.0.0.0/8",), True),
                  id="spec-wins"),
-    pytest.param({}, ("192.168.0.0/16", "10.1.0.0/16"), (("192.168.0.0/16", "10.1.0.0/16"), True), id="legacy"),
-    pytest.param({}, "192.168.0.0/16, 10.1.0.0/16", (("192.168.0.0/16", "10.1.0.0/16"), True), id="legacy-str"),
+    pytest.param({}, "192.168.0.0/16, 10.1.0.0/16", (("192.168.0.0/16", "10.1.0.0/16"), True), id="legacy"),
     pytest.param({"loadBalancerSourceRanges": []}, None, (("0.0.0.0/0",), False), id="empty-spec"),
 ])
 def test_source_ranges(spec, legacy, expected):
-    assert source_ranges(spec, legacy, KEY) == expected
+    annotations = {common.LOAD_BALANCER_SOURCE_RANGES.key: legacy} if legacy is not None else {}
+    assert source_ranges(_svc(spec, annotations)) == expected
 
 
 def test_invalid_source_ranges_are_errors_with_upstream_text():
-    with pytest.raises(InvalidServiceError, match=r"service.Spec.LoadBalancerSourceRanges: \['nope'\] is not valid"):
-        source_ranges({"loadBalancerSourceRanges": ["nope"]}, None, KEY)
+    with pytest.raises(InvalidServiceError, match=r"service.Spec.LoadBalancerSourceRanges: \[nope\] is not valid"):
+        source_ranges(_svc({"loadBalancerSourceRanges": ["nope"]}))
     with pytest.raises(InvalidServiceError, match="Expecting a comma-separated list of source IP ranges"):
-        source_ranges({}, "10.0.0.0/8,bad", KEY)
+        source_ranges(_svc({}, {common.LOAD_BALANCER_SOURCE_RANGES.key: "10.0.0.0/8,bad"}))
 
 
 def test_health_check_only_for_local_with_port():
@@ -97,7 +99,7 @@ def test_build_request_maps_the_service():
     }
     nodes = [{"metadata": {"name": "n1", "labels": {"zone": "a"}}, "spec": {"providerID": "fake://n1"},
               "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]}}]
-    req = build_request(svc, nodes, {}, cluster_name="c1", source_ranges_key=KEY)
+    req = build_request(svc, nodes, {}, cluster_name="c1")
     assert (req.key, req.uid, req.cluster_name) == ("ns/web", "u-1", "c1")
     assert req.ports[0].target_port == "web" and req.ports[0].node_port == 30080
     assert req.nodes[0].provider_id == "fake://n1" and req.nodes[0].address_of("InternalIP") == "10.0.0.1"
@@ -110,5 +112,5 @@ def test_build_request_maps_the_service():
 def test_build_request_lenient_never_raises():
     svc = {"metadata": {"name": "w", "namespace": "n", "uid": "u"}, "spec": {"loadBalancerSourceRanges": ["x"]}}
     with pytest.raises(InvalidServiceError):
-        build_request(svc, [], {}, cluster_name="c", source_ranges_key=KEY)
-    assert build_request(svc, [], {}, cluster_name="c", source_ranges_key=KEY, lenient=True).source_ranges == ("0.0.0.0/0",)
+        build_request(svc, [], {}, cluster_name="c")
+    assert build_request(svc, [], {}, cluster_name="c", lenient=True).source_ranges == ("0.0.0.0/0",)

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from ccm.annotations import aws as aws_ann
+from ccm.annotations.support import EVERYTHING, AnnotationSupport, Honoured
 from ccm.controllers.service import patching
 from ccm.controllers.service.errors import SyncError, find_retry
 from ccm.controllers.service.predicates import ClassFilter
@@ -14,8 +16,8 @@ from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
 from ccm.controllers.service.sync import Op, ServiceSyncer
 from ccm.kube.client import ApiError
 from ccm.kube.events import FakeRecorder
-from providers.base import ImplementedElsewhere, ProviderWarning, RetryError, UserError
 from providers.fake import FakeCloud
+from providers.port import ImplementedElsewhere, ProviderWarning, RetryError, UserError
 
 F = patching.F
 
@@ -49,13 +51,14 @@ def svc(name="web", uid="u1", *, finalizers=None, annotations=None, status=None,
 NODES = [{"metadata": {"name": "n1"}, "spec": {}}, {"metadata": {"name": "n2"}, "spec": {}}]
 
 
-def make(nodes=NODES, annotation_provider="fake", patcher=None, classes=None):
+def make(nodes=NODES, annotation_provider="fake", patcher=None, classes=None, support=EVERYTHING):
     cloud = FakeCloud(annotation_provider=annotation_provider)
     rec = FakeRecorder()
     syncer = ServiceSyncer(
         lb=cloud.lb, patcher=patcher or RecordingPatcher(), recorder=rec, list_nodes=lambda: nodes,
         cache=ServiceCache(), last_synced=LastSyncedNodes(), cluster_name="kubernetes",
-        annotation_provider=annotation_provider, classes=classes or ClassFilter(),
+        annotation_provider=annotation_provider, classes=classes or ClassFilter(), support=support,
+        provider="fake",
     )
     return cloud.lb, rec, syncer
 
@@ -187,9 +190,31 @@ def test_invalid_annotation_blocks_cloud_calls():
     assert lb.calls == [] and s.patcher.bodies == []
     assert rec.events[0] == ('Warning InvalidAnnotation annotation service.beta.kubernetes.io/'
                              'aws-load-balancer-healthcheck-interval="3" is invalid: must be an integer between 5 and 300')
-    # deletion is not blocked by it
+    # deletion is not blocked by it; with our finalizer on, delete runs although get found nothing
+    # (a create that failed half-way leaves parts without a load balancer)
     s.process_service_create_or_update(svc(annotations=bad, finalizers=[F], deleting=True), "default/web")
-    assert [c.operation for c in lb.calls] == ["get"]
+    assert [c.operation for c in lb.calls] == ["get", "delete"]
+
+
+def test_unsupported_annotation_is_refused_before_any_cloud_call():
+    support = AnnotationSupport.of({aws_ann.NLB_TARGET_TYPE: Honoured(values=frozenset({"instance"}))},
+                                   handed_off={aws_ann.TYPE: ("external",)})
+    lb, rec, s = make(annotation_provider="aws", support=support)
+    asked = {aws_ann.NLB_TARGET_TYPE.key: "ip", aws_ann.SCHEME.key: "internal"}
+    with pytest.raises(SyncError, match="unsupported annotations"):
+        s.process_service_create_or_update(svc(annotations=asked), "default/web")
+    assert lb.calls == [] and s.patcher.bodies == []  # no cloud call, not even the finalizer
+    assert sorted(e for e in rec.events if "UnsupportedAnnotation" in e) == [
+        f'Warning UnsupportedAnnotation annotation {aws_ann.NLB_TARGET_TYPE.key}="ip" is not supported by the '
+        "fake provider: supported values: instance",
+        f'Warning UnsupportedAnnotation annotation {aws_ann.SCHEME.key}="internal" is not supported by the fake '
+        "provider: recognised but not implemented by this adapter; remove it",
+    ]
+    # what is honoured passes; a Service handed to another controller is not ours to judge
+    s.process_service_create_or_update(svc(annotations={aws_ann.NLB_TARGET_TYPE.key: "instance"}), "default/web")
+    s.process_service_create_or_update(svc("lbc", "u2", annotations={**asked, aws_ann.TYPE.key: "external"}),
+                                       "default/lbc")
+    assert [c.operation for c in lb.calls] == ["ensure", "ensure"]
 
 
 def test_create_only_change_reported_against_cached_state():

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
 
-from providers.base import (
+from providers.fake import FakeCloud
+from providers.port import (
     LoadBalancerRequest,
     Node,
     ProviderContext,
     ProviderWarning,
     RetryError,
     ServicePort,
-    create_provider,
 )
-from providers.fake import FakeCloud
+from providers.registry import create_provider
 
 
 def req(uid="uid-1", nodes=("n1",), port=80, **kw):
@@ -115,3 +116,18 @@ def test_update_of_missing_load_balancer_is_a_no_op():
     lb.warn("update", ProviderWarning("W", "w"))
     assert lb.update(req()) == (ProviderWarning("W", "w"),)
     assert lb.counter.totals()[0] == 0 and lb.get(req()) is None
+
+
+def test_fake_planning_follows_ensure_and_inventory_groups_by_service():
+    cloud = FakeCloud()
+    planner, inventory = cloud.planner(), cloud.inventory()
+    req = LoadBalancerRequest(cluster_name="c", namespace="ns", name="web", uid="u1")
+    assert [op.kind for op in planner.plan_offline(req)] == ["create"]
+    assert [op.kind for op in planner.plan_live(req)] == ["create"]
+    cloud.lb.ensure(req)
+    assert planner.plan_live(req) == ()
+    changed = planner.plan_live(dataclasses.replace(req, session_affinity="ClientIP"))
+    assert [op.describe() for op in changed] == ["update fake/load-balancer au1: changed: session_affinity"]
+    assert [r.service for r in inventory.list_owned()] == ["ns/web"]
+    assert [r.service for r in inventory.delete_owned("ns/web")] == ["ns/web"]
+    assert inventory.list_owned() == () and not cloud.lb.exists("u1")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from providers.base import CloudProvider, LoadBalancer, Node, NodeAddress
 from providers.fake import FakeCloud, FakeInstances
 from providers.instances import InstanceMetadata, InstanceNotFound
+from providers.port import CloudProvider, LoadBalancer, Node, NodeAddress
 
 
 def test_default_policy_backs_every_node_with_a_running_machine():

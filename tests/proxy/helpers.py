@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import resource
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -14,6 +15,16 @@ def free_port(ip: str = "127.0.0.1", kind: socket.SocketKind = socket.SOCK_STREA
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind((ip, 0))
         return int(s.getsockname()[1])
+
+
+def with_open_files_limit(argv: list[str], soft: int, hard: int) -> list[str]:
+    """``argv`` run under RLIMIT_NOFILE (soft, hard): a Python shim sets it and execs ``argv[0]``
+    (an absolute path). Not ``preexec_fn``: it is unsafe in a process with threads (the tests'
+    API servers and engines run in threads)."""
+    shim = ("import os, resource, sys; "
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), int(sys.argv[2]))); "
+            "os.execv(sys.argv[3], sys.argv[3:])")
+    return [sys.executable, "-c", shim, str(soft), str(hard), *argv]
 
 
 def raise_nofile(wanted: int) -> None:
@@ -165,6 +176,21 @@ def udp_ask(addr: tuple[str, int], payload: bytes = b"hi", sock: socket.socket |
     finally:
         if own:
             s.close()
+
+
+def refused(addr: tuple[str, int], source: str | None = None, payload: bytes = b"") -> bool:
+    """Connect (and send ``payload``): True when the proxy closes or resets it without a byte.
+
+    A proxy closing at accept may reset the connection before ``connect()`` returns, or while
+    the payload is sent: both count as refused.
+    """
+    try:
+        with connect(addr, source) as s:
+            if payload:
+                s.sendall(payload)
+            return closed_by_peer(s)
+    except (ConnectionResetError, BrokenPipeError):
+        return True
 
 
 def closed_by_peer(s: socket.socket) -> bool:

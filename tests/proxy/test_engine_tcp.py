@@ -11,10 +11,22 @@ import pytest
 
 from ccm.proxy.engine import Backend, ListenerConfig, ThreadedEngine
 from ccm.proxy.engine.proxyproto import build_v1, build_v2, parse
-from tests.proxy.helpers import Peers, closed_by_peer, connect, echo, free_port, raise_nofile, read_line, who
+from tests.proxy.helpers import (
+    Peers,
+    closed_by_peer,
+    connect,
+    echo,
+    free_port,
+    raise_nofile,
+    read_line,
+    refused,
+    who,
+)
 from tests.util import wait_for
 
 LB = "127.0.0.1"
+#: the peers whose PROXY headers the tests' listeners believe: the test process itself
+TRUSTED = ("127.0.0.1/32",)
 
 
 def tcp(*addrs: tuple[str, int], **kw: object) -> ListenerConfig:
@@ -197,7 +209,7 @@ def test_accept_proxy_protocol_uses_carried_client(engine: ThreadedEngine, backe
     port = free_port()
     build = build_v1 if version == 1 else build_v2
     engine.listen(LB, port, tcp(a, b, accept_proxy_protocol=True, affinity_timeout=100,
-                                source_ranges=("10.1.0.0/16",)))
+                                source_ranges=("10.1.0.0/16",), proxy_protocol_trusted=TRUSTED))
     header = build(("10.1.2.3", 40000), (LB, port))
     # the real peer (127.0.0.1) is outside the ranges; the carried client is inside
     with connect((LB, port)) as s:
@@ -215,7 +227,7 @@ def test_accept_proxy_protocol_uses_carried_client(engine: ThreadedEngine, backe
 
 def test_accept_proxy_protocol_header_in_pieces(engine: ThreadedEngine, backends: Peers) -> None:
     port = free_port()
-    engine.listen(LB, port, tcp(backends.tcp("a"), accept_proxy_protocol=True))
+    engine.listen(LB, port, tcp(backends.tcp("a"), accept_proxy_protocol=True, proxy_protocol_trusted=TRUSTED))
     header = build_v2(("10.1.2.3", 40000), (LB, port))
     with connect((LB, port)) as s:
         s.sendall(header[:5])
@@ -228,12 +240,58 @@ def test_accept_proxy_protocol_header_in_pieces(engine: ThreadedEngine, backends
 
 def test_bad_proxy_header_is_refused_and_logged(engine: ThreadedEngine, backends: Peers, caplog) -> None:
     port = free_port()
-    engine.listen(LB, port, tcp(backends.tcp("a"), accept_proxy_protocol=True))
+    engine.listen(LB, port, tcp(backends.tcp("a"), accept_proxy_protocol=True, proxy_protocol_trusted=TRUSTED))
     with connect((LB, port)) as s:
         s.sendall(b"GET / HTTP/1.1\r\n\r\n")
         assert closed_by_peer(s)
     assert engine.stats()["proxy_protocol_errors"] == 1
     assert f"127.0.0.1:{port}/TCP" in caplog.text and "PROXY" in caplog.text
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_proxy_header_from_an_untrusted_peer_is_refused(engine: ThreadedEngine, backends: Peers,
+                                                        version: int) -> None:
+    """Issue 8 hole 3: 127.0.0.5 forging an allowed client in its header was served 20/20."""
+    port = free_port()
+    engine.listen(LB, port, tcp(backends.tcp("a"), accept_proxy_protocol=True, source_ranges=("127.0.0.1/32",),
+                                proxy_protocol_trusted=("127.0.0.2/32",)))
+    forged = (build_v1 if version == 1 else build_v2)(("127.0.0.1", 1234), (LB, port))
+    assert [refused((LB, port), "127.0.0.5", forged + b"GET / HTTP/1.0\r\n\r\n") for _ in range(20)] == [True] * 20
+    with connect((LB, port), source="127.0.0.2") as s:  # the trusted balancer, carrying the same client
+        s.sendall(forged)
+        assert read_line(s) == b"a\n"
+    stats = engine.stats()
+    assert (stats["untrusted_proxy"], stats["connections"], stats["refused"]) == (20, 21, 0)
+
+
+def test_untrusted_peer_may_be_taken_as_the_client_instead(engine: ThreadedEngine, backends: Peers) -> None:
+    """``use-peer``: the header is read and dropped; ranges and affinity see the peer itself."""
+    port = free_port()
+    engine.listen(LB, port, tcp(backends.tcp("a"), accept_proxy_protocol=True, source_ranges=("127.0.0.7/32",),
+                                proxy_protocol_trusted=("127.0.0.2/32",), untrusted_proxy_protocol="use-peer"))
+    claims_allowed = build_v2(("127.0.0.7", 1), (LB, port))
+    assert refused((LB, port), "127.0.0.5", claims_allowed)  # outside the ranges whatever it claims
+    with connect((LB, port), source="127.0.0.7") as s:  # inside: served, the header stripped
+        s.sendall(build_v2(("10.9.9.9", 1), (LB, port)) + b"z")
+        assert read_line(s) == b"a\n" and s.recv(1) == b"z"
+    stats = engine.stats()
+    assert (stats["untrusted_proxy"], stats["refused"]) == (2, 1)
+
+
+def test_max_connections_resets_the_excess_at_once(engine: ThreadedEngine, backends: Peers) -> None:
+    port = free_port()
+    engine.listen(LB, port, tcp(backends.tcp("a"), max_connections=2))
+    held = [connect((LB, port)) for _ in range(2)]
+    try:
+        assert [read_line(s) for s in held] == [b"a\n", b"a\n"]
+        assert refused((LB, port))
+        assert engine.stats()["over_limit"] == 1
+        held.pop().close()
+        wait_for(lambda: engine.stats()["active"] == 1, message="the closed connection forgotten")
+        assert who((LB, port)) == "a"
+    finally:
+        for s in held:
+            s.close()
 
 
 @pytest.mark.parametrize("version", [1, 2])

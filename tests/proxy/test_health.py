@@ -61,7 +61,9 @@ SERVICE_BODY = (b'{\n\t"service": {\n\t\t"namespace": "ns",\n\t\t"name": "svc"\n
 def test_service_health_is_byte_exact(loop_engine: ThreadedEngine) -> None:
     handler = ServiceHealth(ProxyHealth(), "ns", "svc", 2)
     addr = serve(loop_engine, handler.handle)
+    # kube-proxy's headers in Go's order: the handler's sorted by name, then Date, Content-Length
     expected = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
+                b"X-Load-Balancing-Endpoint-Weight: 2\r\n"
                 b"Date: X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(SERVICE_BODY)) + SERVICE_BODY
     assert get(addr) == expected
     # any method, any path
@@ -77,6 +79,7 @@ def test_service_health_503_without_local_endpoints_or_when_unhealthy(loop_engin
     addr = serve(loop_engine, handler.handle)
     reply = get(addr)
     assert reply.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert b"\r\nX-Load-Balancing-Endpoint-Weight: 0\r\n" in reply
     assert reply.endswith(b'"localEndpoints": 0,\n\t"serviceProxyHealthy": true\n}')
     handler.local_endpoints = 1
     assert get(addr).startswith(b"HTTP/1.1 200 OK\r\n")
@@ -157,7 +160,7 @@ def test_http10_keep_alive_is_answered_like_go(loop_engine: ThreadedEngine) -> N
                 data += s.recv(4096)
             assert DATE.sub(b"Date: X\r\n", data).startswith(
                 b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
-                b"Date: X\r\nContent-Length: %d\r\nConnection: keep-alive\r\n\r\n" % len(SERVICE_BODY))
+                b"X-Load-Balancing-Endpoint-Weight: 2\r\nDate: X\r\nContent-Length: %d\r\nConnection: keep-alive\r\n\r\n" % len(SERVICE_BODY))
 
 
 def test_malformed_request_gets_gos_bare_400(loop_engine: ThreadedEngine) -> None:
@@ -187,3 +190,31 @@ def test_close_cancels_and_awaits_connected_probes(loop_engine: ThreadedEngine) 
     pending = loop_engine.call(lambda: [t for t in asyncio.all_tasks(loop_engine.loop)
                                         if "_handle" in repr(t.get_coro())])
     assert pending == []
+
+
+def test_slowloris_is_cut_off_and_real_probes_still_answered(loop_engine: ThreadedEngine) -> None:
+    """Half-sent requests time out; at the connection limit the longest-waiting one makes room."""
+    sock = bind_socket("127.0.0.1", 0, socket.SOCK_STREAM)
+    server = HttpServer(sock, ServiceHealth(ProxyHealth(), "ns", "svc", 2).handle, "test",
+                        header_timeout=0.5, max_connections=4)
+    loop_engine.call(server.start, loop_engine.loop)
+    _served.append(server)
+    addr = sock.getsockname()[:2]
+    slow = []
+    try:
+        for _ in range(4):
+            s = socket.create_connection(addr, timeout=5)
+            s.sendall(b"GET / HTTP/1.1\r\nHo")  # and nothing more
+            slow.append(s)
+        assert get(addr).startswith(b"HTTP/1.1 200 OK")  # the limit is reached: the oldest made room
+        assert server.evicted == 1
+        for s in slow:  # every half-sent request ends, by eviction or by the header timeout
+            try:
+                assert s.recv(100) == b""
+            except ConnectionResetError:
+                pass
+        assert server.timed_out == 3
+        assert get(addr).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        for s in slow:
+            s.close()

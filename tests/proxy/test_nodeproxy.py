@@ -10,11 +10,21 @@ from typing import Any
 import pytest
 
 from ccm.annotations import aws as aws_ann
-from ccm.proxy.engine import ThreadedEngine
+from ccm.proxy.engine import Backend, ListenerConfig, ThreadedEngine
 from ccm.proxy.engine.proxyproto import build_v1, build_v2
 from ccm.proxy.nodeproxy import NodeProxy
 from tests.proxy import objects
-from tests.proxy.helpers import Peers, closed_by_peer, connect, echo, read_line, udp_ask, who
+from tests.proxy.helpers import (
+    Peers,
+    closed_by_peer,
+    connect,
+    echo,
+    free_port,
+    read_line,
+    refused,
+    udp_ask,
+    who,
+)
 from tests.util import wait_for
 
 N1, N2 = "127.0.1.1", "127.0.1.2"
@@ -92,6 +102,17 @@ def start(api: Any, name: str, engine: ThreadedEngine, **kw: Any) -> NodeProxy:
 
 def listening(engine: ThreadedEngine, ip: str, port: int, protocol: str = "TCP") -> bool:
     return (ip, port, protocol) in engine.listeners()
+
+
+def one_endpoint_service(api: Any, backends: Peers, name: str, **kw: Any) -> tuple[Cluster, int]:
+    """Node n1 and a LoadBalancer Service ``name`` whose one endpoint is backend "a"; its nodePort."""
+    c = Cluster(api)
+    c.node("n1", N1)
+    a = backends.tcp("a")
+    c.service(name, [objects.port(0)], type="LoadBalancer", **kw)
+    node_port = c.node_ports(name)[""]
+    c.slice(name, [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    return c, node_port
 
 
 def http(addr: tuple[str, int], request: bytes = b"GET / HTTP/1.0\r\n\r\n") -> bytes:
@@ -176,7 +197,8 @@ def test_local_policy_health_check_and_terminating_fallback(api: Any, shared_eng
         assert {who((N1, node_port)) for _ in range(4)} == {"a"}
         reply = http((N1, hc_port), b"GET /anything HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert reply.startswith(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                b"X-Content-Type-Options: nosniff\r\nDate: ")
+                                b"X-Content-Type-Options: nosniff\r\n"
+                                b"X-Load-Balancing-Endpoint-Weight: 1\r\nDate: ")
         body = (b'{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "lb"\n\t},\n'
                 b'\t"localEndpoints": 1,\n\t"serviceProxyHealthy": true\n}')
         assert reply.endswith(b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
@@ -272,7 +294,7 @@ def test_proxy_protocol_affinity_and_source_ranges(api: Any, shared_engine: Thre
     for n, addr in zip(names, addrs, strict=True):
         c.slice("pp", [objects.endpoint(addr[0])], [("", addr[1], "TCP")], name=f"pp-{n}")
     build = build_v1 if version == 1 else build_v2
-    proxy = start(api, "n1", shared_engine)
+    proxy = start(api, "n1", shared_engine, proxy_protocol_trusted_cidrs=["127.0.0.1/32"])
     try:
         wait_for(lambda: listening(shared_engine, N1, node_port))
         header_of = {ip: build((ip, 1234), (N1, node_port)) for ip in ("10.1.0.1", "10.1.0.2", "10.1.0.3")}
@@ -291,14 +313,49 @@ def test_proxy_protocol_affinity_and_source_ranges(api: Any, shared_engine: Thre
         proxy.stop()
 
 
+@pytest.mark.parametrize("version", [1, 2])
+def test_forged_proxy_header_cannot_pass_source_ranges(api: Any, shared_engine: ThreadedEngine,
+                                                       backends: Peers, version: int) -> None:
+    """Issue 8 hole 3: a client at 127.0.0.5 claiming the allowed 127.0.0.1 in its own header was
+    served 20/20. Only the trusted load balancer's headers are believed now."""
+    lb_ip, attacker = "127.0.0.3", "127.0.0.5"
+    _, node_port = one_endpoint_service(api, backends, "pp", ranges=["127.0.0.1/32"],
+                                        annotations={aws_ann.PROXY_PROTOCOL.key: "*"})
+    proxy = start(api, "n1", shared_engine, proxy_protocol_trusted_cidrs=[f"{lb_ip}/32"])
+    lb_port = free_port(lb_ip)
+    # the load balancer: a listener on its own address sending PROXY headers to the nodePort
+    shared_engine.listen(lb_ip, lb_port, ListenerConfig("TCP", (Backend(N1, node_port),),
+                                                        send_proxy_protocol=version))
+    try:
+        wait_for(lambda: listening(shared_engine, N1, node_port))
+        forged = (build_v1 if version == 1 else build_v2)(("127.0.0.1", 40000), (N1, node_port))
+        assert [refused((N1, node_port), attacker, forged) for _ in range(20)] == [True] * 20
+        # the allowed client through the trusted balancer is served
+        assert wait_for(lambda: who((lb_ip, lb_port), source="127.0.0.1")) == "a"
+        assert refused((lb_ip, lb_port), "127.0.0.6")  # a real client outside the ranges
+        assert shared_engine.stats()["untrusted_proxy"] == 20
+    finally:
+        shared_engine.close_listener(lb_ip, lb_port, "TCP")
+        proxy.stop()
+
+
+def test_node_settings_reach_every_listener(api: Any, shared_engine: ThreadedEngine, backends: Peers) -> None:
+    _, node_port = one_endpoint_service(api, backends, "web")
+    with pytest.raises(ValueError, match="--proxy-protocol-trusted-cidrs: 'nope' is not a CIDR"):
+        NodeProxy(api, "n1", engine=shared_engine, proxy_protocol_trusted_cidrs=["10.0.0.0/8", "nope"])
+    proxy = start(api, "n1", shared_engine, proxy_protocol_trusted_cidrs=["10.0.0.0/8"],
+                  untrusted_proxy_protocol="use-peer", max_connections_per_listener=7)
+    try:
+        config = wait_for(lambda: shared_engine.config_of(N1, node_port, "TCP"))
+        assert (config.proxy_protocol_trusted, config.untrusted_proxy_protocol, config.max_connections) == \
+            (("10.0.0.0/8",), "use-peer", 7)
+    finally:
+        proxy.stop()
+
+
 def test_invalid_annotation_warns_and_keeps_listeners(api: Any, shared_engine: ThreadedEngine,
                                                       backends: Peers) -> None:
-    c = Cluster(api)
-    c.node("n1", N1)
-    a = backends.tcp("a")
-    c.service("web", [objects.port(0)], type="LoadBalancer")
-    node_port = c.node_ports("web")[""]
-    c.slice("web", [objects.endpoint(a[0])], [("", a[1], "TCP")])
+    c, node_port = one_endpoint_service(api, backends, "web")
     proxy = start(api, "n1", shared_engine)
     try:
         wait_for(lambda: listening(shared_engine, N1, node_port))

@@ -1,7 +1,7 @@
 """The API-faults rig: the service controller (fake cloud) against an embedded API that misbehaves.
 
 Shared by tests/reliability/test_api_faults.py (small sizes, assertions) and
-bench/reliability_api.py (bigger sizes, printed figures). Each scenario changes Services
+bench/reliability.py api (bigger sizes, printed figures). Each scenario changes Services
 while the API drops watches, expires resume points (410), restarts, or restarts having lost
 its history, then waits for convergence and reports:
 

@@ -1,6 +1,6 @@
 """API faults (issue 8's harness): the service controller on the fake cloud survives watch drops,
 410 storms, API restarts and restarts that lost their history - no lost update, no re-ensure
-storm (provider calls counted), no stale cache. Sizes are small here; bench/reliability_api.py
+storm (provider calls counted), no stale cache. Sizes are small here; bench/reliability.py api
 runs the same scenarios bigger and prints the figures in docs/reliability.md."""
 
 from __future__ import annotations

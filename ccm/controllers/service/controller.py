@@ -24,7 +24,8 @@ from ccm.kube.client import RawClient
 from ccm.kube.events import Recorder
 from ccm.kube.resources import object_key, split_key
 from ccm.kube.workqueue import RateLimitingQueue
-from providers.base import CloudProvider, InstrumentedLoadBalancer
+from providers.metrics import InstrumentedLoadBalancer
+from providers.port import CloudProvider
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class ServiceController:
             lb=self.lb, patcher=ServicePatcher(client), recorder=recorder, list_nodes=listers.list_nodes,
             cache=self.cache, last_synced=self.last_synced, cluster_name=cluster_name,
             annotation_provider=cloud.annotation_provider, classes=classes,
+            support=cloud.annotation_support(), provider=cloud.name or type(cloud).__name__,
         )
         self.node_syncer = NodeSyncer(self.syncer, workers=self.workers)
         self._threads: list[threading.Thread] = []

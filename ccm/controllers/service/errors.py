@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from providers.base import RetryError
+from providers.port import RetryError
 
 
 class SyncError(Exception):

@@ -19,6 +19,7 @@ INVALID_ANNOTATION = "InvalidAnnotation"
 CREATE_ONLY_CHANGED = "CreateOnlyAnnotationChanged"
 INVALID_SOURCE_RANGES = "InvalidLoadBalancerSourceRanges"
 ANNOTATION_WARNING = "AnnotationWarning"
+UNSUPPORTED_ANNOTATION = "UnsupportedAnnotation"
 
 MSG_ENSURING = "Ensuring load balancer"
 MSG_ENSURED = "Ensured load balancer"

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ccm.controllers.service.predicates import Obj, eligible_nodes, stable_node_set
 from ccm.controllers.service.request import node_from_api
-from providers.base import Node
+from providers.port import Node
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -16,7 +16,7 @@ from ccm.controllers.service import metrics
 from ccm.controllers.service.nodeset import NodeSet
 from ccm.controllers.service.predicates import Obj, loggable_node_names, wants_load_balancer
 from ccm.controllers.service.sync import ServiceSyncer
-from providers.base import ImplementedElsewhere, LoadBalancerRequest
+from providers.port import ImplementedElsewhere, LoadBalancerRequest
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from ccm.controllers.service.predicates import LOAD_BALANCER_CLEANUP_FINALIZER
 from ccm.controllers.service.status import to_api
 from ccm.kube.client import RawClient
 from ccm.kube.resources import SERVICES
-from providers.base import LoadBalancerStatus
+from providers.port import LoadBalancerStatus
 
 F = LOAD_BALANCER_CLEANUP_FINALIZER
 FinalizerPatch = Callable[[list[str]], dict[str, Any] | None]

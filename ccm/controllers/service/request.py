@@ -1,18 +1,24 @@
 """Build the provider's LoadBalancerRequest from a Service dict, eligible Node dicts and parsed annotations.
 
-Pure: no API or cloud calls. Source ranges follow upstream ``GetLoadBalancerSourceRanges``: the spec
-field wins over the legacy annotation; unset means ``0.0.0.0/0``; an invalid entry is an error.
+Pure: no API or cloud calls. Source ranges come from the one resolver beside the annotation's
+declaration (``ccm.annotations.common.resolve_source_ranges``, upstream
+``GetLoadBalancerSourceRanges``): the spec field wins over the legacy annotation; unset means
+``0.0.0.0/0``; an invalid entry is an error with upstream's message.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from providers.base import HealthCheck, LoadBalancerRequest, Node, NodeAddress, ServicePort
+from ccm.annotations.common import (
+    DEFAULT_SOURCE_RANGES,
+    LOAD_BALANCER_SOURCE_RANGES,
+    InvalidSourceRanges,
+    resolve_source_ranges,
+)
+from providers.port import HealthCheck, LoadBalancerRequest, Node, NodeAddress, ServicePort
 
-DEFAULT_SOURCE_RANGES = ("0.0.0.0/0",)
 HEALTH_CHECK_PATH = "/healthz"
 
 
@@ -24,36 +30,16 @@ class InvalidServiceError(ValueError):
         self.reason = reason
 
 
-def _cidr(value: str) -> str:
-    # like upstream ParseCIDRSloppy: host bits may be set, the network is what counts
-    return str(ipaddress.ip_network(value.strip(), strict=False))
-
-
-def source_ranges(
-    spec: Mapping[str, Any], legacy: Any, legacy_key: str = "load-balancer-source-ranges"
-) -> tuple[tuple[str, ...], bool]:
-    """(ranges, explicitly set). ``legacy`` is the parsed legacy annotation value (None when unset)."""
-    spec_ranges = spec.get("loadBalancerSourceRanges") or []
-    if spec_ranges:
-        try:
-            return tuple(_cidr(str(r)) for r in spec_ranges), True
-        except ValueError as exc:
-            raise InvalidServiceError(
-                "InvalidLoadBalancerSourceRanges",
-                f"service.Spec.LoadBalancerSourceRanges: {list(spec_ranges)} is not valid. Expecting a list "
-                f"of IP ranges. For example, 10.0.0.0/24. Error msg: {exc}",
-            ) from exc
-    if not legacy:
-        return DEFAULT_SOURCE_RANGES, False
-    items: Iterable[Any] = legacy.split(",") if isinstance(legacy, str) else legacy
+def source_ranges(svc: Mapping[str, Any]) -> tuple[tuple[str, ...], bool]:
+    """(ranges, explicitly set) of a Service; raises InvalidServiceError with upstream's message."""
+    spec = svc.get("spec") or {}
+    annotations = (svc.get("metadata") or {}).get("annotations") or {}
     try:
-        return tuple(_cidr(str(r)) for r in items), True
-    except ValueError as exc:
-        raise InvalidServiceError(
-            "InvalidLoadBalancerSourceRanges",
-            f"{legacy_key}: {legacy} is not valid. Expecting a comma-separated list of source IP "
-            f"ranges. For example, 10.0.0.0/24,192.168.2.0/24",
-        ) from exc
+        resolved = resolve_source_ranges(spec.get("loadBalancerSourceRanges"),
+                                         annotations.get(LOAD_BALANCER_SOURCE_RANGES.key))
+    except InvalidSourceRanges as exc:
+        raise InvalidServiceError(exc.reason, str(exc)) from exc
+    return resolved.cidrs, resolved.explicit
 
 
 def health_check(spec: Mapping[str, Any]) -> HealthCheck | None:
@@ -95,14 +81,13 @@ def build_request(
     annotation_values: Mapping[str, Any],
     *,
     cluster_name: str,
-    source_ranges_key: str,
     lenient: bool = False,
 ) -> LoadBalancerRequest:
     """The request for ``svc``. ``lenient`` (delete path) falls back to the default source ranges
     instead of raising, so deletion is never blocked by a value that no longer validates."""
     meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
     try:
-        ranges, ranges_set = source_ranges(spec, annotation_values.get(source_ranges_key), source_ranges_key)
+        ranges, ranges_set = source_ranges(svc)
     except InvalidServiceError:
         if not lenient:
             raise

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from providers.base import Ingress, LoadBalancerStatus, PortStatus
+from providers.port import Ingress, LoadBalancerStatus, PortStatus
 
 EMPTY = LoadBalancerStatus()
 

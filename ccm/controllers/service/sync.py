@@ -13,23 +13,27 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from ccm.annotations import registry
-from ccm.annotations.common import LOAD_BALANCER_SOURCE_RANGES
 from ccm.annotations.registry import ParsedAnnotations
+from ccm.annotations.support import EVERYTHING, AnnotationSupport
 from ccm.controllers.service import events as ev
 from ccm.controllers.service import status as st
 from ccm.controllers.service.errors import SyncError, wrap
 from ccm.controllers.service.nodeset import NodeSets
 from ccm.controllers.service.patching import ServicePatcher
-from ccm.controllers.service.predicates import ClassFilter, Obj, needs_cleanup, wants_load_balancer
+from ccm.controllers.service.predicates import (
+    ClassFilter,
+    Obj,
+    has_finalizer,
+    needs_cleanup,
+    wants_load_balancer,
+)
 from ccm.controllers.service.request import InvalidServiceError, build_request
 from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
 from ccm.kube.client import ApiError
 from ccm.kube.events import Recorder
-from providers.base import ImplementedElsewhere, LoadBalancer, LoadBalancerRequest, UserError
+from providers.port import ImplementedElsewhere, LoadBalancer, LoadBalancerRequest, UserError
 
 log = logging.getLogger(__name__)
-
-SOURCE_RANGES_KEY = LOAD_BALANCER_SOURCE_RANGES.key
 
 
 class Op(enum.Enum):
@@ -60,6 +64,8 @@ class ServiceSyncer:
         cluster_name: str,
         annotation_provider: str,
         classes: ClassFilter,
+        support: AnnotationSupport = EVERYTHING,
+        provider: str = "",
     ) -> None:
         self.lb = lb
         self.patcher = patcher
@@ -70,6 +76,9 @@ class ServiceSyncer:
         self.cluster_name = cluster_name
         self.annotation_provider = annotation_provider
         self.classes = classes
+        #: which annotations the adapter honours; the rest are refused before any cloud call
+        self.support = support
+        self.provider = provider or annotation_provider
 
     # ---- request building (also used by node sync) --------------------------------------------
     def parse_annotations(self, svc: Obj) -> ParsedAnnotations:
@@ -78,9 +87,7 @@ class ServiceSyncer:
     def lenient_request(self, svc: Obj, parsed: ParsedAnnotations | None = None) -> LoadBalancerRequest:
         """The valid subset of the annotations, no nodes: deletion is never blocked by a bad value."""
         values = (parsed if parsed is not None else self.parse_annotations(svc)).values
-        return build_request(
-            svc, (), values, cluster_name=self.cluster_name, source_ranges_key=SOURCE_RANGES_KEY, lenient=True
-        )
+        return build_request(svc, (), values, cluster_name=self.cluster_name, lenient=True)
 
     def strict_request(self, svc: Obj, key: str, loud: bool) -> LoadBalancerRequest:
         """Validate annotations and the spec before any cloud call; Warning events name the problem."""
@@ -95,10 +102,16 @@ class ServiceSyncer:
                 self.recorder.event(svc, ev.WARNING, ev.INVALID_ANNOTATION, str(e))
             log.warning("%s: invalid annotations: %s", key, "; ".join(map(str, parsed.errors)))
             raise SyncError("invalid annotations: " + "; ".join(map(str, parsed.errors)))
+        unsupported = self.support.check(self.provider, parsed.values, _annotations(svc))
+        if unsupported:
+            # Every declared annotation takes effect or is refused: nothing is built that differs
+            # from what the Service asks, exactly like an invalid value.
+            for u in unsupported:
+                self.recorder.event(svc, ev.WARNING, ev.UNSUPPORTED_ANNOTATION, str(u))
+            log.warning("%s: unsupported annotations: %s", key, "; ".join(map(str, unsupported)))
+            raise SyncError("unsupported annotations: " + "; ".join(map(str, unsupported)))
         try:
-            return build_request(
-                svc, (), parsed.values, cluster_name=self.cluster_name, source_ranges_key=SOURCE_RANGES_KEY
-            )
+            return build_request(svc, (), parsed.values, cluster_name=self.cluster_name)
         except InvalidServiceError as exc:
             self.recorder.event(svc, ev.WARNING, exc.reason, str(exc))
             raise SyncError(str(exc)) from exc
@@ -163,13 +176,19 @@ class ServiceSyncer:
 
     # ---- branches -----------------------------------------------------------------------------
     def _delete(self, svc: Obj, key: str) -> None:
-        request = self.lenient_request(svc)
+        # the current nodes let the adapter find rules it put into their security groups
+        request = self.lenient_request(svc).with_nodes(self.node_sets.current().nodes)
         try:
             exists = self.lb.get(request) is not None
         except Exception as exc:
             raise wrap("failed to check if load balancer exists before cleanup", exc) from exc
         if exists:
             self.recorder.event(svc, ev.NORMAL, ev.DELETING, ev.MSG_DELETING)
+        # Improvement: upstream deletes only when Get finds the load balancer, which leaks the parts
+        # of a create that failed before the load balancer existed (a security group, target groups).
+        # Our finalizer goes on before the first cloud call, so while it is there something may be
+        # left: delete finds every part by name and ownership and sends nothing when there is none.
+        if exists or has_finalizer(svc):
             try:
                 self.lb.delete(request)
             except ImplementedElsewhere:

@@ -9,7 +9,15 @@ Public API (stable; ``providers.local`` depends on these names)::
                    source_ranges: tuple[str, ...] = (), # allowed CIDRs; empty = all; refused TCP is
                                                         # closed at once, refused UDP dropped
                    accept_proxy_protocol: bool = False, # PROXY v1/v2 from the client (TCP): its source
-                                                        # is the client for affinity and ranges
+                                                        # is the client for affinity and ranges, when
+                                                        # the peer sending it is trusted:
+                   proxy_protocol_trusted: tuple[str, ...] = (),  # CIDRs of the load balancers
+                                                        # whose headers are believed; empty = nobody
+                   untrusted_proxy_protocol: "refuse" | "use-peer" = "refuse",  # other peers: closed
+                                                        # at accept, or the header is read and
+                                                        # dropped and the peer is the client
+                   max_connections: int = 0,            # TCP, per listener, 0 = no limit; beyond it
+                                                        # a new connection is reset at once
                    send_proxy_protocol: int | None = None,  # 1 or 2: header to the backend (TCP)
                    connect_attempts: int = 4,           # dial timeouts 250 ms, 500 ms, 1 s, 2 s, ...
                    udp_idle_timeout: float = 30.0,
@@ -23,11 +31,17 @@ Public API (stable; ``providers.local`` depends on these names)::
         .listeners() -> [(ip, port, protocol)]
         .config_of(ip, port, protocol) -> ListenerConfig | None
         .stats() -> {connections, active, refused, connect_failures, no_backend,
-                     proxy_protocol_errors, udp_flows, udp_datagrams, udp_dropped, udp_evicted,
+                     proxy_protocol_errors, untrusted_proxy, over_limit, fd_exhausted,
+                     accept_pauses, udp_flows, udp_datagrams, udp_dropped, udp_evicted,
                      listeners, pipes_in_pool, pipes_in_use, splice}
         await .aclose()   (or .close() on the loop thread)
     ThreadedEngine(*, splice=None, use_uvloop=False)   # same API, synchronous and thread-safe,
         .start() / .stop()                              # running on its own loop thread
+
+Running out of file descriptors or kernel memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) on an
+accept or a backend dial closes what that connection had opened and pauses the listener's
+accepting, 5 ms doubling to 1 s while it lasts (Go's net/http, HAProxy), so the engine
+recovers by itself once descriptors free up; UDP drops the datagram that needed a new flow.
 
 Connections to backends leave from the listener's address (unless it is a wildcard), so a
 backend sees the VIP or node IP it was reached through. A ForwardingEngine's methods must

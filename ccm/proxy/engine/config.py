@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ccm.proxy.engine.ranges import SourceRanges
+
+UNTRUSTED_PROXY_PROTOCOL = ("refuse", "use-peer")
+
 
 @dataclass(frozen=True, slots=True)
 class Backend:
@@ -25,6 +29,9 @@ class ListenerConfig:
     connect_attempts: int = 4
     udp_idle_timeout: float = 30.0
     max_udp_flows: int = 10000
+    max_connections: int = 0
+    proxy_protocol_trusted: tuple[str, ...] = ()
+    untrusted_proxy_protocol: Literal["refuse", "use-peer"] = "refuse"
 
     def __post_init__(self) -> None:
         if self.protocol not in ("TCP", "UDP"):
@@ -35,3 +42,9 @@ class ListenerConfig:
             raise ValueError("connect_attempts must be at least 1")
         if self.affinity_timeout is not None and self.affinity_timeout <= 0:
             raise ValueError("affinity_timeout must be positive (None turns affinity off)")
+        if self.max_connections < 0:
+            raise ValueError("max_connections must be 0 (no limit) or positive")
+        if self.untrusted_proxy_protocol not in UNTRUSTED_PROXY_PROTOCOL:
+            raise ValueError(f"untrusted_proxy_protocol must be one of {', '.join(UNTRUSTED_PROXY_PROTOCOL)}, "
+                             f"not {self.untrusted_proxy_protocol!r}")
+        SourceRanges(self.proxy_protocol_trusted)  # a CIDR that is not one fails here, not at listen()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import time
 
@@ -12,13 +13,16 @@ from ccm.proxy.engine.poller import Poller
 
 #: the copy buffer of the non-splice paths (TCP fallback and UDP): one per engine, never per packet
 BUFFER_SIZE = 1 << 16
+#: out of descriptors or kernel memory: back off and retry, never spin or leave a socket behind
+RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 class Stats:
     """Plain integer counters; the loop thread is the only writer."""
 
-    __slots__ = ("active", "connect_failures", "connections", "no_backend", "proxy_protocol_errors",
-                 "refused", "udp_datagrams", "udp_dropped", "udp_evicted", "udp_flows")
+    __slots__ = ("accept_pauses", "active", "connect_failures", "connections", "fd_exhausted", "no_backend",
+                 "over_limit", "proxy_protocol_errors", "refused", "udp_datagrams", "udp_dropped",
+                 "udp_evicted", "udp_flows", "untrusted_proxy")
 
     def __init__(self) -> None:
         self.connections = 0  # accepted TCP connections
@@ -27,6 +31,10 @@ class Stats:
         self.connect_failures = 0  # failed backend dials
         self.no_backend = 0  # nothing to forward to
         self.proxy_protocol_errors = 0
+        self.untrusted_proxy = 0  # PROXY-protocol connections from a peer outside the trusted set
+        self.over_limit = 0  # reset at once: the listener had max_connections open
+        self.fd_exhausted = 0  # EMFILE/ENFILE/ENOBUFS/ENOMEM on accept, dial or a new UDP flow
+        self.accept_pauses = 0  # times a listener stopped accepting to back off
         self.udp_flows = 0
         self.udp_datagrams = 0  # client -> backend
         self.udp_dropped = 0

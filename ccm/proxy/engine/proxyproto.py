@@ -3,10 +3,17 @@
 Parsing works on a peeked prefix of the stream so that the payload after the header stays
 in the socket (the splice path never sees the header). ``parse`` returns None while the
 header is still incomplete.
+
+Version 1 is parsed as strictly as the specification writes it (haproxy's proxy-protocol.txt,
+2.1): fields separated by exactly one space, ports decimal in 0..65535 without sign, spaces,
+underscores or leading zeros, IPv4 addresses dotted-quad without leading zeros, addresses
+literal (``inet_pton``, never a name lookup). Python's ``int()`` alone would take ``+1``,
+`` 1``, ``1_000`` and ``0080``; a lenient parser is a second opinion on what the client is.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 from dataclasses import dataclass
@@ -18,6 +25,7 @@ PEEK_MAX = 16 + 1024
 _V2_HEAD = struct.Struct("!12sBBH")
 _V2_INET = struct.Struct("!4s4sHH")
 _V2_INET6 = struct.Struct("!16s16sHH")
+_V1_PORT = re.compile(rb"0|[1-9][0-9]{0,4}")
 
 
 class ProxyProtocolError(ValueError):
@@ -63,16 +71,26 @@ def _parse_v1(data: bytes) -> ProxyHeader | None:
     if parts[1] not in (b"TCP4", b"TCP6") or len(parts) != 6:
         raise ProxyProtocolError(f"bad PROXY v1 line {data[:end]!r}")
     family = socket.AF_INET if parts[1] == b"TCP4" else socket.AF_INET6
+    src, dst = _v1_address(family, parts[2], data[:end]), _v1_address(family, parts[3], data[:end])
+    return ProxyHeader(end + 2, (src, _v1_port(parts[4], data[:end])), (dst, _v1_port(parts[5], data[:end])), 1)
+
+
+def _v1_address(family: socket.AddressFamily, field: bytes, line: bytes) -> str:
+    """A literal address of ``family``, returned in its canonical text form."""
     try:
-        src, dst = parts[2].decode("ascii"), parts[3].decode("ascii")
-        socket.inet_pton(family, src)
-        socket.inet_pton(family, dst)
-        sport, dport = int(parts[4]), int(parts[5])
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise ProxyProtocolError(f"bad PROXY v1 address in {data[:end]!r}") from e
-    if not (0 <= sport <= 65535 and 0 <= dport <= 65535):
-        raise ProxyProtocolError(f"bad PROXY v1 port in {data[:end]!r}")
-    return ProxyHeader(end + 2, (src, sport), (dst, dport), 1)
+        text = field.decode("ascii")
+        canonical = socket.inet_ntop(family, socket.inet_pton(family, text))
+    except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
+        raise ProxyProtocolError(f"bad PROXY v1 address in {line!r}") from e
+    if family == socket.AF_INET and canonical != text:  # leading zeros, whatever a libc tolerates
+        raise ProxyProtocolError(f"bad PROXY v1 address in {line!r}")
+    return canonical
+
+
+def _v1_port(field: bytes, line: bytes) -> int:
+    if _V1_PORT.fullmatch(field) is None or int(field) > 65535:
+        raise ProxyProtocolError(f"bad PROXY v1 port in {line!r}")
+    return int(field)
 
 
 def _parse_v2(data: bytes) -> ProxyHeader | None:

@@ -4,6 +4,13 @@ Per-connection Python work is kept to a few dict/bisect operations (the churn be
 bounded by it). Dialling follows kube-proxy's userspace ``TryConnectEndpoints``: attempt *i*
 has a 250 ms * 2**i timeout and takes the next endpoint; after the first failure the client's
 affinity entry is bypassed and overwritten.
+
+Descriptors run out under a connection burst (EMFILE at the process's limit, ENFILE at the
+system's): an accept or a dial that fails so closes what that connection had opened and
+pauses the listener (``out_of_resources``), 5 ms doubling to 1 s while it lasts, reset by
+the next dial that gets its socket. Accepting is what is paused because it is the only thing
+that makes new demands; connections already established keep flowing and free descriptors
+as they close, which is how the listener recovers without help.
 """
 
 from __future__ import annotations
@@ -12,10 +19,11 @@ import asyncio
 import errno
 import logging
 import socket
+import struct
 
 from ccm.proxy.engine import proxyproto
 from ccm.proxy.engine.config import Backend, ListenerConfig
-from ccm.proxy.engine.context import Context, RateLimitedLog
+from ccm.proxy.engine.context import RESOURCE_ERRNOS, Context, RateLimitedLog
 from ccm.proxy.engine.poller import FAILED
 from ccm.proxy.engine.pump import CopyPump, Owner, Pump, SplicePump
 from ccm.proxy.engine.ranges import SourceRanges
@@ -34,6 +42,11 @@ _STREAM = int(socket.SOCK_STREAM)
 #: Linux: pick the source port at connect(), so many dials from one source IP share ports
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 WILDCARDS = ("0.0.0.0", "::", "")
+#: accept back-off after a resource error: doubles per error while they last (Go's net/http)
+BACKOFF_MIN = 0.005
+BACKOFF_MAX = 1.0
+#: SO_LINGER on, 0 s: close() sends a reset (no FIN handshake, no TIME_WAIT on our side)
+_LINGER_RESET = struct.pack("ii", 1, 0)
 
 
 def family_of(ip: str) -> socket.AddressFamily:
@@ -63,13 +76,20 @@ def _is_loopback(ip: str) -> bool:
 
 
 def routed_source(backend_ip: str) -> str | None:
-    """The source address the kernel picks towards ``backend_ip`` (a connected UDP probe, no packet)."""
-    try:
-        with socket.socket(family_of(backend_ip), socket.SOCK_DGRAM) as probe:
+    """The source address the kernel picks towards ``backend_ip`` (a connected UDP probe, no packet).
+
+    None when there is no route; ``OSError`` when the probe socket itself cannot be had (EMFILE).
+    """
+    with socket.socket(family_of(backend_ip), socket.SOCK_DGRAM) as probe:
+        try:
             probe.connect((backend_ip, 9))
-            return str(probe.getsockname()[0])
-    except OSError:
-        return None
+        except OSError:
+            return None
+        return str(probe.getsockname()[0])
+
+
+def _trust_nobody(ip: str) -> bool:
+    return False
 
 
 class SourceBinding:
@@ -98,9 +118,14 @@ class SourceBinding:
         source = self.source_ip
         # a loopback source cannot reach a non-loopback destination (the kernel drops martians)
         if source is not None and ((":" in source) != (":" in backend_ip)
-                                   or (_is_loopback(source) and not _is_loopback(backend_ip))
-                                   or routed_source(backend_ip) == source):
+                                   or (_is_loopback(source) and not _is_loopback(backend_ip))):
             source = None
+        if source is not None:
+            try:
+                if routed_source(backend_ip) == source:
+                    source = None
+            except OSError:  # no descriptor for the probe: bind (costs a call), ask again next time
+                return source
         self._cache[backend_ip] = source
         return source
 
@@ -137,14 +162,18 @@ class TcpListener:
         self.selector = Selector(config.backends, config.affinity_timeout)
         self.config = config
         self.ranges = SourceRanges(config.source_ranges)
+        self.trusted = SourceRanges(config.proxy_protocol_trusted)
         self.backend_set = frozenset(config.backends)
         self.bad_input = RateLimitedLog(log)
+        self.resource_log = RateLimitedLog(log)  # its own: client noise must not hide it
         self._pump_class: type[Pump] = SplicePump if ctx.splice else CopyPump
         self._paused: asyncio.TimerHandle | None = None
+        self.backoff = 0.0  # the last accept pause; 0 once a dial got its socket again
         ctx.loop.add_reader(self.fd, self.on_accept)
 
     def update(self, config: ListenerConfig) -> None:
         self.ranges = SourceRanges(config.source_ranges)
+        self.trusted = SourceRanges(config.proxy_protocol_trusted)
         removed = self.selector.update(config.backends, config.affinity_timeout)
         self.config = config
         self.backend_set = frozenset(config.backends)
@@ -166,35 +195,79 @@ class TcpListener:
         family = int(self.sock.family)
         new_socket = socket.socket
         conns = self.conns
-        proxy_protocol = self.config.accept_proxy_protocol
+        config = self.config
+        proxy_protocol = config.accept_proxy_protocol
+        limit = config.max_connections
         ranges = self.ranges
         check = ranges.allows if ranges.cidrs and not proxy_protocol else None
+        trusted = None
+        if proxy_protocol:  # an empty trusted set trusts nobody (an empty range list allows all)
+            trusted = self.trusted.allows if self.trusted.cidrs else _trust_nobody
         for _ in range(ACCEPT_BATCH):
             try:
                 fd, addr = accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
-                # EMFILE/ENFILE/ENOBUFS: the level-triggered reader would spin; pause accepting
-                log.warning("%s: accept failed, pausing 100 ms: %s", self.name, e)
-                ctx.loop.remove_reader(self.fd)
-                self._paused = ctx.loop.call_later(0.1, self._resume)
-                return
+                if e.errno in RESOURCE_ERRNOS:  # the level-triggered reader would spin: back off
+                    self.out_of_resources("accept", e)
+                    return
+                # ECONNABORTED and the like: that one connection is gone, the next may be fine
+                self.bad_input.warning("%s: accept failed: %s", self.name, e)
+                continue
             stats.connections += 1
             client = new_socket(family, _STREAM, 0, fd)
+            if limit and len(conns) >= limit:
+                # Reset at once rather than left in the backlog: the client learns now (and can
+                # try another node) instead of waiting out SYN retries behind connections that
+                # may be held on purpose, and the accept queue keeps draining.
+                stats.over_limit += 1
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+                client.close()
+                continue
             if check is not None and not check(addr[0]):
                 stats.refused += 1
                 client.close()
                 continue
+            peer_trusted = trusted is None or trusted(addr[0])
+            if not peer_trusted:
+                # a PROXY header from here would name any client it likes (loadBalancerSourceRanges)
+                stats.untrusted_proxy += 1
+                if config.untrusted_proxy_protocol == "refuse":
+                    self.bad_input.warning("%s: closing connection from %s: PROXY protocol is accepted "
+                                           "only from the trusted load balancers (%s)", self.name, addr[0],
+                                           ", ".join(self.trusted.cidrs) or "none configured")
+                    client.close()
+                    continue
+                if ranges.cidrs and not ranges.allows(addr[0]):
+                    stats.refused += 1
+                    client.close()
+                    continue
             # non-blocking by hand (accept4 gets no SOCK_NONBLOCK); TCP_NODELAY is inherited
             client.setblocking(False)
             stats.active += 1
             conn = TcpConnection(self, client, addr)
             conns.add(conn)
             if proxy_protocol:
+                conn.trusted = peer_trusted
                 conn.await_header()
             else:
                 conn.dial(False)
+            if self._paused is not None:  # that dial ran out of descriptors
+                return
+
+    def out_of_resources(self, what: str, e: OSError) -> None:
+        """An accept or dial failed for lack of descriptors or memory: pause accepting a while."""
+        ctx = self.ctx
+        ctx.stats.fd_exhausted += 1
+        if self._paused is not None or self.sock.fileno() < 0:
+            return
+        self.backoff = delay = min(BACKOFF_MAX, self.backoff * 2) if self.backoff else BACKOFF_MIN
+        ctx.stats.accept_pauses += 1
+        self.resource_log.warning("%s: %s failed (%s): not accepting for %.0f ms, doubling while it lasts",
+                                  self.name, what, e.strerror or e, delay * 1000)
+        ctx.loop.remove_reader(self.fd)
+        self._paused = ctx.loop.call_later(delay, self._resume)
 
     def _resume(self) -> None:
         self._paused = None
@@ -214,7 +287,7 @@ class TcpConnection(Owner):
     """A client connection, from accept through dialling to two pumps."""
 
     __slots__ = ("attempts", "backend", "bsock", "client", "client_addr", "closed", "dials", "down",
-                 "hbuf", "listener", "peer", "state", "timer", "up")
+                 "hbuf", "listener", "peer", "state", "timer", "trusted", "up")
 
     def __init__(self, listener: TcpListener, client: socket.socket, peer: tuple) -> None:
         self.listener = listener
@@ -231,6 +304,7 @@ class TcpConnection(Owner):
         self.state = 1  # 0 reading the PROXY header, 1 dialling, 2 established
         self.closed = False
         self.hbuf = b""
+        self.trusted = True  # False: the peer's PROXY header is read but not believed
 
     # -- PROXY protocol header --------------------------------------------------------------
     def await_header(self) -> None:
@@ -288,7 +362,7 @@ class TcpConnection(Owner):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if header.source is not None:
+        if header.source is not None and self.trusted:
             self.client_addr = header.source
         self.state = 1
         ranges = listener.ranges
@@ -307,7 +381,20 @@ class TcpConnection(Owner):
             self.close()
             return
         self.backend = backend
-        bsock = upstream_socket(listener.binding.source_for(backend.ip), backend.ip, socket.SOCK_STREAM)
+        try:
+            bsock = upstream_socket(listener.binding.source_for(backend.ip), backend.ip, socket.SOCK_STREAM)
+        except OSError as e:
+            # EMFILE/ENFILE: close the client now (left open, it would sit in CLOSE-WAIT once
+            # its peer gives up) and stop accepting more until descriptors come back
+            if e.errno in RESOURCE_ERRNOS:
+                listener.out_of_resources("backend dial", e)
+            else:
+                listener.ctx.stats.connect_failures += 1
+                listener.bad_input.warning("%s: cannot open a socket to %s: %s", listener.name, backend.ip, e)
+            self.close()
+            return
+        if listener.backoff:
+            listener.backoff = 0.0
         self.bsock = bsock
         bsock.setsockopt(*_NODELAY)
         err = bsock.connect_ex((backend.ip, backend.port))

@@ -3,7 +3,12 @@
 ``add_reader`` + ``recvfrom_into`` the engine's preallocated buffer, draining up to 64
 datagrams per wake-up: stock asyncio's DatagramProtocol allocates a 256 KiB object per
 datagram and reaches 0.16x nginx; this reaches about 1.0x (proxy-perf.md, finding 3).
-The flow table is a dict in creation order, so evicting the oldest flow is ``next(iter())``.
+The flow table is a dict in creation order, so the oldest flow is ``next(iter())``. A full
+table evicts with a second chance (CLOCK): a flow that carried a datagram since it was created
+or last spared goes to the back instead, so a flood of one-datagram sources churns among
+itself while flows in use (a client datagram per table's worth of new flows) keep their
+socket and their backend. A new flow that cannot get a
+socket (EMFILE) drops its datagram; the next one tries again.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import socket
 import time
 
 from ccm.proxy.engine.config import Backend, ListenerConfig
-from ccm.proxy.engine.context import Context, RateLimitedLog
+from ccm.proxy.engine.context import RESOURCE_ERRNOS, Context, RateLimitedLog
 from ccm.proxy.engine.ranges import SourceRanges
 from ccm.proxy.engine.selection import Selector
 from ccm.proxy.engine.tcp import SourceBinding, bind_socket, upstream_socket
@@ -22,6 +27,8 @@ from ccm.proxy.engine.tcp import SourceBinding, bind_socket, upstream_socket
 log = logging.getLogger(__name__)
 
 DRAIN_BATCH = 64
+#: flows spared per eviction at most (each one moved to the back), then the oldest goes anyway
+SECOND_CHANCES = 8
 _monotonic = time.monotonic
 
 
@@ -48,7 +55,7 @@ class UdpListener:
             for flow in [f for f in self.flows.values() if f.backend in removed]:
                 flow.close()
         while len(self.flows) > config.max_udp_flows:
-            self._evict_oldest()
+            self._evict_oldest(spare=False)
 
     def on_readable(self) -> None:
         ctx = self.ctx
@@ -92,7 +99,14 @@ class UdpListener:
             return None
         if len(self.flows) >= self.config.max_udp_flows:
             self._evict_oldest()
-        sock = upstream_socket(self.binding.source_for(backend.ip), backend.ip, socket.SOCK_DGRAM)
+        try:
+            sock = upstream_socket(self.binding.source_for(backend.ip), backend.ip, socket.SOCK_DGRAM)
+        except OSError as e:
+            if e.errno in RESOURCE_ERRNOS:
+                stats.fd_exhausted += 1
+            self.bad_input.warning("%s: no socket for a new flow to %s:%d: %s", self.name, backend.ip,
+                                   backend.port, e)
+            return None
         try:
             sock.connect((backend.ip, backend.port))
         except OSError as e:
@@ -105,16 +119,28 @@ class UdpListener:
         stats.udp_flows += 1
         return flow
 
-    def _evict_oldest(self) -> None:
+    def _evict_oldest(self, spare: bool = True) -> None:
+        flows = self.flows
+        if spare:
+            for _ in range(SECOND_CHANCES):
+                addr = next(iter(flows))
+                flow = flows[addr]
+                if flow.last <= flow.mark:  # nothing since it was created or last spared
+                    break
+                # its latest datagram is what earned this chance; one after it (even in this
+                # drain batch, stamped with the batch's start) earns the next
+                flow.mark = flow.last
+                del flows[addr]
+                flows[addr] = flow
         self.ctx.stats.udp_evicted += 1
-        self.flows[next(iter(self.flows))].close()
+        flows[next(iter(flows))].close()
 
     def sweep(self) -> None:
         """Close flows idle longer than the timeout and expired affinity entries."""
         self.selector.sweep()
         self.binding.forget()
         limit = _monotonic() - self.config.udp_idle_timeout
-        for flow in [f for f in self.flows.values() if f.last < limit]:
+        for flow in [f for f in self.flows.values() if f.last < limit and f.replied < limit]:
             flow.close()
 
     def close(self) -> None:
@@ -125,7 +151,7 @@ class UdpListener:
 
 
 class UdpFlow:
-    __slots__ = ("addr", "backend", "fd", "last", "listener", "send", "sock")
+    __slots__ = ("addr", "backend", "fd", "last", "listener", "mark", "replied", "send", "sock")
 
     def __init__(self, listener: UdpListener, addr: tuple, sock: socket.socket, backend: Backend) -> None:
         self.listener = listener
@@ -134,7 +160,9 @@ class UdpFlow:
         self.send = sock.send  # bound once: a method lookup per datagram allocates
         self.fd = sock.fileno()
         self.backend = backend
-        self.last = _monotonic()
+        # ``last``: the client's latest datagram, ``replied``: the backend's; ``mark``: when
+        # created or by the datagram that last spared it (replies earn no second chance: a flood's do come)
+        self.last = self.mark = self.replied = _monotonic()
         listener.ctx.loop.add_reader(self.fd, self.on_reply)
 
     def on_reply(self) -> None:
@@ -162,7 +190,7 @@ class UdpFlow:
                 sendto(buf[:n], addr)
             except OSError:
                 listener.ctx.stats.udp_dropped += 1
-        self.last = _monotonic()
+        self.replied = _monotonic()
 
     def close(self) -> None:
         listener = self.listener

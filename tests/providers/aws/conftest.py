@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from providers.base import ProviderContext
+from providers.port import ProviderContext
 from tests.providers.aws.harness import CLUSTER, REGION, AwsWorld, MotoServer, build_world
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ccm.annotations.registry import parse
-from providers.base import HealthCheck, LoadBalancerRequest, Node, ServicePort
+from providers.port import HealthCheck, LoadBalancerRequest, Node, ServicePort
 from tests.providers.aws.harness import CLUSTER, AwsWorld
 
 UID = "1234abcd-0000-4000-8000-00000000beef"

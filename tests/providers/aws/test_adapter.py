@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ccm.annotations import aws as ann
-from providers.base import Node, RetryError, UserError
+from providers.port import Node, RetryError, UserError
 from tests.providers.aws.conftest import make_cloud
 from tests.providers.aws.harness import add_instance
 from tests.providers.aws.requests import local, nodes_of, request

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ccm.annotations import aws as ann
-from providers.base import default_load_balancer_name
+from providers.adapter.naming import default_load_balancer_name
 from tests.providers.aws.cluster import Cluster
 from tests.util import wait_for
 

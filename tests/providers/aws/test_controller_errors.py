@@ -7,7 +7,7 @@ import pytest
 
 from ccm.annotations import aws as ann
 from ccm.annotations.registry import parse
-from providers.base import default_load_balancer_name
+from providers.adapter.naming import default_load_balancer_name
 from tests.providers.aws.harness import add_instance
 from tests.util import wait_for
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from providers.aws.instances import ZONE_ID_LABEL, node_addresses, parse_provider_id
-from providers.base import Node, NodeAddress
 from providers.instances import InstanceNotFound
+from providers.port import Node, NodeAddress
 from tests.providers.aws.harness import REGION
 
 

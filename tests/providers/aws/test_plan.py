@@ -6,15 +6,18 @@ import dataclasses
 
 import pytest
 
+from providers.adapter.operations import Ref
+from providers.adapter.ownership import Owner
 from providers.aws import clb, nlb
+from providers.aws.kinds import Existing
 from providers.aws.names import target_group_name
-from providers.aws.ops import Ref
 from providers.aws.rules import Rule, observed_rules, plan_rules
 from providers.aws.settings import Settings
 from providers.aws.world import Instance, Subnet, World, choose_subnets, instance_id, node_matches
-from providers.base import HealthCheck, LoadBalancerRequest, Node, PortStatus, ServicePort, UserError
+from providers.port import HealthCheck, LoadBalancerRequest, Node, PortStatus, ServicePort, UserError
 
 NAME = "a1234abcd00004000800000000000bee"
+OWNER = Owner("test", "default/web")
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/x"
 TAGS = {"kubernetes.io/cluster/test": "owned", "kubernetes.io/role/elb": "1"}
 WORLD = World(
@@ -130,59 +133,72 @@ def _observed_clb(d: clb.ClbDesired) -> clb.ClbObserved:
           "SecurityGroups": ["sg-lb"], "HealthCheck": dict(d.health_check),
           "ListenerDescriptions": [{"Listener": lst.api(), "PolicyNames": []} for lst in d.listeners],
           "Instances": [{"InstanceId": i} for i in d.instance_ids], "BackendServerDescriptions": []}
-    return clb.ClbObserved(lb=lb, tags=dict(d.tags), attributes={k: dict(v) for k, v in d.attributes.items()},
+    return clb.ClbObserved(existing=Existing("clb", NAME, lb, dict(d.tags)),
+                           attributes={k: dict(v) for k, v in d.attributes.items()},
                            sg=sg, groups={"sg-node": [r.permission() for r in node_rules]})
+
+
+def _steady(planned) -> bool:
+    return planned.operations == () and planned.notes == ()
 
 
 def test_clb_plan_create_orders_group_before_lb_and_instances_last():
     d = clb.desired_clb(req(), Settings(), WORLD, NAME)
-    ops, warnings = clb.plan_clb(d, clb.ClbObserved())
-    assert warnings == []
+    planned = clb.plan_clb(d, clb.ClbObserved())
+    ops = planned.operations
+    assert planned.notes == ()
     assert [o.action for o in ops] == [
         "create_security_group", "authorize_security_group_ingress", "create_load_balancer",
         "configure_health_check", "modify_load_balancer_attributes", "register_instances_with_load_balancer"]
     assert ops[2].params["SecurityGroups"] == [Ref("sg")]
+    assert [o.kind for o in ops[:3]] == ["create", "update", "create"]
     # node rules are a separate phase, planned once the group's id is known
-    [rule_op] = clb.plan_node_rules(d, {"sg-node": []}, "sg-new")
+    assert planned.node_rules.source == Ref("sg")
+    [rule_op] = planned.node_rules.resolved({"sg": "sg-new"}).plan({"sg-node": []})
     assert rule_op.params["IpPermissions"][0]["UserIdGroupPairs"][0]["GroupId"] == "sg-new"
+    # printed before the group exists, it reads as a placeholder
+    [shown] = planned.node_rules.resolved({}, placeholders=True).plan({"sg-node": []})
+    assert shown.params["IpPermissions"][0]["UserIdGroupPairs"][0]["GroupId"] == "<sg>"
 
 
 def test_clb_plan_is_empty_when_steady_and_minimal_on_change():
     d = clb.desired_clb(req(), Settings(), WORLD, NAME)
-    assert clb.plan_clb(d, _observed_clb(d)) == ([], [])
+    observed = _observed_clb(d)
+    steady = clb.plan_clb(d, observed)
+    assert _steady(steady) and steady.node_rules.plan(observed.groups) == []
     changed = clb.desired_clb(req(ServicePort("http", "TCP", 80, 30081), ServicePort("https", "TCP", 443, 30443)),
                               Settings(), WORLD, NAME)
-    ops, _ = clb.plan_clb(changed, _observed_clb(d))
-    assert [o.action for o in ops] == ["delete_load_balancer_listeners", "create_load_balancer_listeners",
-                                       "configure_health_check"]
-    observed = _observed_clb(d)
-    assert clb.plan_node_rules(d, observed.groups, "sg-lb") == []
-    assert [o.action for o in clb.plan_node_rules(changed, observed.groups, "sg-lb")] == [
+    planned = clb.plan_clb(changed, observed)
+    assert [o.action for o in planned.operations] == ["delete_load_balancer_listeners", "create_load_balancer_listeners",
+                                                      "configure_health_check"]
+    assert [o.action for o in planned.node_rules.plan(observed.groups)] == [
         "revoke_security_group_ingress", "authorize_security_group_ingress"]
 
 
 def test_clb_security_groups_in_another_order_are_steady():
     d = clb.desired_clb(req(), Settings(security_groups=("sg-b", "sg-a")), WORLD, NAME)
     observed = _observed_clb(d)
-    observed.lb = {**observed.lb, "SecurityGroups": ["sg-a", "sg-b"]}
-    observed.sg = None
-    assert clb.plan_clb(d, observed) == ([], [])
-    observed.lb = {**observed.lb, "SecurityGroups": ["sg-a"]}
-    [op] = clb.plan_clb(d, observed)[0]
+    existing = observed.existing
+    observed = dataclasses.replace(observed, sg=None, existing=dataclasses.replace(
+        existing, description={**existing.description, "SecurityGroups": ["sg-a", "sg-b"]}))
+    assert _steady(clb.plan_clb(d, observed))
+    observed = dataclasses.replace(observed, existing=dataclasses.replace(
+        existing, description={**existing.description, "SecurityGroups": ["sg-a"]}))
+    [op] = clb.plan_clb(d, observed).operations
     assert op.action == "apply_security_groups_to_load_balancer" and op.params["SecurityGroups"] == ["sg-b", "sg-a"]
 
 
 def test_clb_scheme_change_warns_and_changes_nothing():
     d = clb.desired_clb(req(), Settings(), WORLD, NAME)
-    ops, warnings = clb.plan_clb(dataclasses.replace(d, internal=True), _observed_clb(d))
-    assert ops == [] and len(warnings) == 1 and "created" in warnings[0]
+    planned = clb.plan_clb(dataclasses.replace(d, internal=True), _observed_clb(d))
+    assert planned.operations == () and len(planned.notes) == 1 and "created" in planned.notes[0]
 
 
 def test_clb_policies_follow_annotations():
     s = Settings(ssl_cert=CERT, ssl_ports=("443",), ssl_negotiation_policy="ELBSecurityPolicy-TLS-1-2-2017-01",
                  proxy_protocol=True)
     d = clb.desired_clb(req(), s, WORLD, NAME)
-    ops, _ = clb.plan_clb(d, _observed_clb(d))
+    ops = clb.plan_clb(d, _observed_clb(d)).operations
     calls = [(o.action, o.params.get("PolicyName") or o.params.get("LoadBalancerPort") or o.params.get("InstancePort"))
              for o in ops]
     assert calls == [
@@ -226,19 +242,20 @@ def test_nlb_plan_replaces_a_target_group_whose_node_port_changed():
     d = nlb.desired_nlb(req(ServicePort("http", "TCP", 80, 30080)), Settings(), WORLD, NAME)
     tg = d.target_groups[0]
     observed = nlb.NlbObserved(
-        lb={"LoadBalancerArn": "lb", "Scheme": "internet-facing",
-            "AvailabilityZones": [{"SubnetId": s} for s in d.subnets]},
-        tags=dict(d.tags), attributes=dict(d.attributes),
+        OWNER, existing=Existing("nlb", NAME, {"LoadBalancerArn": "lb", "Scheme": "internet-facing",
+                                               "AvailabilityZones": [{"SubnetId": s} for s in d.subnets]},
+                                 dict(d.tags)),
+        attributes=dict(d.attributes),
         listeners=[{"ListenerArn": "l80", "Port": 80, "Protocol": "TCP",
                     "DefaultActions": [{"Type": "forward", "TargetGroupArn": "tg-old"}]}],
         target_groups={tg.name: nlb.ObservedTargetGroup(
             {"TargetGroupArn": "tg-old", **tg.health_check}, dict(tg.attributes),
             frozenset((i, 30080) for i in d.instance_ids))},
         groups={"sg-node": [r.permission() for r in d.node_rules["sg-node"]]})
-    assert nlb.plan_nlb(d, observed) == ([], [])
-    assert nlb.plan_node_rules(NAME, d.node_rules, observed.groups) == []
+    steady = nlb.plan_nlb(d, observed)
+    assert _steady(steady) and steady.node_rules.plan(observed.groups) == []
     moved = nlb.desired_nlb(req(ServicePort("http", "TCP", 80, 30090)), Settings(), WORLD, NAME)
-    ops, _ = nlb.plan_nlb(moved, observed)
+    ops = nlb.plan_nlb(moved, observed).operations
     assert [o.action for o in ops] == [
         "create_target_group", "modify_target_group_attributes", "register_targets", "modify_listener",
         "delete_target_group"]
@@ -248,7 +265,7 @@ def test_nlb_plan_replaces_a_target_group_whose_node_port_changed():
 def test_nlb_foreign_target_group_with_our_name_is_never_adopted():
     d = nlb.desired_nlb(req(ServicePort("http", "TCP", 80, 30080)), Settings(), WORLD, NAME)
     with pytest.raises(UserError) as err:
-        nlb.plan_nlb(d, nlb.NlbObserved(foreign_target_groups=frozenset({d.target_groups[0].name})))
+        nlb.plan_nlb(d, nlb.NlbObserved(OWNER, foreign_target_groups=frozenset({d.target_groups[0].name})))
     assert err.value.reason == "ForeignLoadBalancer"
 
 
@@ -261,8 +278,8 @@ def test_nlb_mtu_rule_is_shared_and_goes_with_the_last_client():
     other_client = {"IpProtocol": "tcp", "FromPort": 31000, "ToPort": 31000,
                     "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": other}]}
     # deleting while another NLB still has clients from 0.0.0.0/0: keep the MTU rule it shares
-    [op] = nlb.plan_node_rules(NAME, {}, {"sg-node": [mtu, client, other_client]})
+    [op] = nlb.NlbNodeRules(NAME).plan({"sg-node": [mtu, client, other_client]})
     assert op.params["IpPermissions"] == [client]
     # deleting the last one: the MTU rule goes too, whoever created it
-    [op] = nlb.plan_node_rules(NAME, {}, {"sg-node": [mtu, client]})
+    [op] = nlb.NlbNodeRules(NAME).plan({"sg-node": [mtu, client]})
     assert [p["IpProtocol"] for p in op.params["IpPermissions"]] == ["icmp", "tcp"]

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from providers.base import Node, NodeAddress, ProviderContext
 from providers.instances import InstanceNotFound
 from providers.local.instances import LocalInstances, is_host_address
+from providers.port import Node, NodeAddress, ProviderContext
 
 
 def node(name, ip=None, provider_id=""):

@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from ccm.annotations.aws import PROXY_PROTOCOL
-from providers.base import (
+from providers.local import create
+from providers.local.cloud import LocalCloud
+from providers.local.loadbalancer import LocalLoadBalancer
+from providers.port import (
     EnsureResult,
     HealthCheck,
     LoadBalancerRequest,
@@ -27,9 +30,6 @@ from providers.base import (
     ServicePort,
     UserError,
 )
-from providers.local import create
-from providers.local.cloud import LocalCloud
-from providers.local.loadbalancer import LocalLoadBalancer
 from tests.providers.local.fakenodes import FakeNode, HealthServer, loopback_prefix
 from tests.providers.local.wire import http_reply, refused, udp_reply
 from tests.util import wait_for
@@ -346,3 +346,25 @@ def test_concurrent_ensure_and_update_leave_one_consistent_balancer(env: Env) ->
     assert sorted(lb.engine.listeners()) == [(f"{env.prefix}.129", 8080, "TCP"), (f"{env.prefix}.129", 8080, "UDP")]
     lb.ensure(req)
     wait_for(lambda: backends(lb, f"{env.prefix}.129") == 3, timeout=10)
+
+
+def test_planning_and_inventory(env: Env) -> None:
+    """Offline: a VIP and a listener per port; live: the diff ensure then applies; inventory: the VIP and its
+    listeners under the Service key, and delete_owned releases them."""
+    cloud = env.cloud()
+    planner, inventory = cloud.planner(), cloud.inventory()
+    assert planner is not None and inventory is not None
+    req = env.request()
+    offline = planner.plan_offline(req)
+    assert [op.describe().split(":")[0] for op in offline[:1]] == [f"create local/vip <first free VIP of {env.pool}>"]
+    assert [(op.kind, op.resource.type) for op in offline[1:]] == [("create", "local/listener")] * 2
+    live = planner.plan_live(req)
+    assert [op.kind for op in live] == ["create"] * 3 and live[0].resource.name == f"{env.prefix}.129"
+    vip = vip_of(cloud.lb.ensure(req))
+    wait_for(lambda: backends(cloud.lb, vip) == 3, message="all nodes healthy")
+    assert planner.plan_live(req) == ()
+    assert sorted(r.resource.name for r in inventory.by_service()["default/web"]) == [
+        vip, f"{vip}:8080/TCP", f"{vip}:8080/UDP"]
+    inventory.delete_owned("default/web")
+    assert inventory.list_owned() == ()
+    assert cloud.lb.engine.config_of(vip, 8080, "TCP") is None and cloud.lb.vips.owner_of(vip) is None

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import stat
+import tempfile
 from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
 
-from providers.local.options import DEFAULT_VIP_POOL, parse_options
+from providers.local.options import DEFAULT_VIP_POOL, parse_options, proxy_protocol_sources
+from providers.local.statedir import UnsafeStateDirectory
 from providers.local.vips import Owner, VipTable
 
 POOL = ipaddress.IPv4Network("127.0.2.0/30")  # two usable hosts: .1 and .2
@@ -80,11 +84,12 @@ def test_corrupt_state_file_names_the_file(tmp_path: Path) -> None:
         VipTable(POOL, path)
 
 
-def test_options_defaults_and_errors() -> None:
+def test_options_defaults_and_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     opts = parse_options("my cluster", {})
     assert str(opts.vip_pool) == DEFAULT_VIP_POOL
     assert opts.vip_pool.subnet_of(ipaddress.IPv4Network("127.0.0.0/8"))
-    assert opts.state_file.parent.name == "ccm-local-my_cluster"
+    assert opts.state_file == tmp_path / "ccm-local-my_cluster" / "state.json"
     assert opts.node_health_port == 10256
     with pytest.raises(ValueError, match="vip-pool"):
         parse_options("c", {"vip-pool": "not-a-cidr"})
@@ -101,3 +106,45 @@ def test_options_defaults_and_errors() -> None:
     with pytest.raises(ValueError, match="health-checks"):
         parse_options("c", {"health-checks": "flase"})
     assert parse_options("c", {"healthy-threshold": "3"}).healthy_threshold == 3
+
+
+def test_default_state_directory_is_private_to_the_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Issue 8 hole 7: the state lived in a predictable /tmp/ccm-local-<cluster>, made with any mode."""
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the shared temp dir, in this test
+    state = parse_options("c1", {}).state_file
+    assert state.parent == tmp_path / f"ccm-local-{os.geteuid()}-c1"
+    old_umask = os.umask(0o022)
+    try:
+        VipTable(POOL, state).assign("127.0.2.1", Owner("c1", "u", "ns/a"))
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(state.parent.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("make", ["world-writable", "group-writable", "symlink", "someone-else"])
+def test_unsafe_state_directory_is_refused(tmp_path: Path, make: str) -> None:
+    where = tmp_path / "state"
+    if make == "symlink":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        where.symlink_to(tmp_path / "elsewhere")
+        expected = "is a symbolic link"
+    else:
+        where.mkdir(mode=0o700)
+        if make == "someone-else":
+            if os.geteuid() != 0:
+                pytest.skip("giving a directory to another user needs root")
+            os.chown(where, 65534, 65534)
+            expected = "is owned by uid 65534, not by this user"
+        else:
+            where.chmod(0o777 if make == "world-writable" else 0o770)
+            expected = "is writable by group or others (mode 0" + ("777" if make == "world-writable" else "770")
+    with pytest.raises(UnsafeStateDirectory, match=expected.replace("(", r"\(")) as raised:
+        VipTable(POOL, where / "state.json")
+    assert str(where) in str(raised.value)
+    assert not (where / "state.json").exists()
+
+
+def test_proxy_protocol_sources_are_the_vip_pool() -> None:
+    assert proxy_protocol_sources() == (DEFAULT_VIP_POOL,)
+    assert proxy_protocol_sources("127.0.5.9/24") == ("127.0.5.0/24",)

@@ -1,11 +1,14 @@
-"""The provider interface and the provider-neutral load-balancer model.
+"""The provider port: the interface every cloud implements, the neutral model, and the errors.
 
-Modelled on k8s.io/cloud-provider ``cloud.go``: a cloud hands out an optional
-:class:`LoadBalancer` capability with five methods (get, name, ensure, update,
-delete). The service controller builds one immutable :class:`LoadBalancerRequest`
-per call from the Service, the eligible Nodes and the already-validated
-annotations; adapters translate it into cloud resources and never see a
-Kubernetes object, never talk to the API server, and never mutate their input.
+Modelled on k8s.io/cloud-provider ``cloud.go``: a cloud hands out optional capabilities, each
+``None`` when it has none. :class:`LoadBalancer` (get, name, ensure, update, delete) is the one
+the service controller needs; :class:`Planner` (what the next reconcile would do, for
+``ccm plan``) and :class:`Inventory` (everything this cluster owns, for orphan collection and
+leak checks) are optional. The controller builds one immutable :class:`LoadBalancerRequest`
+per call from the Service, the eligible Nodes and the already-validated annotations; adapters
+translate it into cloud resources and never see a Kubernetes object, never talk to the API
+server, and never mutate their input. The controller sees providers only through this module,
+``providers.registry`` and ``providers.metrics``.
 
 Errors are part of the contract:
 
@@ -26,15 +29,40 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import importlib
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from prometheus_client import Counter, Histogram
+from ccm.annotations.support import NOTHING, AnnotationSupport, Honoured, Unsupported
+
+__all__ = [
+    "AnnotationSupport",
+    "CloudProvider",
+    "EnsureResult",
+    "HealthCheck",
+    "Honoured",
+    "ImplementedElsewhere",
+    "Ingress",
+    "Inventory",
+    "LoadBalancer",
+    "LoadBalancerRequest",
+    "LoadBalancerStatus",
+    "Node",
+    "NodeAddress",
+    "Operation",
+    "OwnedResource",
+    "Plan",
+    "Planner",
+    "PortStatus",
+    "ProviderContext",
+    "ProviderError",
+    "ProviderWarning",
+    "Resource",
+    "RetryError",
+    "ServicePort",
+    "Unsupported",
+    "UserError",
+]
 
 if TYPE_CHECKING:
     from providers.instances import Instances
@@ -75,8 +103,6 @@ class UserError(ProviderError):
 # --------------------------------------------------------------------------------------------
 # The neutral request
 # --------------------------------------------------------------------------------------------
-
-Protocol_ = Literal["TCP", "UDP", "SCTP"]
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -137,7 +163,9 @@ class LoadBalancerRequest:
 
     ``annotations`` holds the validated, typed values of the annotations the
     annotation registry declares for this provider (absent keys mean "unset";
-    use :meth:`annotation` to read one with its declared default).
+    use :meth:`annotation` to read one with its declared default). The controller
+    has already refused any of them the adapter's :class:`AnnotationSupport` does
+    not honour, so an adapter may rely on that declaration.
     ``source_ranges`` follows upstream GetLoadBalancerSourceRanges: the spec field,
     else the legacy annotation, else ``("0.0.0.0/0",)``; each entry is a
     normalised CIDR string. ``source_ranges_set`` is False when the default applied.
@@ -185,14 +213,6 @@ class LoadBalancerRequest:
         return dataclasses.replace(self, nodes=nodes)
 
 
-def default_load_balancer_name(uid: str) -> str:
-    """Upstream ``DefaultLoadBalancerName``: "a" + uid without dashes, cut to 32 characters.
-
-    "a" because GCE names need a leading lowercase letter; 32 because of the AWS ELB limit.
-    """
-    return ("a" + uid).replace("-", "")[:32]
-
-
 # --------------------------------------------------------------------------------------------
 # The status adapters return
 # --------------------------------------------------------------------------------------------
@@ -233,7 +253,69 @@ class EnsureResult:
 
 
 # --------------------------------------------------------------------------------------------
-# The interface
+# Cloud resources, planned operations and ownership (the optional capabilities' vocabulary)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resource:
+    """A cloud resource by its type (``elb/load-balancer``, ``ec2/security-group``, ...) and name or id.
+
+    A resource an earlier operation of the same plan creates is named by a placeholder such as
+    ``<sg>`` until it exists.
+    """
+
+    type: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.name}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"type": self.type, "name": self.name}
+
+
+@runtime_checkable
+class Operation(Protocol):
+    """One planned mutating cloud call, as ``ccm plan`` prints it (``providers.adapter.operations``
+    holds the frozen base every adapter's operations derive from)."""
+
+    @property
+    def kind(self) -> str:
+        """``create``, ``update`` or ``delete`` (of :attr:`resource`)."""
+
+    @property
+    def resource(self) -> Resource:
+        """The resource the call changes."""
+
+    def describe(self) -> str:
+        """One line for humans: what changes and why."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able form (``json.dumps`` works on it), stable across runs."""
+
+
+#: an ordered plan: the operations apply sends, one cloud call each, in this order
+Plan = tuple[Operation, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OwnedResource:
+    """A resource carrying this cluster's ownership marks, and the Service they name.
+
+    ``service`` is ``namespace/name``, or ``""`` when only the cluster can be told (a rule that
+    names a load balancer of which nothing else is left).
+    """
+
+    resource: Resource
+    service: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"resource": self.resource.to_json(), "service": self.service}
+
+
+# --------------------------------------------------------------------------------------------
+# The capabilities
 # --------------------------------------------------------------------------------------------
 
 
@@ -286,9 +368,55 @@ class LoadBalancer(abc.ABC):
     def delete(self, request: LoadBalancerRequest) -> None:
         """Delete everything created for the Service; succeed when it is already gone.
 
-        Idempotent, dependency-ordered, and never :class:`ImplementedElsewhere`.
-        ``request.annotations`` may be partial here (deletion is never blocked by an
-        annotation that no longer validates), so do not depend on them to find resources.
+        Idempotent, dependency-ordered, and never :class:`ImplementedElsewhere`. Called even
+        when :meth:`get` reports None (a create that failed half-way leaves parts without a
+        load balancer), so it must find every part by name and ownership, not through the
+        load balancer. ``request.annotations`` may be partial here (deletion is never
+        blocked by an annotation that no longer validates), so do not depend on them to find
+        resources.
+        """
+
+
+class Planner(abc.ABC):
+    """Optional: what a reconcile would send, without sending it (for ``ccm plan``)."""
+
+    @abc.abstractmethod
+    def plan_offline(self, request: LoadBalancerRequest) -> Plan:
+        """The operations that create everything for ``request`` in an empty cloud.
+
+        Pure: no credentials, no cloud call. Values only the cloud knows (discovered subnets,
+        a new group's id) appear as placeholders such as ``<sg>``.
+        """
+
+    @abc.abstractmethod
+    def plan_live(self, request: LoadBalancerRequest) -> Plan:
+        """The operations the next ``ensure`` would send: read-only calls, then the pure plan."""
+
+
+class Inventory(abc.ABC):
+    """Optional: every resource this cluster owns, found by ownership marks alone.
+
+    For the orphan sweep (resources of Services deleted while the controller was down) and
+    for leak checks in tests. Never lists or deletes anything without this cluster's marks.
+    """
+
+    @abc.abstractmethod
+    def list_owned(self) -> tuple[OwnedResource, ...]:
+        """Every resource owned by this cluster (read-only calls only)."""
+
+    def by_service(self) -> Mapping[str, tuple[OwnedResource, ...]]:
+        """:meth:`list_owned` grouped by Service key (``""``: owned, Service unknown)."""
+        out: dict[str, list[OwnedResource]] = {}
+        for r in self.list_owned():
+            out.setdefault(r.service, []).append(r)
+        return {k: tuple(v) for k, v in sorted(out.items())}
+
+    @abc.abstractmethod
+    def delete_owned(self, service: str) -> tuple[OwnedResource, ...]:
+        """Delete every resource owned for the Service key ``service``, dependency-ordered.
+
+        For a Service that no longer exists (the caller checks); returns what was deleted.
+        Idempotent: a second call deletes nothing.
         """
 
 
@@ -308,6 +436,22 @@ class CloudProvider(abc.ABC):
         """The instances capability (``providers.instances``), or None: no node controllers then."""
         return None
 
+    def planner(self) -> Planner | None:
+        """The planning capability, or None."""
+        return None
+
+    def inventory(self) -> Inventory | None:
+        """The inventory capability, or None."""
+        return None
+
+    def annotation_support(self) -> AnnotationSupport:
+        """Which of ``annotation_provider``'s annotations the load balancers honour.
+
+        The default honours none: a declared annotation present on a Service is refused
+        with a Warning event until the adapter declares it.
+        """
+        return NOTHING
+
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op for stateless clouds
         """Release sockets, threads and listeners (the local provider has some)."""
 
@@ -320,147 +464,3 @@ class ProviderContext:
     #: provider-specific settings: ``--cloud-config`` entries and flags such as aws-endpoint-url;
     #: may hold static credentials, so it is kept out of the repr
     options: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
-
-
-ProviderFactory = Callable[[ProviderContext], CloudProvider]
-
-# The registry names modules, not classes, so the controller never imports a cloud.
-_PROVIDERS: dict[str, str] = {
-    "fake": "providers.fake:create",
-    "local": "providers.local:create",
-    "aws": "providers.aws:create",
-    "gcp": "providers.gcp:create",
-    "azure": "providers.azure:create",
-    "openstack": "providers.openstack:create",
-}
-_FACTORIES: dict[str, ProviderFactory] = {}
-
-
-def register_provider(name: str, factory: ProviderFactory | str) -> None:
-    """Add a provider; ``factory`` may be ``"module:function"`` to import lazily."""
-    if isinstance(factory, str):
-        _PROVIDERS[name] = factory
-        _FACTORIES.pop(name, None)
-    else:
-        _FACTORIES[name] = factory
-
-
-def provider_names() -> list[str]:
-    return sorted(set(_PROVIDERS) | set(_FACTORIES))
-
-
-def create_provider(name: str, context: ProviderContext) -> CloudProvider:
-    if name in _FACTORIES:
-        return _FACTORIES[name](context)
-    target = _PROVIDERS.get(name)
-    if target is None:
-        raise ValueError(f"unknown cloud provider {name!r}; known: {', '.join(provider_names())}")
-    module, _, attr = target.partition(":")
-    factory: ProviderFactory = getattr(importlib.import_module(module), attr)
-    return factory(context)
-
-
-# --------------------------------------------------------------------------------------------
-# Metrics: every provider operation and every cloud API request, countable from /metrics
-# --------------------------------------------------------------------------------------------
-
-PROVIDER_OPERATIONS = Counter(
-    "ccm_provider_operations_total",
-    "Load-balancer operations called on the provider, by result.",
-    ["provider", "operation", "result"],
-)
-PROVIDER_OPERATION_SECONDS = Histogram(
-    "ccm_provider_operation_duration_seconds",
-    "Duration of load-balancer operations on the provider.",
-    ["provider", "operation"],
-)
-CLOUD_API_REQUESTS = Counter(
-    "ccm_cloud_api_requests_total",
-    "Requests an adapter sent to its cloud API, mutating or read.",
-    ["provider", "service", "operation", "kind", "result"],
-)
-
-_RESULT_OF = {
-    ImplementedElsewhere: "implemented_elsewhere",
-    RetryError: "retry",
-    UserError: "user_error",
-}
-
-
-def result_label(exc: BaseException | None) -> str:
-    if exc is None:
-        return "success"
-    for cls, label in _RESULT_OF.items():
-        if isinstance(exc, cls):
-            return label
-    return "error"
-
-
-class ApiCallCounter:
-    """Counts one adapter's cloud API requests; thread-safe, also readable in-process.
-
-    ``mutating`` is decided by the adapter (AWS: Create/Delete/Modify/Register/...;
-    REST clouds: any method but GET). Benchmarks and tests read :meth:`snapshot`.
-    """
-
-    def __init__(self, provider: str) -> None:
-        self.provider = provider
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str, bool], int] = {}
-
-    def record(self, service: str, operation: str, mutating: bool, ok: bool = True) -> None:
-        kind = "mutating" if mutating else "read"
-        CLOUD_API_REQUESTS.labels(self.provider, service, operation, kind, "success" if ok else "error").inc()
-        with self._lock:
-            k = (service, operation, mutating)
-            self._counts[k] = self._counts.get(k, 0) + 1
-
-    def snapshot(self) -> dict[tuple[str, str, bool], int]:
-        with self._lock:
-            return dict(self._counts)
-
-    def totals(self) -> tuple[int, int]:
-        """(mutating, read) request counts so far."""
-        snap = self.snapshot()
-        mutating = sum(n for (_, _, m), n in snap.items() if m)
-        return mutating, sum(snap.values()) - mutating
-
-
-class InstrumentedLoadBalancer(LoadBalancer):
-    """Wraps an adapter to count and time every operation (used by the controller)."""
-
-    def __init__(self, inner: LoadBalancer, provider: str) -> None:
-        self.inner = inner
-        self.provider = provider
-
-    @contextmanager
-    def _measure(self, operation: str) -> Iterator[None]:
-        start = time.monotonic()
-        exc: BaseException | None = None
-        try:
-            yield
-        except BaseException as e:
-            exc = e
-            raise
-        finally:
-            PROVIDER_OPERATIONS.labels(self.provider, operation, result_label(exc)).inc()
-            PROVIDER_OPERATION_SECONDS.labels(self.provider, operation).observe(time.monotonic() - start)
-
-    def get(self, request: LoadBalancerRequest) -> LoadBalancerStatus | None:
-        with self._measure("get"):
-            return self.inner.get(request)
-
-    def name(self, request: LoadBalancerRequest) -> str:
-        return self.inner.name(request)
-
-    def ensure(self, request: LoadBalancerRequest) -> EnsureResult:
-        with self._measure("ensure"):
-            return self.inner.ensure(request)
-
-    def update(self, request: LoadBalancerRequest) -> tuple[ProviderWarning, ...]:
-        with self._measure("update"):
-            return self.inner.update(request)
-
-    def delete(self, request: LoadBalancerRequest) -> None:
-        with self._measure("delete"):
-            self.inner.delete(request)

@@ -1,4 +1,4 @@
-"""Reliability of the controller against API faults (issue 8's harness, section ``api``).
+"""The service controller against API faults: watch drops, 410 storms, restarts that lose history.
 
 Runs the scenarios of tests/reliability/apifaults.py at a larger size - the service
 controller on the fake cloud, against the embedded API server while it drops watches,
@@ -7,27 +7,23 @@ backwards or jumping forward) - and prints one Markdown row per scenario: ensure
 against real changes (a re-ensure storm shows as extra ensures), lost updates, stale cache
 entries, and how the informer recovered. The figures go to docs/reliability.md.
 
-Usage: ``.venv/bin/python bench/reliability_api.py [--services 50] [--rounds 20]``
-(kept separate from bench/reliability.py so branches merge cleanly; its ``api`` section).
+Usage: ``.venv/bin/python bench/reliability.py api [--services 50] [--rounds 20]``
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.reliability import apifaults
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--services", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=20)
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.ERROR)
     n, rounds = args.services, args.rounds
     outcomes = []
@@ -49,6 +45,3 @@ def main() -> int:
           "0 extra ensures")
     return 1 if bad else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

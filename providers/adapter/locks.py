@@ -1,9 +1,9 @@
-"""Helpers every cloud adapter may share (no cloud SDK, no Kubernetes)."""
+"""Per-key locks: the service worker and the node-sync worker never reconcile one Service at once."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 
@@ -37,22 +37,3 @@ class KeyedLocks:
         """Keys currently held or waited for."""
         with self._guard:
             return len(self._locks)
-
-
-def positive_option(options: Mapping[str, str], key: str, default: float, kind: type[float] | type[int] = float,
-                    *, provider: str) -> float:
-    """``options[key]`` as a number > 0 of ``kind``, else a start-up error naming the option.
-
-    An int option rejects "0.5" rather than truncating it to 0; unset or empty means ``default``.
-    """
-    raw = options.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        what = "an integer" if kind is int else "a number"
-        raise ValueError(f"{provider} provider option {key}={raw!r}: not {what}") from None
-    if value <= 0:
-        raise ValueError(f"{provider} provider option {key}={raw!r}: must be > 0")
-    return value

@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from providers.common import KeyedLocks, positive_option
+from providers.adapter.locks import KeyedLocks
+from providers.adapter.options import positive_option
 from tests.util import wait_for
 
 

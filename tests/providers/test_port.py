@@ -1,4 +1,4 @@
-"""providers.base: the neutral model is immutable, names are upstream's, metrics count results."""
+"""The port, registry and metrics: the neutral model is immutable, names are upstream's, metrics count results."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import dataclasses
 import pytest
 from prometheus_client import REGISTRY
 
-from providers.base import (
+from providers.adapter.naming import default_load_balancer_name
+from providers.metrics import InstrumentedLoadBalancer
+from providers.port import (
     EnsureResult,
-    InstrumentedLoadBalancer,
     LoadBalancer,
     LoadBalancerRequest,
     LoadBalancerStatus,
@@ -17,9 +18,8 @@ from providers.base import (
     ProviderContext,
     ProviderWarning,
     RetryError,
-    create_provider,
-    default_load_balancer_name,
 )
+from providers.registry import create_provider
 
 
 def test_default_name_matches_upstream_example() -> None:

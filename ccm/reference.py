@@ -1,4 +1,8 @@
-"""``ccm annotations``: print, check or write the generated annotation reference."""
+"""``ccm annotations``: print, check or write the generated annotation reference.
+
+It joins the registry (what each annotation means, ``ccm.annotations``) with what each provider's
+adapter implements (``providers.registry``), so it lives above both.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ccm.annotations import registry
+from providers import registry as providers
 
 DEFAULT_FILE = "docs/annotations.md"
 #: lines of diff shown by --check; enough to see what changed, short enough for a CI log
@@ -20,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="exit 1 when --file differs from what the registry renders")
     mode.add_argument("--write", action="store_true", help="regenerate --file from the registry")
     parser.add_argument("--file", default=DEFAULT_FILE, help=f"the generated reference (default {DEFAULT_FILE})")
+
+
+def render() -> str:
+    """``docs/annotations.md`` as the registry and the providers' declarations make it."""
+    return registry.render_markdown(providers.supports())
 
 
 def check(path: Path, rendered: str) -> str | None:
@@ -37,7 +47,7 @@ def check(path: Path, rendered: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rendered = registry.render_markdown()
+    rendered = render()
     path = Path(args.file)
     if args.check:
         problem = check(path, rendered)

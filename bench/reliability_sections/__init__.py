@@ -1,0 +1,1 @@
+"""Sections of bench/reliability.py, one module per subject."""
