@@ -94,6 +94,9 @@ def provider_options(args: argparse.Namespace) -> dict[str, str]:
         options["aws-endpoint-url"] = args.aws_endpoint_url
     if args.aws_region:
         options["aws-region"] = args.aws_region
+    if args.cloud_config:
+        # providers with a strict config format (gce.conf) re-read the file themselves
+        options["cloud-config"] = args.cloud_config
     options.update(dict(args.provider_option))
     return options
 

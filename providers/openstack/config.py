@@ -1,0 +1,331 @@
+"""The upstream ``cloud.conf`` (``--cloud-config``): ``[Global]``, ``[LoadBalancer]``, ``[LoadBalancerClass "x"]``.
+
+cloud-provider-openstack reads this gcfg file; ccm reads the keys it implements and refuses any
+other key, naming section and key (a typo must never silently change how load balancers are
+built). Sections that configure other upstream controllers (``[Networking]``, ``[Metadata]``,
+``[BlockStorage]``, ``[Route]``) are skipped with a log line, so a file shared with them works.
+Without a file, the provider options themselves (``--provider-option auth-url=...``) are read as
+one flat ``[Global]`` + ``[LoadBalancer]``, with the same strictness.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: options ccm adds beside cloud.conf (never in the file)
+WAIT_INITIAL = "openstack-lb-wait-initial"
+WAIT_MAX = "openstack-lb-wait-max-interval"
+WAIT_TIMEOUT = "openstack-lb-wait-timeout"
+CCM_OPTIONS = frozenset({"cloud-config", WAIT_INITIAL, WAIT_MAX, WAIT_TIMEOUT})
+#: upstream sections for other controllers: skipped
+OTHER_SECTIONS = frozenset({"networking", "metadata", "blockstorage", "route"})
+
+_SECTION = re.compile(r'\[\s*([A-Za-z][\w-]*)\s*(?:"([^"]*)")?\s*\]\Z')
+_KEY = re.compile(r"([A-Za-z][\w-]*)\s*(?:=\s*(.*))?\Z")
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+class ConfigError(ValueError):
+    """cloud.conf cannot be used as written; the message names the section and key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Auth:
+    """``[Global]``: Keystone credentials and where to find the catalog."""
+
+    auth_url: str
+    region: str = ""
+    username: str = ""
+    user_id: str = ""
+    password: str = dataclasses.field(default="", repr=False)
+    project_id: str = ""
+    project_name: str = ""
+    domain_id: str = ""
+    domain_name: str = ""
+    project_domain_id: str = ""
+    project_domain_name: str = ""
+    user_domain_id: str = ""
+    user_domain_name: str = ""
+    application_credential_id: str = ""
+    application_credential_name: str = ""
+    application_credential_secret: str = dataclasses.field(default="", repr=False)
+    ca_file: str = ""
+    tls_insecure: bool = False
+    interface: str = "public"
+
+    def connection_kwargs(self) -> dict[str, Any]:
+        """openstacksdk ``Connection`` keywords (keystoneauth's ``password`` or ``v3applicationcredential``)."""
+        auth: dict[str, Any] = {"auth_url": self.auth_url}
+        if self.application_credential_id or self.application_credential_name:
+            auth_type = "v3applicationcredential"
+            for key in ("application_credential_id", "application_credential_name", "application_credential_secret",
+                        "user_id", "username", "user_domain_id", "user_domain_name"):
+                if getattr(self, key):
+                    auth[key] = getattr(self, key)
+        else:
+            auth_type = "password"
+            for key in ("username", "user_id", "password", "project_id", "project_name", "user_domain_id",
+                        "user_domain_name", "project_domain_id", "project_domain_name"):
+                if getattr(self, key):
+                    auth[key] = getattr(self, key)
+            # upstream's domain-id/-name apply to the user and the project alike when those are not given
+            if self.domain_id:
+                auth.setdefault("user_domain_id", self.domain_id)
+                auth.setdefault("project_domain_id", self.domain_id)
+            if self.domain_name:
+                auth.setdefault("user_domain_name", self.domain_name)
+                auth.setdefault("project_domain_name", self.domain_name)
+        out: dict[str, Any] = {"auth_type": auth_type, "auth": auth, "interface": self.interface}
+        if self.region:
+            out["region_name"] = self.region
+        if self.ca_file:
+            out["cacert"] = self.ca_file
+        if self.tls_insecure:
+            out["verify"] = False
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkClass:
+    """``[LoadBalancerClass "name"]``: a preset the ``class`` annotation picks."""
+
+    floating_network_id: str = ""
+    floating_subnet_id: str = ""
+    floating_subnet: str = ""
+    floating_subnet_tags: str = ""
+    network_id: str = ""
+    subnet_id: str = ""
+    member_subnet_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class LbConfig(NetworkClass):
+    """``[LoadBalancer]``: defaults the annotations override."""
+
+    lb_method: str = "ROUND_ROBIN"
+    lb_provider: str = ""
+    create_monitor: bool | None = None
+    monitor_delay: int = 5
+    monitor_timeout: int = 3
+    monitor_max_retries: int = 1
+    monitor_max_retries_down: int = 3
+    internal_lb: bool = False
+    enable_ingress_hostname: bool = False
+    ingress_hostname_suffix: str = "nip.io"
+    flavor_id: str = ""
+    availability_zone: str = ""
+    enabled: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Waits:
+    """How ccm waits for Octavia jobs: poll at once, then every ``initial`` x1.5 up to ``max_interval``."""
+
+    initial: float = 1.0
+    max_interval: float = 10.0
+    timeout: float = 300.0
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenStackConfig:
+    auth: Auth
+    lb: LbConfig = LbConfig()
+    classes: Mapping[str, NetworkClass] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    waits: Waits = Waits()
+
+
+#: [Global] key -> Auth field ("" for keys accepted and ignored)
+_GLOBAL = {
+    "auth-url": "auth_url", "region": "region", "username": "username", "user-name": "username",
+    "user-id": "user_id", "password": "password", "tenant-id": "project_id", "project-id": "project_id",
+    "tenant-name": "project_name", "project-name": "project_name", "domain-id": "domain_id",
+    "domain-name": "domain_name", "tenant-domain-id": "project_domain_id", "project-domain-id": "project_domain_id",
+    "tenant-domain-name": "project_domain_name", "project-domain-name": "project_domain_name",
+    "user-domain-id": "user_domain_id", "user-domain-name": "user_domain_name",
+    "application-credential-id": "application_credential_id",
+    "application-credential-name": "application_credential_name",
+    "application-credential-secret": "application_credential_secret",
+    "ca-file": "ca_file", "tls-insecure": "tls_insecure", "os-endpoint-type": "interface",
+}
+_CLASS_KEYS = {k.replace("_", "-"): k for k in (f.name for f in dataclasses.fields(NetworkClass))}
+_LB = {**_CLASS_KEYS, **{k.replace("_", "-"): k for k in (f.name for f in dataclasses.fields(LbConfig))}}
+#: upstream keys accepted only with the value every ccm load balancer has anyway
+_FIXED = {"use-octavia": "true", "lb-version": "v2", "cascade-delete": "true"}
+#: upstream [LoadBalancer] keys ccm does not implement (a clear error beats a silent difference)
+_NOT_IMPLEMENTED = {
+    "manage-security-groups": "ccm does not manage node security groups; allow the node ports from the member "
+                              "subnet in the nodes' own groups",
+    "node-security-group": "ccm does not manage node security groups",
+    "max-shared-lb": "sharing load balancers between Services is not implemented",
+    "default-tls-container-ref": "set the loadbalancer.openstack.org/default-tls-container-ref annotation instead",
+    "container-store": "only Barbican references are used",
+    "provider-requires-serial-api-calls": "every Octavia call is already sent only on an ACTIVE load balancer",
+}
+
+
+def _value(raw: str) -> str:
+    raw = re.split(r"\s[#;]", raw, maxsplit=1)[0].strip()
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        return raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return raw
+
+
+def parse_sections(text: str, source: str = "cloud.conf") -> dict[tuple[str, str], dict[str, str]]:
+    """gcfg text -> {(section lower-cased, subsection): {key lower-cased: value}}; syntax errors raise."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            m = _SECTION.match(line)
+            if m is None:
+                raise ConfigError(f"{source}:{number}: cannot parse section header {line!r}")
+            current = out.setdefault((m.group(1).lower(), m.group(2) or ""), {})
+            continue
+        m = _KEY.match(line)
+        if m is None:
+            raise ConfigError(f"{source}:{number}: cannot parse {line!r} (expected key = value)")
+        if current is None:
+            raise ConfigError(f"{source}:{number}: {m.group(1)} is outside any section")
+        current[m.group(1).lower()] = _value(m.group(2) or "true")
+    return out
+
+
+def _typed(section: str, key: str, raw: str, kind: Any) -> Any:
+    if kind is bool or kind in {"bool | None", "bool"}:
+        low = raw.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ConfigError(f"[{section}] {key} = {raw!r}: not a boolean (true/false)")
+    if kind is int or kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"[{section}] {key} = {raw!r}: not an integer") from None
+    return raw
+
+
+def _fields(cls: Any, section: str, keys: Mapping[str, str], values: Mapping[str, str]) -> dict[str, Any]:
+    types = {f.name: f.type for f in dataclasses.fields(cls)}
+    out: dict[str, Any] = {}
+    for key, raw in values.items():
+        if key in _FIXED and section == "LoadBalancer":
+            if raw.lower() != _FIXED[key]:
+                raise ConfigError(f"[{section}] {key} = {raw!r}: ccm supports only {_FIXED[key]}")
+            continue
+        if key in _NOT_IMPLEMENTED and section == "LoadBalancer":
+            if _typed(section, key, raw, "bool") if raw.lower() in _TRUE | _FALSE else True:
+                raise ConfigError(f"[{section}] {key}: not implemented by ccm ({_NOT_IMPLEMENTED[key]})")
+            continue
+        field = keys.get(key)
+        if field is None:
+            raise ConfigError(f"[{section}] {key}: unknown key; known keys: {', '.join(sorted(keys))}")
+        out[field] = _typed(section, key, raw, types[field])
+    return out
+
+
+def _checked_lb(values: dict[str, Any]) -> LbConfig:
+    lb = LbConfig(**values)
+    if lb.lb_method not in ("ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP", "SOURCE_IP_PORT"):
+        raise ConfigError(f"[LoadBalancer] lb-method = {lb.lb_method!r}: use ROUND_ROBIN, LEAST_CONNECTIONS, "
+                          "SOURCE_IP or SOURCE_IP_PORT")
+    for key in ("monitor_delay", "monitor_timeout", "monitor_max_retries", "monitor_max_retries_down"):
+        if getattr(lb, key) < 1:
+            raise ConfigError(f"[LoadBalancer] {key.replace('_', '-')} must be at least 1")
+    if not lb.enabled:
+        raise ConfigError("[LoadBalancer] enabled = false: the service controller would have nothing to do; "
+                          "run ccm controller without it (--controllers) instead")
+    return lb
+
+
+def _waits(options: Mapping[str, str]) -> Waits:
+    out = {}
+    for key, field in ((WAIT_INITIAL, "initial"), (WAIT_MAX, "max_interval"), (WAIT_TIMEOUT, "timeout")):
+        raw = options.get(key)
+        if raw:
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"openstack provider option {key}={raw!r}: not a number") from None
+            if value <= 0:
+                raise ConfigError(f"openstack provider option {key}={raw!r}: must be > 0")
+            out[field] = value
+    return Waits(**out)
+
+
+def parse_config(text: str, options: Mapping[str, str] | None = None, source: str = "cloud.conf") -> OpenStackConfig:
+    """Build the config from cloud.conf ``text``; errors name the section and key."""
+    sections = parse_sections(text, source)
+    auth_values: dict[str, Any] = {}
+    lb_values: dict[str, Any] = {}
+    classes: dict[str, NetworkClass] = {}
+    for (section, sub), values in sections.items():
+        if section == "global" and not sub:
+            auth_values = _fields(Auth, "Global", _GLOBAL, values)
+        elif section == "loadbalancer" and not sub:
+            lb_values = _fields(LbConfig, "LoadBalancer", _LB, values)
+        elif section == "loadbalancerclass" and sub:
+            classes[sub] = NetworkClass(**_fields(NetworkClass, f'LoadBalancerClass "{sub}"', _CLASS_KEYS, values))
+        elif section in OTHER_SECTIONS:
+            log.info("%s: [%s] configures another controller; skipped", source, section)
+        else:
+            raise ConfigError(f"{source}: unknown section [{section}{' ' + repr(sub) if sub else ''}]; ccm reads "
+                              "[Global], [LoadBalancer] and [LoadBalancerClass \"name\"]")
+    return _finish(auth_values, lb_values, classes, options or {})
+
+
+def config_from_options(options: Mapping[str, str]) -> OpenStackConfig:
+    """Without ``cloud-config``: the options are the ``[Global]`` and ``[LoadBalancer]`` keys, flat."""
+    auth_values: dict[str, str] = {}
+    lb_values: dict[str, str] = {}
+    for key, value in options.items():
+        if key in CCM_OPTIONS:
+            continue
+        if key in _GLOBAL:
+            auth_values[key] = value
+        elif key in _LB or key in _FIXED or key in _NOT_IMPLEMENTED:
+            lb_values[key] = value
+        else:
+            raise ConfigError(f"openstack provider option {key}: unknown key; cloud.conf keys of [Global] and "
+                              "[LoadBalancer] are accepted")
+    return _finish(_fields(Auth, "Global", _GLOBAL, auth_values), _fields(LbConfig, "LoadBalancer", _LB, lb_values),
+                   {}, options)
+
+
+def _finish(auth_values: dict[str, Any], lb_values: dict[str, Any], classes: dict[str, NetworkClass],
+            options: Mapping[str, str]) -> OpenStackConfig:
+    if not auth_values.get("auth_url"):
+        raise ConfigError("[Global] auth-url is required (the Keystone endpoint, e.g. https://keystone:5000/v3)")
+    auth = Auth(**auth_values)
+    if auth.interface not in ("public", "internal", "admin"):
+        raise ConfigError(f"[Global] os-endpoint-type = {auth.interface!r}: use public, internal or admin")
+    app = auth.application_credential_id or auth.application_credential_name
+    if app and not auth.application_credential_secret:
+        raise ConfigError("[Global] application-credential-secret is required with an application credential")
+    if not app and not ((auth.username or auth.user_id) and auth.password):
+        raise ConfigError("[Global] give username (or user-id) and password, or an application credential")
+    return OpenStackConfig(auth, _checked_lb(lb_values), MappingProxyType(classes), _waits(options))
+
+
+def load_config(options: Mapping[str, str]) -> OpenStackConfig:
+    """The provider's config: the ``cloud-config`` file when named, else the options themselves."""
+    path = options.get("cloud-config")
+    if not path:
+        return config_from_options(options)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read cloud config {path}: {exc}") from None
+    return parse_config(text, options, source=path)
