@@ -41,6 +41,7 @@ class Fault:
     provisioning_error: bool = False
     latency: float = 0.0
     nth: int | None = None
+    after: int | None = None  #: only matching calls after the first ``after`` ones (a crash point)
     times: int | None = None
     probability: float = 1.0
     message: str | None = None
@@ -97,6 +98,11 @@ class Faults:
         return self.add(Fault(actions=actions, mutating=True, status=status, after_apply=after_apply, nth=n,
                               times=1))
 
+    def crash_after(self, k: int, *, actions: str = "*") -> Fault:
+        """A client that dies after its k-th mutating call from now: every later one fails, unapplied."""
+        return self.add(Fault(actions=actions, mutating=True, status=503, after=k,
+                              message="injected crash: the client never sent this call"))
+
     def conflict_storm(self, count: int, *, actions: str = "octavia.*") -> Fault:
         """The next ``count`` Octavia mutations answer 409 as if their load balancer were pending."""
         return self.add(Fault(actions=actions, mutating=True, status=409, times=count))
@@ -126,6 +132,8 @@ class Faults:
                     continue
                 fault.seen += 1
                 if fault.nth is not None and fault.seen != fault.nth:
+                    continue
+                if fault.after is not None and fault.seen <= fault.after:
                     continue
                 if fault.times is not None and fault.hits >= fault.times:
                     continue

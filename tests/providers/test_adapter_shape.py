@@ -171,6 +171,11 @@ def test_only_an_adapters_apply_module_sends_mutating_calls():
     offenders = [str(p.relative_to(REPO)) for p in (REPO / "providers" / "aws").glob("*.py")
                  if p.name != "apply.py" and mutating.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+    sdk_calls = re.compile(r"(load_balancer|network|lbaas|net)\.(create|update|delete|put|post|set_tags|add_tag|"
+                           r"remove_tag|failover)\w*\(")
+    offenders = [str(p.relative_to(REPO)) for p in (REPO / "providers" / "openstack").glob("*.py")
+                 if p.name != "apply.py" and sdk_calls.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
     engine_calls = re.compile(r"engine\.(listen|update|close_listener)\(|vips\.(assign|release)\(")
     offenders = [str(p.relative_to(REPO)) for p in (REPO / "providers" / "local").glob("*.py")
                  if p.name != "apply.py" and engine_calls.search(p.read_text(encoding="utf-8"))]
