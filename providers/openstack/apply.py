@@ -3,8 +3,9 @@
 After every Octavia call it waits for the load balancer's job (``ACTIVE`` again, or gone after a
 delete), so the next call never meets a pending load balancer. A 409 all the same (another
 client's job, a restart mid-job) is met by waiting for the job and sending again, a few times,
-then a fixed-delay retry. 429 and 5xx go through the shared retry policy. A delete of something
-already gone is "already done" (a crash between the call and its answer).
+then a fixed-delay retry. 429 and 5xx go through the shared retry policy (a create only on 429:
+one answered 5xx may exist already). A delete of something already gone is "already done" (a
+crash between the call and its answer).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from providers.adapter.apply import AlreadyDone, Executor
 from providers.adapter.apply import apply as run
 from providers.adapter.operations import resolve
 from providers.adapter.retry import RetryPolicy
-from providers.openstack.clients import throttled, translated_errors
+from providers.openstack.clients import status_of, throttled, translated_errors
 from providers.openstack.config import Waits
 from providers.openstack.operations import OsCall
 from providers.openstack.world import ERROR_RETRY_AFTER, view, wait_active
@@ -38,10 +39,15 @@ class OsExecutor(Executor[OsCall]):
         self.waits = waits
         self.sleep = sleep
         self._wait_for: str | None = None
+        self._creating = False
         self.retry = retry or RetryPolicy(attempts=3, base_delay=waits.initial, max_delay=waits.max_interval,
                                           retry_after=10.0, sleep=sleep)
 
     def throttled(self, exc: BaseException) -> bool:
+        """429 always; 5xx only for calls that are safe to repeat (a create answered 5xx may have been
+        applied, and a second POST would make a second object: the next reconcile finds the first)."""
+        if self._creating:
+            return status_of(exc) == 429
         return throttled(exc)
 
     def _call(self, op: OsCall, target: Any, params: Mapping[str, Any]) -> Any:
@@ -65,8 +71,9 @@ class OsExecutor(Executor[OsCall]):
         target, params = resolve(op.target, refs), resolve(op.params, refs)
         lb = resolve(op.lb, refs) if op.lb is not None and op.produces != "lb" else None
         self._wait_for = lb
+        self._creating = op.kind == "create"
         log.debug("%s: %s %s %s", key, op.action, target or "", _summary(params))
-        with translated_errors(key, f"{op.action} {op.resource.name}"):
+        with translated_errors(key, f"{op.action} {op.resource.name}", keep_throttling=True):
             for attempt in range(1, CONFLICT_ATTEMPTS + 1):
                 try:
                     result = self._call(op, target, params)

@@ -88,14 +88,19 @@ def throttled(exc: BaseException) -> bool:
 
 
 @contextmanager
-def translated_errors(key: str, what: str) -> Iterator[None]:
-    """SDK failures -> the port's errors (see the module docstring)."""
+def translated_errors(key: str, what: str, *, keep_throttling: bool = False) -> Iterator[None]:
+    """SDK failures -> the port's errors (see the module docstring).
+
+    ``keep_throttling`` lets 429 and 5xx through untouched, for the shared retry policy around it.
+    """
     try:
         yield
     except (UserError, RetryError):
         raise
     except (os_exceptions.HttpException, ks_exceptions.HttpError) as exc:
         status, message = status_of(exc), message_of(exc)
+        if keep_throttling and throttled(exc):
+            raise
         if status in (429, 500, 502, 503, 504):
             log.warning("%s: OpenStack answered %s to %s: %s", key, status, what, message)
             raise RetryError(f"OpenStack answered {status} to {what}: {message}", THROTTLE_RETRY_AFTER) from exc
