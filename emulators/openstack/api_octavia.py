@@ -44,6 +44,10 @@ def _render(oc: Octavia, kind: str, rows: list[Json]) -> list[Json]:
     return [oc.view(kind, r) for r in rows if r["id"] in oc.objects[kind]]
 
 
+#: query parameters Octavia filters on that its views do not show (database columns): name -> row key
+PARENT_FILTERS = {"loadbalancer_id": "_lb", "listener_id": "_listener", "pool_id": "_pool"}
+
+
 def _list(kind: str) -> Callable[[Request], Reply]:
     def handler(req: Request) -> Reply:
         oc = req.cloud.octavia
@@ -51,7 +55,12 @@ def _list(kind: str) -> Callable[[Request], Reply]:
         if pool_id is not None:
             oc.get("pools", pool_id, req.project)
         rows = oc.visible(kind, req.project, pool_id)
-        page = select([oc.view(kind, r) for r in rows], req.query, service="load-balancer")
+        query = dict(req.query)
+        for name, column in PARENT_FILTERS.items():
+            if name in query and kind != "loadbalancers":
+                wanted = set(query.pop(name))
+                rows = [r for r in rows if r.get(column) in wanted]
+        page = select([oc.view(kind, r) for r in rows], query, service="load-balancer")
         wanted = {v["id"] for v in page.items if "id" in v}
         shown = _render(oc, kind, [r for r in rows if r["id"] in wanted]) if "fields" not in req.query else page.items
         return Reply(200, listing(kind, shown, page.next_marker, req, req.path))

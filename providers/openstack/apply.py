@@ -24,7 +24,7 @@ from providers.adapter.retry import RetryPolicy
 from providers.openstack.clients import status_of, throttled, translated_errors
 from providers.openstack.config import Waits
 from providers.openstack.operations import OsCall
-from providers.openstack.world import ERROR_RETRY_AFTER, view, wait_active
+from providers.openstack.world import view, wait_active
 from providers.port import RetryError
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class OsExecutor(Executor[OsCall]):
                     if lb is None or attempt == CONFLICT_ATTEMPTS:
                         if lb is not None:
                             raise RetryError(f"{key}: {op.describe()}: load balancer {lb} stays busy (409)",
-                                             ERROR_RETRY_AFTER) from None
+                                             self.waits.retry_after) from None
                         raise
                     log.info("%s: %s refused with 409; waiting for load balancer %s", key, op.action, lb)
                     wait_active(self.conn, lb, self.waits, key, sleep=self.sleep)

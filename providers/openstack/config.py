@@ -132,6 +132,11 @@ class Waits:
     max_interval: float = 10.0
     timeout: float = 300.0
 
+    @property
+    def retry_after(self) -> float:
+        """When the controller looks again at a load balancer in ERROR or one that stays busy (30 s by default)."""
+        return 3 * self.max_interval
+
 
 @dataclasses.dataclass(frozen=True)
 class OpenStackConfig:

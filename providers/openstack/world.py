@@ -25,7 +25,6 @@ from providers.port import Node, RetryError, UserError
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
 PENDING = ("PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE")
-ERROR_RETRY_AFTER = 30.0
 
 
 def view(resource: Any) -> Json:
@@ -55,12 +54,12 @@ def wait_active(conn: Any, lb_id: str, waits: Waits, key: str, *, gone_ok: bool 
         status = lb.get("provisioning_status")
         if status == "ERROR":
             err = ProvisioningError(lb, key)
-            raise err from RetryError(str(err), ERROR_RETRY_AFTER)
+            raise err from RetryError(str(err), waits.retry_after)
         if status not in PENDING:
             return lb
         if time.monotonic() + delay > deadline:
             raise RetryError(f"{key}: load balancer {lb_id} still {status} after {waits.timeout:g}s",
-                             ERROR_RETRY_AFTER)
+                             waits.retry_after)
         sleep(delay)
         delay = min(delay * 1.5, waits.max_interval)
 
@@ -105,8 +104,10 @@ class World:
 
     def tree(self, lb: Json, *, monitors: bool = True) -> tuple[tuple[Json, ...], dict[str, Json], dict[str, tuple[Json, ...]], dict[str, Json]]:
         lbaas = self.conn.load_balancer
-        listeners = tuple(view(li) for li in lbaas.listeners(loadbalancer_id=lb["id"]))
-        pools = {p["id"]: p for p in (view(p) for p in lbaas.pools(loadbalancer_id=lb["id"]))}
+        # the filter is the API's; the check on each object's load balancers is ours (never act on another's)
+        listeners = tuple(li for li in (view(x) for x in lbaas.listeners(loadbalancer_id=lb["id"]))
+                          if _on(li, lb["id"]))
+        pools = {p["id"]: p for p in (view(x) for x in lbaas.pools(loadbalancer_id=lb["id"])) if _on(p, lb["id"])}
         members = {pid: tuple(view(m) for m in lbaas.members(pid)) for pid in pools}
         hms: dict[str, Json] = {}
         if monitors:
@@ -215,6 +216,10 @@ class World:
             if requested_ip and not any(f.get("floating_ip_address") == requested_ip for f in port_fips):
                 requested = self.fip_at(requested_ip)
         return Observed(lb, listeners, pools, members, hms, port_fips, owned, requested, extras)
+
+
+def _on(obj: Json, lb_id: str) -> bool:
+    return any(ref.get("id") == lb_id for ref in obj.get("loadbalancers") or [])
 
 
 def _in(address: str, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
