@@ -214,10 +214,11 @@ def _typed(section: str, key: str, raw: str, kind: Any) -> Any:
             return False
         raise ConfigError(f"[{section}] {key} = {raw!r}: not a boolean (true/false)")
     if kind is int or kind == "int":
-        try:
-            return int(raw)
-        except ValueError:
-            raise ConfigError(f"[{section}] {key} = {raw!r}: not an integer") from None
+        # upstream's monitor-delay/-timeout are Go durations ("60s", "1m"); plain numbers are seconds
+        m = re.fullmatch(r"(\d+)(s|m)?", raw.strip())
+        if m is None:
+            raise ConfigError(f"[{section}] {key} = {raw!r}: not an integer (or a duration like 30s)")
+        return int(m.group(1)) * (60 if m.group(2) == "m" else 1)
     return raw
 
 

@@ -43,7 +43,8 @@ def test_provider_options_merge_cloud_config_and_flags(tmp_path):
     conf.write_text('[Global]\n# comment\nregion = eu-west-1\nzone="a"\n')
     args = parse("--cloud-provider", "aws", "--cloud-config", str(conf), "--aws-endpoint-url", "http://127.0.0.1:5000",
                  "--provider-option", "zone=b", "--resync-period", "5m", "--load-balancer-class", "x/y")
-    assert cli.provider_options(args) == {"region": "eu-west-1", "zone": "b", "aws-endpoint-url": "http://127.0.0.1:5000"}
+    assert cli.provider_options(args) == {"region": "eu-west-1", "zone": "b", "aws-endpoint-url": "http://127.0.0.1:5000",
+                                          "cloud-config": str(conf)}
     assert args.resync_period == 300.0 and args.load_balancer_class == "x/y"
 
 

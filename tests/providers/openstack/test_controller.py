@@ -207,3 +207,28 @@ def test_pending_and_error_load_balancers_through_the_controller(cluster):
     cluster.emu.octavia.failover(lb["id"])
     cluster.emu.faults.conflict_storm(3)
     assert cluster.wait_ip("broken", timeout=60).startswith("172.24.4.")
+
+
+def test_ccm_controller_with_only_a_cloud_conf(apiserver, api_client, emu, tmp_path):
+    """``ccm controller --cloud-provider openstack --cloud-config cloud.conf``: endpoints from the catalog."""
+    import signal
+    import subprocess
+    import sys
+
+    conf = tmp_path / "cloud.conf"
+    conf.write_text(emu.cloud_conf())
+    kubeconfig = apiserver.write_kubeconfig(tmp_path / "kubeconfig")
+    harness = OpenStackCluster(api_client, emu, tmp_path)
+    harness.add_node("node-1")
+    with (tmp_path / "log.txt").open("w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "ccm.cli", "controller", "--cloud-provider", "openstack",
+                                 "--cloud-config", str(conf), "--kubeconfig", kubeconfig, "--cluster-name", CLUSTER],
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        harness.service("cli", {}, ports=PORTS)
+        assert harness.wait_ip("cli", timeout=60).startswith("172.24.4."), (tmp_path / "log.txt").read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert sorted(r["kind"] for r in emu.resources() if r["kind"] != "ports") == [
+        "floatingips", "listeners", "loadbalancers", "members", "pools"]
