@@ -45,7 +45,9 @@ def _render(oc: Octavia, kind: str, rows: list[Json]) -> list[Json]:
 
 
 #: query parameters Octavia filters on that its views do not show (database columns): name -> row key
-PARENT_FILTERS = {"loadbalancer_id": "_lb", "listener_id": "_listener", "pool_id": "_pool"}
+#: (openstacksdk sends ``load_balancer_id`` for listeners, the model column's name; both are taken)
+PARENT_FILTERS = {"loadbalancer_id": "_lb", "load_balancer_id": "_lb", "listener_id": "_listener",
+                  "pool_id": "_pool"}
 
 
 def _list(kind: str) -> Callable[[Request], Reply]:
@@ -60,6 +62,9 @@ def _list(kind: str) -> Callable[[Request], Reply]:
             if name in query and kind != "loadbalancers":
                 wanted = set(query.pop(name))
                 rows = [r for r in rows if r.get(column) in wanted]
+        if "name" in query:  # stored as shown: filter before rendering (a view scans its children)
+            names = set(query.pop("name"))
+            rows = [r for r in rows if r.get("name") in names]
         page = select([oc.view(kind, r) for r in rows], query, service="load-balancer")
         wanted = {v["id"] for v in page.items if "id" in v}
         shown = _render(oc, kind, [r for r in rows if r["id"] in wanted]) if "fields" not in req.query else page.items

@@ -105,7 +105,7 @@ class World:
     def tree(self, lb: Json, *, monitors: bool = True) -> tuple[tuple[Json, ...], dict[str, Json], dict[str, tuple[Json, ...]], dict[str, Json]]:
         lbaas = self.conn.load_balancer
         # the filter is the API's; the check on each object's load balancers is ours (never act on another's)
-        listeners = tuple(li for li in (view(x) for x in lbaas.listeners(loadbalancer_id=lb["id"]))
+        listeners = tuple(li for li in (view(x) for x in lbaas.listeners(load_balancer_id=lb["id"]))
                           if _on(li, lb["id"]))
         pools = {p["id"]: p for p in (view(x) for x in lbaas.pools(loadbalancer_id=lb["id"])) if _on(p, lb["id"])}
         members = {pid: tuple(view(m) for m in lbaas.members(pid)) for pid in pools}

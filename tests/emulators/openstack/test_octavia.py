@@ -269,8 +269,13 @@ def test_flavors_and_availability_zones_must_exist(emu, conn):
 
 
 def test_listing_filters_by_tags_and_name(emu, conn):
-    _lb(emu, conn, name="a", tags=["kube_service_c_ns_a", "cluster"])
-    _lb(emu, conn, name="b", tags=["cluster"])
+    a = _lb(emu, conn, name="a", tags=["kube_service_c_ns_a", "cluster"])
+    b = _lb(emu, conn, name="b", tags=["cluster"])
+    _listener(conn, a)
+    listener = _listener(conn, b)
+    # by parent: the SDK sends load_balancer_id for listeners, loadbalancer_id for pools
+    assert [li.id for li in conn.load_balancer.listeners(load_balancer_id=b.id)] == [listener.id]
+    assert list(conn.load_balancer.pools(loadbalancer_id=b.id)) == []
     assert {lb.name for lb in conn.load_balancer.load_balancers(tags="cluster")} == {"a", "b"}
     assert [lb.name for lb in conn.load_balancer.load_balancers(tags="kube_service_c_ns_a,cluster")] == ["a"]
     assert [lb.name for lb in conn.load_balancer.load_balancers(name="b")] == ["b"]
