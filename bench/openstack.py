@@ -24,10 +24,10 @@ from typing import Any
 # this file is named like the openstack package: the repository root replaces the script's directory
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.aws import Row, measure
-from ccm.annotations import openstack as ann
-from emulators.openstack.emulator import OpenStackEmulator
-from providers.port import LoadBalancerRequest, Node, NodeAddress, ProviderContext, ServicePort
+from bench.aws import Row, measure  # noqa: E402
+from ccm.annotations import openstack as ann  # noqa: E402
+from emulators.openstack.emulator import OpenStackEmulator  # noqa: E402
+from providers.port import LoadBalancerRequest, Node, NodeAddress, ProviderContext, ServicePort  # noqa: E402
 
 
 def baseline_rtt(conn: Any, samples: int = 30) -> float:

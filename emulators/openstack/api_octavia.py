@@ -73,8 +73,7 @@ def _list(kind: str) -> Callable[[Request], Reply]:
 
 
 def _get(kind: str) -> Callable[[Request], Reply]:
-    singular = {"loadbalancers": "loadbalancer", "listeners": "listener", "pools": "pool", "members": "member",
-                "healthmonitors": "healthmonitor"}[kind]
+    singular = SINGULAR[kind]
 
     def handler(req: Request) -> Reply:
         oc = req.cloud.octavia
@@ -92,21 +91,51 @@ def _parse(schema: Schema, req: Request, op: str) -> Json:
     return schema.parse(schema.unwrap(req.body), op)
 
 
-def create_lb(req: Request) -> Reply:
-    oc = req.cloud.octavia
-    return Reply(201, {"loadbalancer": oc.view("loadbalancers", oc.create_lb(req.project, _parse(sch.LOADBALANCER,
-                                                                                                 req, "create")))})
+SINGULAR = {"loadbalancers": "loadbalancer", "listeners": "listener", "pools": "pool", "members": "member",
+            "healthmonitors": "healthmonitor"}
+#: kind -> (its request table, the Octavia state's create/update/delete methods)
+HANDLERS: dict[str, tuple[Schema, str, str, str]] = {
+    "loadbalancers": (sch.LOADBALANCER, "create_lb", "update_lb", "delete_lb"),
+    "listeners": (sch.LISTENER, "create_listener", "update_listener", "delete_listener"),
+    "pools": (sch.POOL, "create_pool", "update_pool", "delete_pool"),
+    "members": (sch.MEMBER, "create_member", "update_member", "delete_member"),
+    "healthmonitors": (sch.HEALTHMONITOR, "create_hm", "update_hm", "delete_hm"),
+}
 
 
-def update_lb(req: Request) -> Reply:
-    oc = req.cloud.octavia
-    row = oc.update_lb(req.project, req.params["id"], _parse(sch.LOADBALANCER, req, "update"))
-    return Reply(200, {"loadbalancer": oc.view("loadbalancers", row)})
+def _scope(kind: str, req: Request) -> tuple[str, ...]:
+    """The path arguments before the object's own: members live under their pool."""
+    return (req.project, req.params["pool_id"]) if kind == "members" else (req.project,)
 
 
-def delete_lb(req: Request) -> Reply:
-    req.cloud.octavia.delete_lb(req.project, req.params["id"], cascade=req.flag("cascade"))
-    return Reply(204)
+def _create(kind: str) -> Callable[[Request], Reply]:
+    schema, create, _, _ = HANDLERS[kind]
+
+    def handler(req: Request) -> Reply:
+        oc = req.cloud.octavia
+        row = getattr(oc, create)(*_scope(kind, req), _parse(schema, req, "create"))
+        return Reply(201, {SINGULAR[kind]: oc.view(kind, row)})
+    return handler
+
+
+def _update(kind: str) -> Callable[[Request], Reply]:
+    schema, _, update, _ = HANDLERS[kind]
+
+    def handler(req: Request) -> Reply:
+        oc = req.cloud.octavia
+        row = getattr(oc, update)(*_scope(kind, req), req.params["id"], _parse(schema, req, "update"))
+        return Reply(200, {SINGULAR[kind]: oc.view(kind, row)})
+    return handler
+
+
+def _delete(kind: str) -> Callable[[Request], Reply]:
+    delete = HANDLERS[kind][3]
+
+    def handler(req: Request) -> Reply:
+        extra = {"cascade": req.flag("cascade")} if kind == "loadbalancers" else {}
+        getattr(req.cloud.octavia, delete)(*_scope(kind, req), req.params["id"], **extra)
+        return Reply(204)
+    return handler
 
 
 def failover_lb(req: Request) -> Reply:
@@ -117,79 +146,12 @@ def failover_lb(req: Request) -> Reply:
     return Reply(202)
 
 
-def create_listener(req: Request) -> Reply:
-    oc = req.cloud.octavia
-    row = oc.create_listener(req.project, _parse(sch.LISTENER, req, "create"))
-    return Reply(201, {"listener": oc.view("listeners", row)})
-
-
-def update_listener(req: Request) -> Reply:
-    oc = req.cloud.octavia
-    row = oc.update_listener(req.project, req.params["id"], _parse(sch.LISTENER, req, "update"))
-    return Reply(200, {"listener": oc.view("listeners", row)})
-
-
-def delete_listener(req: Request) -> Reply:
-    req.cloud.octavia.delete_listener(req.project, req.params["id"])
-    return Reply(204)
-
-
-def create_pool(req: Request) -> Reply:
-    oc = req.cloud.octavia
-    return Reply(201, {"pool": oc.view("pools", oc.create_pool(req.project, _parse(sch.POOL, req, "create")))})
-
-
-def update_pool(req: Request) -> Reply:
-    oc = req.cloud.octavia
-    row = oc.update_pool(req.project, req.params["id"], _parse(sch.POOL, req, "update"))
-    return Reply(200, {"pool": oc.view("pools", row)})
-
-
-def delete_pool(req: Request) -> Reply:
-    req.cloud.octavia.delete_pool(req.project, req.params["id"])
-    return Reply(204)
-
-
-def create_member(req: Request) -> Reply:
-    oc = req.cloud.octavia
-    row = oc.create_member(req.project, req.params["pool_id"], _parse(sch.MEMBER, req, "create"))
-    return Reply(201, {"member": oc.view("members", row)})
-
-
 def batch_members(req: Request) -> Reply:
     members = [sch.MEMBER.parse(m if isinstance(m, dict) else {}, "create")
                for m in unwrap_list(req.body, "members")]
     req.cloud.octavia.batch_members(req.project, req.params["pool_id"], members,
                                     additive_only=req.flag("additive_only"))
     return Reply(202)
-
-
-def update_member(req: Request) -> Reply:
-    oc = req.cloud.octavia
-    row = oc.update_member(req.project, req.params["pool_id"], req.params["id"], _parse(sch.MEMBER, req, "update"))
-    return Reply(200, {"member": oc.view("members", row)})
-
-
-def delete_member(req: Request) -> Reply:
-    req.cloud.octavia.delete_member(req.project, req.params["pool_id"], req.params["id"])
-    return Reply(204)
-
-
-def create_hm(req: Request) -> Reply:
-    oc = req.cloud.octavia
-    row = oc.create_hm(req.project, _parse(sch.HEALTHMONITOR, req, "create"))
-    return Reply(201, {"healthmonitor": oc.view("healthmonitors", row)})
-
-
-def update_hm(req: Request) -> Reply:
-    oc = req.cloud.octavia
-    row = oc.update_hm(req.project, req.params["id"], _parse(sch.HEALTHMONITOR, req, "update"))
-    return Reply(200, {"healthmonitor": oc.view("healthmonitors", row)})
-
-
-def delete_hm(req: Request) -> Reply:
-    req.cloud.octavia.delete_hm(req.project, req.params["id"])
-    return Reply(204)
 
 
 def _quota_view(project: str, limits: dict[str, int]) -> Json:
@@ -248,15 +210,14 @@ def availability_zones(req: Request) -> Reply:
                        "availability_zones_links": []})
 
 
-def _crud(kind: str, create: Callable[[Request], Reply], update: Callable[[Request], Reply],
-          delete: Callable[[Request], Reply], base: str) -> list[Route]:
+def _crud(kind: str, base: str) -> list[Route]:
     one = base + "/{id}"
     return [
         Route(f"octavia.{kind}.list", "load-balancer", "GET", base, False, _list(kind)),
-        Route(f"octavia.{kind}.create", "load-balancer", "POST", base, True, create),
+        Route(f"octavia.{kind}.create", "load-balancer", "POST", base, True, _create(kind)),
         Route(f"octavia.{kind}.get", "load-balancer", "GET", one, False, _get(kind)),
-        Route(f"octavia.{kind}.update", "load-balancer", "PUT", one, True, update),
-        Route(f"octavia.{kind}.delete", "load-balancer", "DELETE", one, True, delete),
+        Route(f"octavia.{kind}.update", "load-balancer", "PUT", one, True, _update(kind)),
+        Route(f"octavia.{kind}.delete", "load-balancer", "DELETE", one, True, _delete(kind)),
     ]
 
 
@@ -265,12 +226,12 @@ ROUTES = [
     Route("octavia.versions.get", "load-balancer", "GET", f"{ROOT}/v2", False, versions, auth=False),
     Route("octavia.loadbalancers.failover", "load-balancer", "PUT", f"{V2}/loadbalancers/{{id}}/failover", True,
           failover_lb),
-    *_crud("loadbalancers", create_lb, update_lb, delete_lb, f"{V2}/loadbalancers"),
-    *_crud("listeners", create_listener, update_listener, delete_listener, f"{V2}/listeners"),
-    *_crud("pools", create_pool, update_pool, delete_pool, f"{V2}/pools"),
+    *_crud("loadbalancers", f"{V2}/loadbalancers"),
+    *_crud("listeners", f"{V2}/listeners"),
+    *_crud("pools", f"{V2}/pools"),
     Route("octavia.members.batch", "load-balancer", "PUT", f"{V2}/pools/{{pool_id}}/members", True, batch_members),
-    *_crud("members", create_member, update_member, delete_member, f"{V2}/pools/{{pool_id}}/members"),
-    *_crud("healthmonitors", create_hm, update_hm, delete_hm, f"{V2}/healthmonitors"),
+    *_crud("members", f"{V2}/pools/{{pool_id}}/members"),
+    *_crud("healthmonitors", f"{V2}/healthmonitors"),
     Route("octavia.quotas.list", "load-balancer", "GET", f"{V2}/quotas", False, list_quotas),
     Route("octavia.quotas.defaults", "load-balancer", "GET", f"{V2}/quotas/defaults", False, quota_defaults),
     Route("octavia.quotas.get", "load-balancer", "GET", f"{V2}/quotas/{{project_id}}", False, get_quota),

@@ -104,8 +104,8 @@ def test_services_with_every_annotation_through_the_controller(cluster):
                     AVAILABILITY_ZONE="az1", FLOATING_NETWORK_ID=emu.seed.external_network_id,
                     FLOATING_SUBNET_ID=emu.seed.external_subnet_id, NODE_SELECTOR="role=core"),
     }
-    for name, annotations in cases.items():
-        cluster.service(name, annotations, ports=PORTS)
+    for name, values in cases.items():
+        cluster.service(name, values, ports=PORTS)
     addresses = {name: cluster.wait_ip(name) for name in cases}
     assert addresses["internal"].startswith("10.0.0.") and addresses["plain"].startswith("172.24.4.")
     assert addresses["tls"] == "web.example.com"
