@@ -177,9 +177,16 @@ class Network:
     def table(self, collection: str) -> dict[str, Json]:
         return self.collections[collection]
 
+    def visible(self, collection: str, row: Json, project: str) -> bool:
+        """A project sees its own objects, and shared or external networks with their subnets."""
+        if collection == "subnets" and not _visible(row, project):
+            network = self.collections["networks"].get(row["network_id"])
+            return network is not None and _visible(network, project)
+        return _visible(row, project)
+
     def find(self, collection: str, ident: str, project: str | None = None) -> Json:
         row = self.collections[collection].get(ident)
-        if row is None or (project is not None and not _visible(row, project)):
+        if row is None or (project is not None and not self.visible(collection, row, project)):
             raise neutron_not_found(COLLECTIONS[collection][0], ident)
         return row
 
@@ -191,7 +198,7 @@ class Network:
         return out
 
     def listing(self, collection: str, project: str) -> list[Json]:
-        return [self.view(r) for r in self.collections[collection].values() if _visible(r, project)]
+        return [self.view(r) for r in self.collections[collection].values() if self.visible(collection, r, project)]
 
     def quota_for(self, project: str) -> dict[str, int]:
         limits = self.quotas.get(project, {})

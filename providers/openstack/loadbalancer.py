@@ -141,7 +141,9 @@ class OpenStackLoadBalancer(LoadBalancer):
         if lb is not None:
             lb = self.world.settled(lb, request.key)
         vip = self._vip(request, settings, lb)
-        member_subnet = settings.member_subnet_id or vip.subnet_id
+        # an existing load balancer keeps its VIP subnet (create-only): members default to that one
+        vip_subnet = lb["vip_subnet_id"] if lb is not None else vip.subnet_id
+        member_subnet = settings.member_subnet_id or vip_subnet
         members, left_out = self.world.member_addresses(request.nodes, member_subnet, settings.node_selector,
                                                         request.key)
         if left_out:
@@ -151,7 +153,7 @@ class OpenStackLoadBalancer(LoadBalancer):
         if not settings.internal and lb is None and not node_sync:
             fip_subnet = self.world.floating_subnet(settings.floating_network_id, settings.floating_subnet_id,
                                                     settings.floating_subnet, settings.floating_subnet_tags)
-        vip_family = ipaddress.ip_network(self.world.cidr(vip.subnet_id)).version
+        vip_family = ipaddress.ip_network(self.world.cidr(vip_subnet)).version
         desired = want.build(request, settings, members=members,
                              member_subnet_id=settings.member_subnet_id or None, vip=vip, vip_family=vip_family,
                              floating_subnet_id=fip_subnet)

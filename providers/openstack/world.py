@@ -140,8 +140,8 @@ class World:
         if tags:
             wanted = {t.strip() for t in tags.lstrip("&").split(",") if t.strip()}
             need_all = tags.startswith("&")
-            subnets = [s for s in subnets if (wanted <= set(s.get("tags") or [])) if need_all
-                       or wanted & set(s.get("tags") or [])]
+            subnets = [s for s in subnets if (wanted <= set(s.get("tags") or []) if need_all
+                                              else bool(wanted & set(s.get("tags") or [])))]
         if not subnets:
             raise UserError(f"no subnet of floating network {network_id} matches name {name!r} / tags {tags!r}",
                             reason="FloatingSubnetNotFound")

@@ -103,3 +103,9 @@ def test_quota_is_enforced_with_over_quota(emu, conn):
     with pytest.raises(exceptions.ConflictException, match=r"Quota exceeded for resources: \['floatingip'\]"):
         conn.network.create_ip(floating_network_id=emu.seed.external_network_id)
     assert conn.network.get_quota(emu.seed.project.id).floating_ips == 1
+
+
+def test_subnets_of_external_networks_are_visible_to_every_project(emu, conn):
+    names = {s.name for s in conn.network.subnets()}
+    assert {"k8s-subnet", "public-subnet"} <= names  # the external network's subnet belongs to "admin"
+    assert conn.network.get_subnet(emu.seed.external_subnet_id).name == "public-subnet"

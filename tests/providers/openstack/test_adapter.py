@@ -371,3 +371,43 @@ def test_instances(emu, module_cloud):
     assert not inst.instance_exists(node)
     by_name = type(node)("node-2")
     assert inst.instance_metadata(by_name).provider_id.startswith("openstack:///")
+
+
+def test_network_placement_annotations_and_classes(emu, tmp_path, conn_factory):
+    extra = emu.add_subnet("172.30.0.0/24", name="dmz-fips", external=True)
+    emu.cloud.network.collections["subnets"][extra["id"]]["tags"] = ["dmz", "public"]
+    conf = tmp_path / "cloud.conf"
+    conf.write_text(emu.cloud_conf() + f'\n[LoadBalancerClass "dmz"]\nfloating-network-id = {extra["network_id"]}\n'
+                    f"floating-subnet-tags = &dmz,public\n")
+    from providers.openstack import create
+    from providers.port import ProviderContext
+    from tests.providers.openstack.conftest import FAST
+
+    cloud = create(ProviderContext(CLUSTER, {"cloud-config": str(conf), **FAST}))
+    try:
+        lb = cloud.load_balancer()
+        by_class = lb.ensure(request(emu, "cls", annotations={ann.CLASS.key: "dmz"})).status.ingress[0].ip
+        assert by_class.startswith("172.30.0.")
+        by_name = lb.ensure(request(emu, "named", annotations={
+            ann.FLOATING_NETWORK_ID.key: extra["network_id"], ann.FLOATING_SUBNET.key: "dmz-fips"})).status
+        assert by_name.ingress[0].ip.startswith("172.30.0.")
+        on_net = lb.ensure(request(emu, "net", annotations={ann.NETWORK_ID.key: emu.seed.network_id,
+                                                            ann.SUBNET_ID.key: emu.seed.subnet_id,
+                                                            ann.INTERNAL_LOAD_BALANCER.key: "true"}))
+        assert on_net.status.ingress[0].ip.startswith("10.0.0.")
+        port = conn_factory().network.create_port(network_id=emu.seed.network_id, name="my-vip")
+        own = lb.ensure(request(emu, "port", annotations={ann.PORT_ID.key: port.id,
+                                                          ann.INTERNAL_LOAD_BALANCER.key: "true",
+                                                          ann.LOAD_BALANCER_ADDRESS.key: "1.2.3.4"}))
+        assert own.status.ingress[0].ip == port.fixed_ips[0]["ip_address"]
+        [made] = [x for x in octavia(emu, "loadbalancers") if x["name"].endswith("_port")]
+        again = lb.ensure(request(emu, "port", annotations={ann.PORT_ID.key: port.id,
+                                                            ann.INTERNAL_LOAD_BALANCER.key: "true",
+                                                            ann.LOAD_BALANCER_ID.key: made["id"]}))
+        assert again.status == own.status
+        for name in ("cls", "named", "net", "port"):
+            lb.delete(request(emu, name))
+        assert [r["kind"] for r in emu.resources() if r["kind"] in ("loadbalancers", "floatingips")] == []
+        assert conn_factory().network.get_port(port.id).name == "my-vip"  # the user's VIP port stays
+    finally:
+        cloud.close()
