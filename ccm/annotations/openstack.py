@@ -9,6 +9,7 @@ internal flag).
 
 from __future__ import annotations
 
+from ccm.annotations.common import maps_to_proxy_protocol
 from ccm.annotations.registry import Annotation, declarer
 from ccm.annotations.types import LABELS, UUID, Enum, Int, Str, TrueFalse
 
@@ -60,10 +61,11 @@ KEEP_FLOATINGIP = _os(
     "keep-floatingip", _BOOL, default=False, on_invalid="warn",
     doc='`"true"` keeps the floating IP when the Service is deleted.',
 )
-PROXY_PROTOCOL = _os(
+PROXY_PROTOCOL = maps_to_proxy_protocol(_os(
     "proxy-protocol", Enum(("true", "v1", "v2")), on_invalid="warn", default_doc="off",
-    doc="Pool protocol PROXY (`true`, `v1`) or PROXYV2 (`v2`); not with the OVN provider.",
-)
+    doc="Pool protocol PROXY (`true`, `v1`) or PROXYV2 (`v2`); not with the OVN provider. The node proxy then "
+        "accepts PROXY headers on the Service's node ports.",
+), enabled=lambda value: value in ("true", "v1", "v2"))
 X_FORWARDED_FOR = _os(
     "x-forwarded-for", _BOOL, default=False, on_invalid="warn",
     doc='`"true"` makes an HTTP listener that adds X-Forwarded-For.',
