@@ -69,7 +69,7 @@ class Planning:
     cloud: CloudProvider
     planner: Planner
     cluster_name: str
-    classes: ClassFilter = ClassFilter()
+    classes: ClassFilter = dataclasses.field(default_factory=ClassFilter)
     live: bool = False
 
 
