@@ -60,7 +60,7 @@ HEALTH_CHECK_TYPE = _ali(
     "health-check-type", Enum(("tcp", "http")), default="tcp", doc="Health-check type of TCP listeners.",
 )
 HEALTH_CHECK_URI = _ali(
-    "health-check-uri", Str(pattern=r"/\S*", what="a path starting with /", max_len=80),
+    "health-check-uri", Str(pattern=r"/[^\x00-\x20\x7f]*", what="a path starting with /", max_len=80),
     doc="Path of HTTP health checks.",
 )
 HEALTH_CHECK_CONNECT_PORT = _ali(

@@ -34,14 +34,16 @@ PREFIX = "service.beta.kubernetes.io/aws-load-balancer-"
 _up = declarer(PREFIX, "aws")
 _lbc = declarer(PREFIX, "aws", upstream="LBC")
 
-#: AWS tag keys and values: letters, digits, spaces and ``_ . : / + - @`` (``=``/``,`` separate items)
-_TAG_CHARS = r"[\w .:/+\-@]"
+#: AWS tag keys and values: ASCII letters, digits, spaces and ``_ . : / + - @`` (``=``/``,`` separate items);
+#: non-ASCII characters are left to AWS, which accepts Unicode letters and digits
+_TAG_CHARS = r"(?:[0-9A-Za-z_ .:/+@-]|[^\x00-\x7f])"
 _TAGS = KeyValues(
     key=Str(pattern=f"{_TAG_CHARS}{{1,128}}", what="an AWS tag key (1-128 letters, digits, spaces, _.:/+-@)"),
     value=Str(pattern=f"{_TAG_CHARS}{{0,256}}", what="an AWS tag value (0-256 letters, digits, spaces, _.:/+-@)",
               allow_empty=True),
     reserved_prefix="aws:",
 )
+_PATH = r"/[^\x00-\x20\x7f]*"  # no spaces or control characters
 _SG_IDS = List(Str(pattern=r"sg-[0-9a-f]+", what="a security-group ID (sg-...)"))
 _HC_THRESHOLD = Int(2, 10)
 
@@ -58,7 +60,7 @@ INTERNAL = _up(
         "subnets). Create-only: the scheme of an ELB/NLB is fixed at creation (upstream silently ignores a change).",
 )
 SSL_CERT = _up(
-    "ssl-cert", Str(pattern=r"arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:[0-9]{12}:\S+",
+    "ssl-cert", Str(pattern=r"arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:[0-9]{12}:[^\x00-\x20\x7f]+",
                     what="an ACM or IAM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
     doc="Certificate for the listeners selected by `ssl-ports`: they become SSL/HTTPS (CLB) or TLS (NLB, "
         "TCP ports only). Upstream passes any string to AWS; ccm checks the ARN shape first.",
@@ -165,7 +167,7 @@ HEALTHCHECK_PORT = _up(
     doc="Health-check port: `traffic-port` (the first listener's node port on a CLB) or a number.",
 )
 HEALTHCHECK_PATH = _up(
-    "healthcheck-path", Str(pattern=r"/\S*", what="a path starting with /", max_len=1024),
+    "healthcheck-path", Str(pattern=_PATH, what="a path starting with /", max_len=1024),
     default_doc="`/` (Local: `/healthz`)",
     doc="Path of HTTP/HTTPS health checks; ignored for TCP/SSL.",
 )

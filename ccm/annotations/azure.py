@@ -21,8 +21,11 @@ _az = declarer(PREFIX, "azure")
 
 _BOOL = TrueFalse(case_insensitive=True)
 _NAME = Str(pattern=r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?", what="an Azure resource name", max_len=80)
-_RESOURCE_GROUP = Str(pattern=r"[-\w.()]{0,89}[-\w()]", what="a resource group name", max_len=90)
-_RESOURCE_ID = Str(pattern=r"/subscriptions/[^/]+/resourceGroups/\S+", what="an Azure resource ID (/subscriptions/...)")
+#: letters, digits, ``_ - . ( )`` (not ending with ``.``); non-ASCII characters are left to Azure
+_RESOURCE_GROUP = Str(pattern=r"(?:[-0-9A-Za-z_.()]|[^\x00-\x7f]){0,89}(?:[-0-9A-Za-z_()]|[^\x00-\x7f])",
+                      what="a resource group name", max_len=90)
+_RESOURCE_ID = Str(pattern=r"/subscriptions/[^/]+/resourceGroups/[^\x00-\x20\x7f]+", what="an Azure resource ID (/subscriptions/...)")
+_PATH = r"/[^\x00-\x20\x7f]*"  # no spaces or control characters
 _SUBSCRIPTION = Str(pattern=r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", what="a subscription ID")
 _TAGS = KeyValues(
     key=Str(pattern=r"[^<>%&\\?/]{1,512}", what="an Azure tag name (no < > % & \\ ? /)", max_len=512),
@@ -107,7 +110,7 @@ LOAD_BALANCER_HEALTH_PROBE_PROTOCOL = _az(
         "`appProtocol` take precedence.",
 )
 LOAD_BALANCER_HEALTH_PROBE_REQUEST_PATH = _az(
-    "load-balancer-health-probe-request-path", Str(pattern=r"/\S*", what="a path starting with /"),
+    "load-balancer-health-probe-request-path", Str(pattern=_PATH, what="a path starting with /"),
     default="/",
     doc="Path of HTTP(S) probes.",
 )
@@ -124,7 +127,7 @@ LOAD_BALANCER_ENABLE_HIGH_AVAILABILITY_PORTS = _flag(
     doc='`"true"` makes one HA-ports rule (all protocols and ports); internal Standard load balancers only.',
 )
 ALLOWED_SERVICE_TAGS = _az(
-    "allowed-service-tags", List(Str(pattern=r"[A-Za-z][\w.]*", what="an Azure service tag")),
+    "allowed-service-tags", List(Str(pattern=r"[A-Za-z][0-9A-Za-z_.]*", what="an Azure service tag")),
     doc="Service tags (e.g. `AzureFrontDoor.Backend`) allowed by NSG rules.",
 )
 ALLOWED_IP_RANGES = _az(
@@ -217,7 +220,7 @@ PORT_HEALTH_PROBE_NUM_OF_PROBE = _port(
     doc="Failed probes before the node is taken out, for this Service port (at least 2).",
 )
 PORT_HEALTH_PROBE_REQUEST_PATH = _port(
-    "health-probe_request-path", Str(pattern=r"/\S*", what="a path starting with /"),
+    "health-probe_request-path", Str(pattern=_PATH, what="a path starting with /"),
     default_doc="`azure-load-balancer-health-probe-request-path`",
     doc="Path of HTTP(S) probes for this Service port.",
 )

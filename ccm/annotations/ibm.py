@@ -44,7 +44,7 @@ VPC_HEALTH_CHECK_PORT = _ibm(
     doc="Port the health checks connect to.",
 )
 VPC_HEALTH_CHECK_PATH = _ibm(
-    "vpc-health-check-path", Str(pattern=r"/\S*", what="a path starting with /"), default="/",
+    "vpc-health-check-path", Str(pattern=r"/[^\x00-\x20\x7f]*", what="a path starting with /"), default="/",
     doc="Path of HTTP(S) health checks.",
 )
 VPC_HEALTH_CHECK_DELAY = _ibm(

@@ -107,7 +107,7 @@ AVAILABILITY_ZONE = _os(
     doc="Octavia availability zone (event `LoadBalancerAvailabilityZonesIgnored` where unsupported). Create-only.",
 )
 DEFAULT_TLS_CONTAINER_REF = _os(
-    "default-tls-container-ref", Str(pattern=r"https?://\S+", what="a Barbican container URL"),
+    "default-tls-container-ref", Str(pattern=r"https?://[^\x00-\x20\x7f]+", what="a Barbican container URL"),
     doc="Barbican TLS container: listeners become TERMINATED_HTTPS.",
 )
 LOAD_BALANCER_ID = _os(

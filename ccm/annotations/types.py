@@ -8,6 +8,13 @@ declaration's ``on_invalid="warn"`` policy reproduces that and still tells the u
 
 Value types handed to adapters: ``bool``, ``int``, ``str``, ``tuple[str, ...]`` for lists and
 a read-only ``Mapping[str, str]`` (``types.MappingProxyType``) for key=value lists.
+
+Every rule here is also expressible in Kubernetes CEL, so ``ccm admission-policy`` can reject at
+``kubectl apply`` time exactly what these parsers reject (``tests/admission`` checks agreement
+value by value): whitespace is Go's ``strings.TrimSpace`` set (CEL ``trim()``), "any case" is
+ASCII case (CEL ``lowerAscii()``), integers are Go ``Atoi`` (int64), IPs and CIDRs follow
+Kubernetes' ``isIP``/``isCIDR`` (Go ``netip``, no zones, no IPv4-mapped IPv6), and patterns use
+the syntax RE2 and Python's ``re`` read the same way (no ``\w``-style shorthand classes).
 """
 
 from __future__ import annotations
@@ -41,6 +48,25 @@ class Parser(abc.ABC):
     @abc.abstractmethod
     def __call__(self, raw: str) -> Any:
         """Return the typed value or raise :class:`AnnotationValueError`."""
+
+
+#: Go ``unicode.IsSpace``: what ``strings.TrimSpace`` (upstream) and CEL ``trim()`` remove
+GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+#: Go ``strconv.Atoi`` on 64-bit platforms: int64
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: regular-expression syntax that RE2 (CEL ``matches``) and Python read differently
+_NOT_PORTABLE = re.compile(r"\\[wWdDsSbBAZzpPuU]|\(\?P|\(\?<|\(\?=|\(\?!")
+
+
+def go_trim(text: str) -> str:
+    """``strings.TrimSpace``: Unicode white space (not Python's wider ``str.strip`` set) off both ends."""
+    return text.strip(GO_SPACE)
+
+
+def ascii_lower(text: str) -> str:
+    """CEL ``lowerAscii()``: only A-Z change (``str.lower`` would also fold, e.g., the Kelvin sign)."""
+    return text.translate(_ASCII_LOWER)
 
 
 def _choices(values: tuple[str, ...]) -> str:
@@ -89,7 +115,7 @@ class TrueFalse(Parser):
         return '`"true"` or `"false"`' + (" (any case)" if self.case_insensitive else "")
 
     def __call__(self, raw: str) -> bool:
-        v = raw.lower() if self.case_insensitive else raw
+        v = ascii_lower(raw) if self.case_insensitive else raw
         if v == "true":
             return True
         if v == "false":
@@ -148,7 +174,7 @@ class Int(Parser):
         return text + (f" ({self.unit})" if self.unit else "")
 
     def __call__(self, raw: str) -> int:
-        if not _GO_INT.fullmatch(raw):
+        if not _GO_INT.fullmatch(raw) or not INT64_MIN <= int(raw) <= INT64_MAX:
             return _fail(f"must be {self._accepted}")
         value = int(raw)
         if self.choices and value not in self.choices:
@@ -177,7 +203,7 @@ class Enum(Parser):
         return text + (" (any case)" if self.case_insensitive else "")
 
     def __call__(self, raw: str) -> str:
-        fold = str.lower if self.case_insensitive else str
+        fold = ascii_lower if self.case_insensitive else str
         for v in self.values:
             if fold(raw) == fold(v):
                 return v
@@ -197,6 +223,11 @@ class Str(Parser):
     max_len: int | None = None
     allow_empty: bool = False
 
+    def __post_init__(self) -> None:
+        if _NOT_PORTABLE.search(self.pattern):
+            raise ValueError(f"pattern {self.pattern!r}: use explicit classes ([0-9], [^\\x00-\\x20]) and no "
+                             "lookaround or named groups, so RE2 (CEL) reads it as Python does")
+
     @property
     def describe(self) -> str:
         return self.what + (f" (at most {self.max_len} characters)" if self.max_len else "")
@@ -204,7 +235,7 @@ class Str(Parser):
     def __call__(self, raw: str) -> str:
         if raw == "" and self.allow_empty:
             return raw
-        if raw.strip() == "":
+        if go_trim(raw) == "":
             return _fail(f"must be {self.what}, not empty")
         if self.max_len is not None and len(raw) > self.max_len:
             return _fail(f"must be {self.what} of at most {self.max_len} characters")
@@ -213,9 +244,29 @@ class Str(Parser):
         return raw
 
 
+def parse_ip(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Kubernetes CEL ``isIP``: Go ``netip.ParseAddr`` without a zone or an IPv4-mapped IPv6 address.
+
+    Python's ``ipaddress`` and Go agree on the rest (dotted quads without leading zeros, at most
+    four hex digits per group, one ``::`` standing for at least one group).
+    """
+    if "%" in raw:
+        return None
+    try:
+        ip = ipaddress.ip_address(raw)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return None
+    return ip
+
+
+_PREFIX_LENGTH = re.compile(r"0|[1-9][0-9]{0,2}")
+
+
 @dataclasses.dataclass(frozen=True)
 class IPAddress(Parser):
-    """A single IP address of the given family (4, 6, or 0 for either)."""
+    """A single IP address of the given family (4, 6, or 0 for either), as Kubernetes CEL ``isIP``."""
 
     version: int = 0
 
@@ -228,18 +279,16 @@ class IPAddress(Parser):
         return self.what
 
     def __call__(self, raw: str) -> str:
-        try:
-            ip = ipaddress.ip_address(raw)
-        except ValueError:
-            return _fail(f"must be {self.what}")
-        if self.version and ip.version != self.version:
+        ip = parse_ip(raw)
+        if ip is None or (self.version and ip.version != self.version):
             return _fail(f"must be {self.what}")
         return str(ip)
 
 
 @dataclasses.dataclass(frozen=True)
 class Cidr(Parser):
-    """Go ``net.ParseCIDR``: an address with a prefix length; host bits are masked off."""
+    """An address with a prefix length, as Kubernetes CEL ``isCIDR`` (Go ``netip.ParsePrefix``: no
+    leading zeros in the length, no netmask form); host bits are masked off."""
 
     @property
     def describe(self) -> str:
@@ -248,10 +297,11 @@ class Cidr(Parser):
     def __call__(self, raw: str) -> str:
         if "/" not in raw:
             return _fail("must be a CIDR such as 10.0.0.0/8 (the prefix length is required)")
-        try:
-            return str(ipaddress.ip_network(raw, strict=False))
-        except ValueError:
+        address, _, length = raw.rpartition("/")
+        ip = parse_ip(address)
+        if ip is None or not _PREFIX_LENGTH.fullmatch(length) or int(length) > ip.max_prefixlen:
             return _fail("must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32")
+        return str(ipaddress.ip_network((ip, int(length)), strict=False))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -297,7 +347,7 @@ class JsonObject(Parser):
 
 def split_items(raw: str) -> list[str]:
     """Comma-separated items, each trimmed; an empty item is an error (a typo, not "nothing")."""
-    items = [item.strip() for item in raw.split(",")]
+    items = [go_trim(item) for item in raw.split(",")]
     for i, item in enumerate(items, 1):
         if not item:
             _fail(f"must be a comma-separated list without empty items (item {i} is empty)")
@@ -321,7 +371,7 @@ class List(Parser):
         return f"comma list, each {self.item.describe}"
 
     def __call__(self, raw: str) -> tuple[str, ...]:
-        if not raw.strip():
+        if not go_trim(raw):
             if self.blank_is_empty:
                 return ()
             return _fail(f"must be a comma-separated list, each {self.item.describe}; not empty")
@@ -412,14 +462,14 @@ class KeyValues(Parser):
         out: dict[str, str] = {}
         for item in split_items(raw):
             key, eq, value = item.partition("=")
-            key, value = key.strip(), value.strip()
+            key, value = go_trim(key), go_trim(value)
             if "=" in value:
                 return _fail(f'item "{item}" must be key=value with a single "="')
             if not eq and not self.key_only:
                 return _fail(f'item "{item}" must be key=value')
             if self.keys and key not in self.keys:
                 return _fail(f'key "{key}" is not supported; supported keys: {", ".join(self.keys)}')
-            if self.reserved_prefix and key.lower().startswith(self.reserved_prefix):
+            if self.reserved_prefix and ascii_lower(key).startswith(self.reserved_prefix):
                 return _fail(f'key "{key}" uses the reserved prefix "{self.reserved_prefix}"')
             try:
                 self.key(key)
