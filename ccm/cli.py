@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("ccm.demo", "Run everything on this machine and print a URL that answers."),
     "annotations": ("ccm.reference", "Print the annotation reference as Markdown."),
     "plan": ("ccm.plan.cli", "Print the cloud resources ccm would build for Services, or the next diff."),
+    "admission-policy": ("ccm.admission.cli", "Print a ValidatingAdmissionPolicy for ccm's annotations."),
     "emulator": ("emulators.cli", "Run a cloud API emulator (gce, azure, openstack) on loopback."),
 }
 

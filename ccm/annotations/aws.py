@@ -295,5 +295,5 @@ def _timeout_below_interval(value_of: Callable[[str], Any]) -> str | None:
 
 cross_check(
     HEALTHCHECK_TIMEOUT, HEALTHCHECK_INTERVAL, check=_timeout_below_interval,
-    doc="`healthcheck-timeout` must be less than `healthcheck-interval` (AWS rule).",
+    doc="`healthcheck-timeout` must be less than `healthcheck-interval` (AWS rule).", cel="{0} < {1}",
 )

@@ -247,4 +247,5 @@ cross_check(
     check=_probe_window, when_all_set=False,
     doc="`health-probe-interval` x `health-probe-num-of-probe` must be below 120 seconds (defaults 5 and 2 fill "
         "in an absent one), as upstream.",
+    cel="{0} < 120 && {1} < 120 && {0} * {1} < 120",  # no int64 overflow: both are at least 2
 )

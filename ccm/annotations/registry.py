@@ -186,6 +186,9 @@ class CrossCheck:
     check: Callable[[Callable[[str], Any]], str | None]
     doc: str
     when_all_set: bool = True
+    #: the same rule in CEL for ``ccm admission-policy``: ``{0}``, ``{1}``... stand for the typed
+    #: values of ``keys`` (the default when absent); "" leaves the rule to the controller
+    cel: str = ""
 
 
 _lock = threading.RLock()
@@ -250,9 +253,10 @@ def cross_check(
     check: Callable[[Callable[[str], Any]], str | None],
     doc: str,
     when_all_set: bool = True,
+    cel: str = "",
 ) -> CrossCheck:
     """Register a rule between annotations (e.g. AWS health-check timeout < interval)."""
-    rule = CrossCheck(tuple(a.key for a in annotations), check, doc, when_all_set)
+    rule = CrossCheck(tuple(a.key for a in annotations), check, doc, when_all_set, cel)
     with _lock:
         _checks.append(rule)
     return rule
@@ -321,7 +325,7 @@ def _raw_value(ann: Annotation, annotations: Mapping[str, str]) -> tuple[str, st
     return None
 
 
-def _describe_default(ann: Annotation) -> str:
+def describe_default(ann: Annotation) -> str:
     if ann.default_doc:
         return ann.default_doc
     return "unset" if ann.default is None else repr(ann.default)
@@ -347,7 +351,7 @@ class _Outcome:
             else:
                 self.warnings.append(AnnotationWarning(
                     written, raw,
-                    f"is invalid: {exc.message}; using the default ({_describe_default(ann)}) as upstream does"))
+                    f"is invalid: {exc.message}; using the default ({describe_default(ann)}) as upstream does"))
 
 
 def parse(provider: str, annotations: Mapping[str, str]) -> ParsedAnnotations:

@@ -14,7 +14,7 @@ Every rule here is also expressible in Kubernetes CEL, so ``ccm admission-policy
 value by value): whitespace is Go's ``strings.TrimSpace`` set (CEL ``trim()``), "any case" is
 ASCII case (CEL ``lowerAscii()``), integers are Go ``Atoi`` (int64), IPs and CIDRs follow
 Kubernetes' ``isIP``/``isCIDR`` (Go ``netip``, no zones, no IPv4-mapped IPv6), and patterns use
-the syntax RE2 and Python's ``re`` read the same way (no ``\w``-style shorthand classes).
+the syntax RE2 and Python's ``re`` read the same way (no shorthand classes such as ``\\w``).
 """
 
 from __future__ import annotations
