@@ -147,7 +147,8 @@ def _templated_rule(decl: Annotation, kind: str, action: Action, *, bad: str, v:
 
 def _invalid_rules(decl: Annotation, names: Names) -> list[Rule]:
     warn = decl.on_invalid == "warn"
-    kind, action = ("invalid-warn", "warn") if warn else ("invalid", "deny")
+    kind = "invalid-warn" if warn else "invalid"
+    action: Action = "warn" if warn else "deny"
     suffix = f"; using the default ({registry.describe_default(decl)}) as upstream does" if warn else ""
     if decl.pattern is not None:
         v = names("v")
