@@ -55,23 +55,25 @@ names, created when the provider starts:
 """
 
 
+def _row(name: str, kind: str, labels: list[str], served_by: str, meaning: str) -> tuple[str, str, str, str, str]:
+    exposed = name + ("_total" if kind == "counter" else "")
+    kind_text = kind + (_SUFFIX[kind] if kind in ("histogram", "summary") else "")
+    return f"`{exposed}`", kind_text, ", ".join(f"`{label}`" for label in labels), served_by, meaning
+
+
 def _rows() -> Iterator[tuple[str, str, str, str, str]]:
     for module, served_by in METRIC_MODULES.items():
         mod = importlib.import_module(module)
         for value in vars(mod).values():
             if isinstance(value, MetricWrapperBase):
                 # prometheus_client keeps these on the object; no public accessor exists
-                name, kind = value._name, value._type
-                labels = ", ".join(f"`{label}`" for label in value._labelnames)
-                yield (f"`{name}{_SUFFIX.get(kind, '') if kind == 'counter' else ''}`",
-                       kind + (_SUFFIX[kind] if kind in ("histogram", "summary") else ""),
-                       labels, served_by, value._documentation)
+                yield _row(str(value._name), str(value._type), list(value._labelnames), served_by,
+                           str(value._documentation))
     from ccm.proxy.metrics import EngineCollector
 
     for family in EngineCollector(dict).collect():
         labels = sorted({k for s in family.samples for k in s.labels})
-        yield (f"`{family.name}{'_total' if family.type == 'counter' else ''}`", family.type,
-               ", ".join(f"`{label}`" for label in labels), COLLECTORS["ccm.proxy.metrics"], family.documentation)
+        yield _row(family.name, family.type, labels, COLLECTORS["ccm.proxy.metrics"], family.documentation)
 
 
 def _cell(text: str) -> str:
