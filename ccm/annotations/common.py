@@ -28,6 +28,7 @@ LOAD_BALANCER_SOURCE_RANGES = declare(
         "CIDRs, each trimmed and normalised; one bad entry is an error (never a fallback to 0.0.0.0/0). A blank "
         "value means the default, as upstream `GetLoadBalancerSourceRanges`; Azure treats it like "
         "`azure-allowed-ip-ranges`.",
+    category="security",
 )
 #: the short name adapters may prefer
 SOURCE_RANGES = LOAD_BALANCER_SOURCE_RANGES

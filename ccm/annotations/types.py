@@ -49,6 +49,11 @@ class Parser(abc.ABC):
     def __call__(self, raw: str) -> Any:
         """Return the typed value or raise :class:`AnnotationValueError`."""
 
+    @property
+    def example(self) -> str:
+        """A value this parser accepts, for the docs ("" when only the declaration can say)."""
+        return ""
+
 
 #: Go ``unicode.IsSpace``: what ``strings.TrimSpace`` (upstream) and CEL ``trim()`` remove
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
@@ -91,6 +96,10 @@ class GoBool(Parser):
     def describe(self) -> str:
         return "bool (Go ParseBool)"
 
+    @property
+    def example(self) -> str:
+        return "true"
+
     def __call__(self, raw: str) -> bool:
         if raw in GO_TRUE:
             return True
@@ -114,6 +123,10 @@ class TrueFalse(Parser):
     def describe(self) -> str:
         return '`"true"` or `"false"`' + (" (any case)" if self.case_insensitive else "")
 
+    @property
+    def example(self) -> str:
+        return "true"
+
     def __call__(self, raw: str) -> bool:
         v = ascii_lower(raw) if self.case_insensitive else raw
         if v == "true":
@@ -133,6 +146,10 @@ class NotFalse(Parser):
 
     def __call__(self, raw: str) -> bool:
         return raw not in ("false", "")
+
+    @property
+    def example(self) -> str:
+        return "true"
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,6 +190,12 @@ class Int(Parser):
             text = "int" + self._accepted.removeprefix("an integer")
         return text + (f" ({self.unit})" if self.unit else "")
 
+    @property
+    def example(self) -> str:
+        if self.choices:
+            return str(self.choices[0])
+        return str(next((b for b in (self.min, self.max) if b is not None), 0))
+
     def __call__(self, raw: str) -> int:
         if not _GO_INT.fullmatch(raw) or not INT64_MIN <= int(raw) <= INT64_MAX:
             return _fail(f"must be {self._accepted}")
@@ -202,6 +225,10 @@ class Enum(Parser):
             text += " (deprecated: " + ", ".join(f"`{d}`" for d, _ in self.deprecated) + ")"
         return text + (" (any case)" if self.case_insensitive else "")
 
+    @property
+    def example(self) -> str:
+        return self.values[0]
+
     def __call__(self, raw: str) -> str:
         fold = ascii_lower if self.case_insensitive else str
         for v in self.values:
@@ -222,6 +249,8 @@ class Str(Parser):
     what: str = "a string"
     max_len: int | None = None
     allow_empty: bool = False
+    #: a value it accepts, for the docs
+    sample: str = ""
 
     def __post_init__(self) -> None:
         if _NOT_PORTABLE.search(self.pattern):
@@ -231,6 +260,10 @@ class Str(Parser):
     @property
     def describe(self) -> str:
         return self.what + (f" (at most {self.max_len} characters)" if self.max_len else "")
+
+    @property
+    def example(self) -> str:
+        return self.sample
 
     def __call__(self, raw: str) -> str:
         if raw == "" and self.allow_empty:
@@ -278,6 +311,10 @@ class IPAddress(Parser):
     def describe(self) -> str:
         return self.what
 
+    @property
+    def example(self) -> str:
+        return "2001:db8::10" if self.version == 6 else "10.0.1.10"
+
     def __call__(self, raw: str) -> str:
         ip = parse_ip(raw)
         if ip is None or (self.version and ip.version != self.version):
@@ -293,6 +330,10 @@ class Cidr(Parser):
     @property
     def describe(self) -> str:
         return "a CIDR"
+
+    @property
+    def example(self) -> str:
+        return "10.0.0.0/8"
 
     def __call__(self, raw: str) -> str:
         if "/" not in raw:
@@ -314,6 +355,10 @@ class PortOrKeyword(Parser):
     def describe(self) -> str:
         return f"`{self.keyword}` or port 1-65535"
 
+    @property
+    def example(self) -> str:
+        return self.keyword
+
     def __call__(self, raw: str) -> int | str:
         if raw == self.keyword:
             return raw
@@ -329,6 +374,10 @@ class JsonObject(Parser):
     @property
     def describe(self) -> str:
         return "JSON object"
+
+    @property
+    def example(self) -> str:
+        return "{}"
 
     def __call__(self, raw: str) -> Mapping[str, Any]:
         try:
@@ -370,6 +419,10 @@ class List(Parser):
     def describe(self) -> str:
         return f"comma list, each {self.item.describe}"
 
+    @property
+    def example(self) -> str:
+        return self.item.example
+
     def __call__(self, raw: str) -> tuple[str, ...]:
         if not go_trim(raw):
             if self.blank_is_empty:
@@ -399,6 +452,10 @@ class PortRef(Parser):
     def describe(self) -> str:
         return "port number or Service port name"
 
+    @property
+    def example(self) -> str:
+        return "443"
+
     def __call__(self, raw: str) -> int | str:
         if _GO_INT.fullmatch(raw):
             if not 1 <= int(raw) <= 65535:
@@ -419,6 +476,10 @@ class PortList(Parser):
     @property
     def describe(self) -> str:
         return "`*` or comma list of port numbers / port names"
+
+    @property
+    def example(self) -> str:
+        return "443"
 
     def __call__(self, raw: str) -> tuple[str, ...]:
         items = split_items(raw)
@@ -458,6 +519,12 @@ class KeyValues(Parser):
             text += "; keys: " + ", ".join(f"`{k}`" for k in self.keys)
         return text
 
+    @property
+    def example(self) -> str:
+        key = self.keys[0] if self.keys else (self.key.example or "team")
+        value = self.value.example if self.value is not None and self.value.example else "web"
+        return f"{key}={value}"
+
     def __call__(self, raw: str) -> Mapping[str, str]:
         out: dict[str, str] = {}
         for item in split_items(raw):
@@ -492,15 +559,17 @@ _LABEL_NAME = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)"
 _DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 
 #: a Kubernetes label key (optional DNS-subdomain prefix, "/", name of at most 63 characters)
-LABEL_KEY = Str(pattern=f"({_DNS_SUBDOMAIN}/)?{_LABEL_NAME}", what="a Kubernetes label key", max_len=317)
+LABEL_KEY = Str(pattern=f"({_DNS_SUBDOMAIN}/)?{_LABEL_NAME}", what="a Kubernetes label key", max_len=317,
+                sample="node-role.kubernetes.io/worker")
 #: a Kubernetes label value (may be empty)
-LABEL_VALUE = Str(pattern=_LABEL_NAME, what="a Kubernetes label value", max_len=63, allow_empty=True)
+LABEL_VALUE = Str(pattern=_LABEL_NAME, what="a Kubernetes label value", max_len=63, allow_empty=True, sample="edge")
 #: label filters ``k=v,k2``: an empty value (or a bare key) matches any value of that label
 LABELS = KeyValues(key=LABEL_KEY, value=LABEL_VALUE)
 #: a DNS-1123 label, the shape of most cloud resource names
-DNS_LABEL = Str(pattern=_DNS_LABEL, what="a DNS label (lower-case letters, digits, '-')", max_len=63)
+DNS_LABEL = Str(pattern=_DNS_LABEL, what="a DNS label (lower-case letters, digits, '-')", max_len=63, sample="web")
 #: a UUID, the shape of OpenStack resource IDs
-UUID = Str(pattern=r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", what="a UUID")
+UUID = Str(pattern=r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", what="a UUID",
+           sample="6f1b5b3c-2d1e-4a7b-9c3d-0123456789ab")
 
 
 def _fail(message: str) -> Any:
