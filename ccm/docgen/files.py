@@ -60,19 +60,23 @@ def generated() -> list[Generated]:
     ]
 
 
-def stale(root: Path, item: Generated) -> str | None:
-    """None when the file holds exactly what renders, else a message with a short diff."""
-    path = root / item.path
-    rendered = item.render()
+def difference(path: Path, rendered: str, shown_as: Path | None = None) -> str | None:
+    """None when ``path`` holds exactly ``rendered``, else what differs (a short unified diff)."""
+    name = shown_as or path
     try:
         current = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return f"{item.path} does not exist"
+        return f"{name} does not exist"
     if current == rendered:
         return None
-    diff = list(difflib.unified_diff(current.splitlines(), rendered.splitlines(), f"{item.path} (on disk)",
-                                     f"{item.path} (generated)", lineterm=""))
-    return f"{item.path} is stale\n" + "\n".join(diff[:DIFF_LINES]) + ("\n..." if len(diff) > DIFF_LINES else "")
+    diff = list(difflib.unified_diff(current.splitlines(), rendered.splitlines(), f"{name} (on disk)",
+                                     f"{name} (generated)", lineterm=""))
+    return f"{name} is stale\n" + "\n".join(diff[:DIFF_LINES]) + ("\n..." if len(diff) > DIFF_LINES else "")
+
+
+def stale(root: Path, item: Generated) -> str | None:
+    """None when the file holds exactly what renders, else a message with a short diff."""
+    return difference(root / item.path, item.render(), item.path)
 
 
 def orphans(root: Path) -> list[Path]:
