@@ -19,7 +19,7 @@ from ccm.controllers import cli as controller_cli
 from ccm.controllers.service.predicates import ClassFilter
 from ccm.plan import render
 from ccm.plan.core import Planning, ServicePlan, plan_service
-from ccm.plan.inputs import InputError, Obj, default_nodes, of_kind, read_documents
+from ccm.plan.inputs import InputError, Obj, default_nodes, of_kind, read_documents, with_cluster_fields
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,11 @@ def _cluster_objects(kubeconfig: str, namespace: str | None, want_services: bool
     return services, nodes
 
 
+def _key(svc: Mapping[str, Any]) -> str:
+    meta = svc.get("metadata") or {}
+    return f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
+
+
 def _inputs(args: argparse.Namespace) -> tuple[list[Obj], list[Obj]]:
     """The Services to plan and the Nodes to plan them with."""
     if not args.filename and not (args.live and args.kubeconfig):
@@ -87,25 +92,26 @@ def _inputs(args: argparse.Namespace) -> tuple[list[Obj], list[Obj]]:
     cluster_services: list[Obj] = []
     cluster_nodes: list[Obj] = []
     if args.live and args.kubeconfig:
-        cluster_services, cluster_nodes = _cluster_objects(args.kubeconfig, args.namespace, not args.filename)
+        cluster_services, cluster_nodes = _cluster_objects(args.kubeconfig, args.namespace, True)
+        # a file's Service is compared as it would be stored: uid, node ports, status from the cluster
+        stored = {_key(s): s for s in cluster_services}
+        services = [with_cluster_fields(s, stored[_key(s)]) if _key(s) in stored else s for s in services]
     if args.nodes:
         nodes = of_kind(read_documents(args.nodes), "Node")
     elif not nodes:
         nodes = cluster_nodes if args.live and args.kubeconfig else default_nodes(args.provider)
-    return services or cluster_services, nodes
+    return services if args.filename else cluster_services, nodes
 
 
 def make_plans(ctx: Planning, services: Sequence[Mapping[str, Any]], nodes: Sequence[Mapping[str, Any]],
                ) -> tuple[list[ServicePlan], list[str]]:
     """Every Service's plan, and the errors of those that could not be planned (a cloud error)."""
     plans, errors = [], []
-    for svc in sorted(services, key=lambda s: ((s.get("metadata") or {}).get("namespace") or "default",
-                                               (s.get("metadata") or {}).get("name") or "")):
+    for svc in sorted(services, key=_key):
         try:
             plans.append(plan_service(ctx, svc, nodes))
         except Exception as exc:
-            meta = svc.get("metadata") or {}
-            errors.append(f"{meta.get('namespace') or 'default'}/{meta.get('name')}: cannot plan: {exc}")
+            errors.append(f"{_key(svc)}: cannot plan: {exc}")
     return plans, errors
 
 

@@ -119,3 +119,23 @@ def with_defaults(svc: Mapping[str, Any]) -> tuple[Obj, list[str]]:
         notes.append(f"spec.healthCheckNodePort is not set: planned with {PLACEHOLDER_HEALTH_CHECK_NODE_PORT}; "
                      "the API server allocates the real one")
     return out, notes
+
+
+def with_cluster_fields(svc: Mapping[str, Any], stored: Mapping[str, Any]) -> Obj:
+    """``svc`` (from a file) as the API server would store it over ``stored`` (the cluster's object
+    of the same name): the uid, allocated node ports and health-check node port and the status come
+    from ``stored`` where the file has none, so ``--live`` compares with the real load balancer."""
+    out = copy.deepcopy(dict(svc))
+    meta, stored_meta = out.setdefault("metadata", {}), stored.get("metadata") or {}
+    if not meta.get("uid"):
+        meta["uid"] = stored_meta.get("uid")
+    spec, stored_spec = out.setdefault("spec", {}), stored.get("spec") or {}
+    allocated = {(p.get("port"), p.get("protocol") or "TCP"): p.get("nodePort") for p in stored_spec.get("ports") or ()}
+    for port in spec.get("ports") or ():
+        if not port.get("nodePort"):
+            port["nodePort"] = allocated.get((port.get("port"), port.get("protocol") or "TCP"))
+    if not spec.get("healthCheckNodePort") and stored_spec.get("healthCheckNodePort"):
+        spec["healthCheckNodePort"] = stored_spec["healthCheckNodePort"]
+    out.setdefault("status", stored.get("status") or {})
+    return out
+

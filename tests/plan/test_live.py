@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ccm.cli import main
 from providers.adapter.naming import default_load_balancer_name
@@ -42,6 +43,9 @@ class LiveCloud:
     reverts: Callable[[str, list[dict[str, Any]]], bool]
     #: annotations the registry rejects for this cloud
     invalid: dict[str, str]
+    #: an annotation change the adapter applies in place, and whether a plan is exactly that update
+    edit: dict[str, str]
+    applies_edit: Callable[[str, list[dict[str, Any]]], bool]
 
 
 @pytest.fixture
@@ -63,13 +67,18 @@ def aws_live(api_client: Any, moto: Any, world: Any) -> Iterator[LiveCloud]:
              {"LoadBalancerName": default_load_balancer_name(uid(name)),
               "Instances": [{"InstanceId": world.instances[0]}]})]
 
+    def applies_edit(name: str, ops: list[dict[str, Any]]) -> bool:
+        return [(o["call"]["action"], o["call"]["params"]["LoadBalancerAttributes"]["ConnectionSettings"])
+                for o in ops] == [("modify_load_balancer_attributes", {"IdleTimeout": 120})]
+
     with running_cluster(api_client, moto, world) as cluster:
         yield LiveCloud(
             "aws", ["--aws-endpoint-url", moto.url, "--aws-region", REGION,
                     "--provider-option", "aws-access-key-id=testing",
                     "--provider-option", "aws-secret-access-key=testing"],
             CLUSTER, cluster.service, cluster.wait_hostname, cluster.events, drift, reverts,
-            {aws_ann.CONNECTION_IDLE_TIMEOUT.key: "9999"})
+            {aws_ann.CONNECTION_IDLE_TIMEOUT.key: "9999"}, {aws_ann.CONNECTION_IDLE_TIMEOUT.key: "120"},
+            applies_edit)
 
 
 #: one fixture per cloud; the GCE and ARM emulator cases are added here when those adapters land
@@ -112,3 +121,18 @@ def test_live_plan_is_empty_after_reconcile_reverts_drift_and_repeats_refusals(
     status, plans = plan(live, kubeconfig, "--namespace", "default")
     ops = plans["default/web"]["operations"]
     assert live.reverts("web", ops), f"expected exactly the revert of the drift, got {json.dumps(ops, indent=1)}"
+
+    # one Service from a file, as it would be applied: uid and node ports come from the cluster
+    edited = tmp_path / "web.yaml"
+    edited.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Service", "metadata": {
+        "name": "web", "namespace": "default", "annotations": live.edit}, "spec": {
+        "type": "LoadBalancer", "selector": {"app": "web"},
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080},
+                  {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443}]}}))
+    # the drift above is still there: the plan of the file shows both the revert and the edit
+    status, plans = plan(live, kubeconfig, "-f", str(edited))
+    assert list(plans) == ["default/web"]
+    ops = plans["default/web"]["operations"]
+    assert live.applies_edit("web", [o for o in ops if not live.reverts("web", [o])]), json.dumps(ops, indent=1)
+    assert any(live.reverts("web", [o]) for o in ops)
+
