@@ -121,3 +121,18 @@ def test_usage_errors_exit_2(args: list[str], message: str) -> None:
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         assert main(args) == 2
     assert message in err.getvalue()
+
+
+def test_plan_takes_every_per_cloud_flag_of_the_controller() -> None:
+    """A flag added to `ccm controller` for a cloud (endpoint, region, project) reaches `ccm plan --live`."""
+    import argparse
+
+    from ccm.controllers import cli as controller_cli
+    from ccm.plan import cli as plan_cli
+
+    controller, plan = argparse.ArgumentParser(), argparse.ArgumentParser()
+    controller_cli.add_arguments(controller)
+    plan_cli.add_arguments(plan)
+    cloud_flags = {o for a in controller._actions for o in a.option_strings
+                   if o.startswith(("--aws-", "--gcp-", "--azure-", "--openstack-", "--cloud-config", "--provider-option"))}
+    assert cloud_flags and cloud_flags <= {o for a in plan._actions for o in a.option_strings}
