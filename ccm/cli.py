@@ -19,6 +19,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "node-proxy": ("ccm.proxy.cli", "Run the node proxy (NodePort -> endpoints)."),
     "demo": ("ccm.demo", "Run everything on this machine and print a URL that answers."),
     "annotations": ("ccm.reference", "Print the annotation reference as Markdown."),
+    "plan": ("ccm.plan.cli", "Print the cloud resources ccm would build for Services, or the next diff."),
+    "admission-policy": ("ccm.admission.cli", "Print a ValidatingAdmissionPolicy for ccm's annotations."),
+    "docs": ("ccm.docgen.cli", "Check or write the generated docs and the chart's admission policies."),
     "emulator": ("emulators.cli", "Run a cloud API emulator (gce, azure, openstack) on loopback."),
 }
 

@@ -7,7 +7,6 @@ adapter implements (``providers.registry``), so it lives above both.
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from pathlib import Path
 
@@ -15,8 +14,6 @@ from ccm.annotations import registry
 from providers import registry as providers
 
 DEFAULT_FILE = "docs/annotations.md"
-#: lines of diff shown by --check; enough to see what changed, short enough for a CI log
-DIFF_LINES = 40
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,16 +31,10 @@ def render() -> str:
 
 def check(path: Path, rendered: str) -> str | None:
     """None when ``path`` holds exactly ``rendered``, else a message saying how to fix it."""
-    try:
-        current = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return f"{path} does not exist; run `ccm annotations --write --file {path}`"
-    if current == rendered:
-        return None
-    diff = list(difflib.unified_diff(current.splitlines(), rendered.splitlines(),
-                                     f"{path} (on disk)", f"{path} (from the registry)", lineterm=""))
-    shown = "\n".join(diff[:DIFF_LINES]) + ("\n..." if len(diff) > DIFF_LINES else "")
-    return f"{path} is stale: it differs from the annotation registry; run `ccm annotations --write --file {path}`\n{shown}"
+    from ccm.docgen.files import difference
+
+    problem = difference(path, rendered)
+    return None if problem is None else f"{problem}\nrun `ccm annotations --write --file {path}`"
 
 
 def run(args: argparse.Namespace) -> int:

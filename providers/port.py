@@ -464,3 +464,7 @@ class ProviderContext:
     #: provider-specific settings: ``--cloud-config`` entries and flags such as aws-endpoint-url;
     #: may hold static credentials, so it is kept out of the repr
     options: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    #: built only for ``planner().plan_offline`` (``ccm plan`` without ``--live``): the factory must
+    #: not need credentials, an endpoint, a region or a project, must make no call and start nothing;
+    #: what only the cloud knows becomes a placeholder in the plan
+    offline: bool = False

@@ -18,7 +18,7 @@ from typing import Any
 
 from ccm.annotations import registry
 from ccm.annotations.registry import ALL, Annotation, declare
-from ccm.annotations.types import AnnotationValueError, Cidr, List
+from ccm.annotations.types import AnnotationValueError, Cidr, List, go_trim
 
 LOAD_BALANCER_SOURCE_RANGES = declare(
     "service.beta.kubernetes.io/load-balancer-source-ranges",
@@ -28,6 +28,7 @@ LOAD_BALANCER_SOURCE_RANGES = declare(
         "CIDRs, each trimmed and normalised; one bad entry is an error (never a fallback to 0.0.0.0/0). A blank "
         "value means the default, as upstream `GetLoadBalancerSourceRanges`; Azure treats it like "
         "`azure-allowed-ip-ranges`.",
+    category="security",
 )
 #: the short name adapters may prefer
 SOURCE_RANGES = LOAD_BALANCER_SOURCE_RANGES
@@ -68,7 +69,7 @@ def _cidrs(items: Sequence[Any]) -> tuple[str, ...]:
     """Each item trimmed and parsed like ``netutils.ParseCIDRSloppy``; duplicates dropped in order."""
     out: list[str] = []
     for item in items:
-        text = str(item).strip()
+        text = go_trim(str(item))
         try:
             cidr = _CIDR(text)
         except AnnotationValueError:
@@ -93,7 +94,7 @@ def resolve_source_ranges(spec_ranges: Sequence[Any] | None, annotation: str | N
             raise InvalidSourceRanges(
                 f"service.Spec.LoadBalancerSourceRanges: {_go_list(spec_ranges)} is not valid. Expecting a list "
                 f"of IP ranges. For example, 10.0.0.0/24. Error msg: {exc}") from None
-    value = (annotation or "").strip()
+    value = go_trim(annotation or "")
     if not value:
         return SourceRanges(DEFAULT_SOURCE_RANGES, False)
     try:

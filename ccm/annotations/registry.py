@@ -38,6 +38,29 @@ UPSTREAM = {
 
 #: placeholders allowed in templated keys (Azure ``port_{port}_...``) and what they match
 PLACEHOLDERS = {"port": r"[1-9][0-9]{0,4}", "protocol": r"[A-Z][A-Z_]*"}
+#: what an annotation configures: the sections of docs/annotations.md, in this order
+CATEGORIES = {
+    "type": "Load-balancer type and scheme",
+    "addresses": "Addresses, subnets and networks",
+    "listeners": "Listeners, protocols and TLS",
+    "health": "Health checks",
+    "backends": "Backends and traffic distribution",
+    "client-ip": "Client IP and PROXY protocol",
+    "timeouts": "Draining, timeouts and connections",
+    "security": "Source ranges and security groups",
+    "logging": "Access logs",
+    "tags": "Tags and names",
+    "private-link": "Private Link Service",
+    "other": "Other",
+}
+#: each cloud's load-balancer types, as the ``lb_types`` of its declarations name them
+LOAD_BALANCER_TYPES = {
+    "aws": ("CLB", "NLB"),
+    "gcp": ("external", "internal"),
+    "azure": ("public", "internal"),
+    # public: a floating IP on the VIP; internal: the VIP alone
+    "openstack": ("public", "internal"),
+}
 
 __all__ = [
     "ALL",
@@ -90,6 +113,12 @@ class Annotation:
     cloud: str = ""
     #: how the docs show the default when it depends on other settings
     default_doc: str = ""
+    #: what it configures (a key of :data:`CATEGORIES`), its docs section
+    category: str = "other"
+    #: a value it accepts, for the docs ("" takes the parser's example)
+    example: str = ""
+    #: the load-balancer types of its cloud it applies to (:data:`LOAD_BALANCER_TYPES`); () is all
+    lb_types: tuple[str, ...] = ()
 
     #: for a templated key (``{port}`` placeholders): the regular expression of real keys
     pattern: re.Pattern[str] | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
@@ -97,6 +126,10 @@ class Annotation:
     def __post_init__(self) -> None:
         if self.upstream not in UPSTREAM:
             raise ValueError(f"{self.key}: upstream must be one of {', '.join(UPSTREAM)}")
+        if self.category not in CATEGORIES:
+            raise ValueError(f"{self.key}: category must be one of {', '.join(CATEGORIES)}")
+        if not self.example:
+            object.__setattr__(self, "example", self.parser.example)
         if not self.cloud:
             object.__setattr__(self, "cloud", "common" if ALL in self.providers else min(self.providers))
         if "{" in self.key:
@@ -186,6 +219,9 @@ class CrossCheck:
     check: Callable[[Callable[[str], Any]], str | None]
     doc: str
     when_all_set: bool = True
+    #: the same rule in CEL for ``ccm admission-policy``: ``{0}``, ``{1}``... stand for the typed
+    #: values of ``keys`` (the default when absent); "" leaves the rule to the controller
+    cel: str = ""
 
 
 _lock = threading.RLock()
@@ -212,12 +248,16 @@ def declare(
     cloud: str = "",
     default_doc: str = "",
     since: str = "0.1",
+    category: str = "other",
+    example: str = "",
+    lb_types: Iterable[str] = (),
 ) -> Annotation:
     """Create and register an annotation; a key or alias declared twice is a programming error."""
     ann = Annotation(
         key=key, parser=parser, default=default, providers=frozenset(providers),
         create_only=create_only, doc=doc, since=since, upstream=upstream,
         aliases=tuple(aliases), on_invalid=on_invalid, cloud=cloud, default_doc=default_doc,
+        category=category, example=example, lb_types=tuple(lb_types),
     )
     with _lock:
         for k in (ann.key, *ann.aliases):
@@ -250,9 +290,10 @@ def cross_check(
     check: Callable[[Callable[[str], Any]], str | None],
     doc: str,
     when_all_set: bool = True,
+    cel: str = "",
 ) -> CrossCheck:
     """Register a rule between annotations (e.g. AWS health-check timeout < interval)."""
-    rule = CrossCheck(tuple(a.key for a in annotations), check, doc, when_all_set)
+    rule = CrossCheck(tuple(a.key for a in annotations), check, doc, when_all_set, cel)
     with _lock:
         _checks.append(rule)
     return rule
@@ -321,7 +362,7 @@ def _raw_value(ann: Annotation, annotations: Mapping[str, str]) -> tuple[str, st
     return None
 
 
-def _describe_default(ann: Annotation) -> str:
+def describe_default(ann: Annotation) -> str:
     if ann.default_doc:
         return ann.default_doc
     return "unset" if ann.default is None else repr(ann.default)
@@ -347,7 +388,7 @@ class _Outcome:
             else:
                 self.warnings.append(AnnotationWarning(
                     written, raw,
-                    f"is invalid: {exc.message}; using the default ({_describe_default(ann)}) as upstream does"))
+                    f"is invalid: {exc.message}; using the default ({describe_default(ann)}) as upstream does"))
 
 
 def parse(provider: str, annotations: Mapping[str, str]) -> ParsedAnnotations:

@@ -8,6 +8,13 @@ declaration's ``on_invalid="warn"`` policy reproduces that and still tells the u
 
 Value types handed to adapters: ``bool``, ``int``, ``str``, ``tuple[str, ...]`` for lists and
 a read-only ``Mapping[str, str]`` (``types.MappingProxyType``) for key=value lists.
+
+Every rule here is also expressible in Kubernetes CEL, so ``ccm admission-policy`` can reject at
+``kubectl apply`` time exactly what these parsers reject (``tests/admission`` checks agreement
+value by value): whitespace is Go's ``strings.TrimSpace`` set (CEL ``trim()``), "any case" is
+ASCII case (CEL ``lowerAscii()``), integers are Go ``Atoi`` (int64), IPs and CIDRs follow
+Kubernetes' ``isIP``/``isCIDR`` (Go ``netip``, no zones, no IPv4-mapped IPv6), and patterns use
+the syntax RE2 and Python's ``re`` read the same way (no shorthand classes such as ``\\w``).
 """
 
 from __future__ import annotations
@@ -42,6 +49,30 @@ class Parser(abc.ABC):
     def __call__(self, raw: str) -> Any:
         """Return the typed value or raise :class:`AnnotationValueError`."""
 
+    @property
+    def example(self) -> str:
+        """A value this parser accepts, for the docs ("" when only the declaration can say)."""
+        return ""
+
+
+#: Go ``unicode.IsSpace``: what ``strings.TrimSpace`` (upstream) and CEL ``trim()`` remove
+GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+#: Go ``strconv.Atoi`` on 64-bit platforms: int64
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: regular-expression syntax that RE2 (CEL ``matches``) and Python read differently
+_NOT_PORTABLE = re.compile(r"\\[wWdDsSbBAZzpPuU]|\(\?P|\(\?<|\(\?=|\(\?!")
+
+
+def go_trim(text: str) -> str:
+    """``strings.TrimSpace``: Unicode white space (not Python's wider ``str.strip`` set) off both ends."""
+    return text.strip(GO_SPACE)
+
+
+def ascii_lower(text: str) -> str:
+    """CEL ``lowerAscii()``: only A-Z change (``str.lower`` would also fold, e.g., the Kelvin sign)."""
+    return text.translate(_ASCII_LOWER)
+
 
 def _choices(values: tuple[str, ...]) -> str:
     if len(values) == 1:
@@ -64,6 +95,10 @@ class GoBool(Parser):
     @property
     def describe(self) -> str:
         return "bool (Go ParseBool)"
+
+    @property
+    def example(self) -> str:
+        return "true"
 
     def __call__(self, raw: str) -> bool:
         if raw in GO_TRUE:
@@ -88,8 +123,12 @@ class TrueFalse(Parser):
     def describe(self) -> str:
         return '`"true"` or `"false"`' + (" (any case)" if self.case_insensitive else "")
 
+    @property
+    def example(self) -> str:
+        return "true"
+
     def __call__(self, raw: str) -> bool:
-        v = raw.lower() if self.case_insensitive else raw
+        v = ascii_lower(raw) if self.case_insensitive else raw
         if v == "true":
             return True
         if v == "false":
@@ -107,6 +146,10 @@ class NotFalse(Parser):
 
     def __call__(self, raw: str) -> bool:
         return raw not in ("false", "")
+
+    @property
+    def example(self) -> str:
+        return "true"
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,8 +190,14 @@ class Int(Parser):
             text = "int" + self._accepted.removeprefix("an integer")
         return text + (f" ({self.unit})" if self.unit else "")
 
+    @property
+    def example(self) -> str:
+        if self.choices:
+            return str(self.choices[0])
+        return str(next((b for b in (self.min, self.max) if b is not None), 0))
+
     def __call__(self, raw: str) -> int:
-        if not _GO_INT.fullmatch(raw):
+        if not _GO_INT.fullmatch(raw) or not INT64_MIN <= int(raw) <= INT64_MAX:
             return _fail(f"must be {self._accepted}")
         value = int(raw)
         if self.choices and value not in self.choices:
@@ -176,8 +225,12 @@ class Enum(Parser):
             text += " (deprecated: " + ", ".join(f"`{d}`" for d, _ in self.deprecated) + ")"
         return text + (" (any case)" if self.case_insensitive else "")
 
+    @property
+    def example(self) -> str:
+        return self.values[0]
+
     def __call__(self, raw: str) -> str:
-        fold = str.lower if self.case_insensitive else str
+        fold = ascii_lower if self.case_insensitive else str
         for v in self.values:
             if fold(raw) == fold(v):
                 return v
@@ -196,15 +249,26 @@ class Str(Parser):
     what: str = "a string"
     max_len: int | None = None
     allow_empty: bool = False
+    #: a value it accepts, for the docs
+    sample: str = ""
+
+    def __post_init__(self) -> None:
+        if _NOT_PORTABLE.search(self.pattern):
+            raise ValueError(f"pattern {self.pattern!r}: use explicit classes ([0-9], [^\\x00-\\x20]) and no "
+                             "lookaround or named groups, so RE2 (CEL) reads it as Python does")
 
     @property
     def describe(self) -> str:
         return self.what + (f" (at most {self.max_len} characters)" if self.max_len else "")
 
+    @property
+    def example(self) -> str:
+        return self.sample
+
     def __call__(self, raw: str) -> str:
         if raw == "" and self.allow_empty:
             return raw
-        if raw.strip() == "":
+        if go_trim(raw) == "":
             return _fail(f"must be {self.what}, not empty")
         if self.max_len is not None and len(raw) > self.max_len:
             return _fail(f"must be {self.what} of at most {self.max_len} characters")
@@ -213,9 +277,29 @@ class Str(Parser):
         return raw
 
 
+def parse_ip(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Kubernetes CEL ``isIP``: Go ``netip.ParseAddr`` without a zone or an IPv4-mapped IPv6 address.
+
+    Python's ``ipaddress`` and Go agree on the rest (dotted quads without leading zeros, at most
+    four hex digits per group, one ``::`` standing for at least one group).
+    """
+    if "%" in raw:
+        return None
+    try:
+        ip = ipaddress.ip_address(raw)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return None
+    return ip
+
+
+_PREFIX_LENGTH = re.compile(r"0|[1-9][0-9]{0,2}")
+
+
 @dataclasses.dataclass(frozen=True)
 class IPAddress(Parser):
-    """A single IP address of the given family (4, 6, or 0 for either)."""
+    """A single IP address of the given family (4, 6, or 0 for either), as Kubernetes CEL ``isIP``."""
 
     version: int = 0
 
@@ -227,31 +311,38 @@ class IPAddress(Parser):
     def describe(self) -> str:
         return self.what
 
+    @property
+    def example(self) -> str:
+        return "2001:db8::10" if self.version == 6 else "10.0.1.10"
+
     def __call__(self, raw: str) -> str:
-        try:
-            ip = ipaddress.ip_address(raw)
-        except ValueError:
-            return _fail(f"must be {self.what}")
-        if self.version and ip.version != self.version:
+        ip = parse_ip(raw)
+        if ip is None or (self.version and ip.version != self.version):
             return _fail(f"must be {self.what}")
         return str(ip)
 
 
 @dataclasses.dataclass(frozen=True)
 class Cidr(Parser):
-    """Go ``net.ParseCIDR``: an address with a prefix length; host bits are masked off."""
+    """An address with a prefix length, as Kubernetes CEL ``isCIDR`` (Go ``netip.ParsePrefix``: no
+    leading zeros in the length, no netmask form); host bits are masked off."""
 
     @property
     def describe(self) -> str:
         return "a CIDR"
 
+    @property
+    def example(self) -> str:
+        return "10.0.0.0/8"
+
     def __call__(self, raw: str) -> str:
         if "/" not in raw:
             return _fail("must be a CIDR such as 10.0.0.0/8 (the prefix length is required)")
-        try:
-            return str(ipaddress.ip_network(raw, strict=False))
-        except ValueError:
+        address, _, length = raw.rpartition("/")
+        ip = parse_ip(address)
+        if ip is None or not _PREFIX_LENGTH.fullmatch(length) or int(length) > ip.max_prefixlen:
             return _fail("must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32")
+        return str(ipaddress.ip_network((ip, int(length)), strict=False))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,6 +354,10 @@ class PortOrKeyword(Parser):
     @property
     def describe(self) -> str:
         return f"`{self.keyword}` or port 1-65535"
+
+    @property
+    def example(self) -> str:
+        return self.keyword
 
     def __call__(self, raw: str) -> int | str:
         if raw == self.keyword:
@@ -279,6 +374,10 @@ class JsonObject(Parser):
     @property
     def describe(self) -> str:
         return "JSON object"
+
+    @property
+    def example(self) -> str:
+        return "{}"
 
     def __call__(self, raw: str) -> Mapping[str, Any]:
         try:
@@ -297,7 +396,7 @@ class JsonObject(Parser):
 
 def split_items(raw: str) -> list[str]:
     """Comma-separated items, each trimmed; an empty item is an error (a typo, not "nothing")."""
-    items = [item.strip() for item in raw.split(",")]
+    items = [go_trim(item) for item in raw.split(",")]
     for i, item in enumerate(items, 1):
         if not item:
             _fail(f"must be a comma-separated list without empty items (item {i} is empty)")
@@ -320,8 +419,12 @@ class List(Parser):
     def describe(self) -> str:
         return f"comma list, each {self.item.describe}"
 
+    @property
+    def example(self) -> str:
+        return self.item.example
+
     def __call__(self, raw: str) -> tuple[str, ...]:
-        if not raw.strip():
+        if not go_trim(raw):
             if self.blank_is_empty:
                 return ()
             return _fail(f"must be a comma-separated list, each {self.item.describe}; not empty")
@@ -349,6 +452,10 @@ class PortRef(Parser):
     def describe(self) -> str:
         return "port number or Service port name"
 
+    @property
+    def example(self) -> str:
+        return "443"
+
     def __call__(self, raw: str) -> int | str:
         if _GO_INT.fullmatch(raw):
             if not 1 <= int(raw) <= 65535:
@@ -369,6 +476,10 @@ class PortList(Parser):
     @property
     def describe(self) -> str:
         return "`*` or comma list of port numbers / port names"
+
+    @property
+    def example(self) -> str:
+        return "443"
 
     def __call__(self, raw: str) -> tuple[str, ...]:
         items = split_items(raw)
@@ -408,18 +519,24 @@ class KeyValues(Parser):
             text += "; keys: " + ", ".join(f"`{k}`" for k in self.keys)
         return text
 
+    @property
+    def example(self) -> str:
+        key = self.keys[0] if self.keys else (self.key.example or "team")
+        value = self.value.example if self.value is not None and self.value.example else "web"
+        return f"{key}={value}"
+
     def __call__(self, raw: str) -> Mapping[str, str]:
         out: dict[str, str] = {}
         for item in split_items(raw):
             key, eq, value = item.partition("=")
-            key, value = key.strip(), value.strip()
+            key, value = go_trim(key), go_trim(value)
             if "=" in value:
                 return _fail(f'item "{item}" must be key=value with a single "="')
             if not eq and not self.key_only:
                 return _fail(f'item "{item}" must be key=value')
             if self.keys and key not in self.keys:
                 return _fail(f'key "{key}" is not supported; supported keys: {", ".join(self.keys)}')
-            if self.reserved_prefix and key.lower().startswith(self.reserved_prefix):
+            if self.reserved_prefix and ascii_lower(key).startswith(self.reserved_prefix):
                 return _fail(f'key "{key}" uses the reserved prefix "{self.reserved_prefix}"')
             try:
                 self.key(key)
@@ -442,15 +559,17 @@ _LABEL_NAME = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)"
 _DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 
 #: a Kubernetes label key (optional DNS-subdomain prefix, "/", name of at most 63 characters)
-LABEL_KEY = Str(pattern=f"({_DNS_SUBDOMAIN}/)?{_LABEL_NAME}", what="a Kubernetes label key", max_len=317)
+LABEL_KEY = Str(pattern=f"({_DNS_SUBDOMAIN}/)?{_LABEL_NAME}", what="a Kubernetes label key", max_len=317,
+                sample="node-role.kubernetes.io/worker")
 #: a Kubernetes label value (may be empty)
-LABEL_VALUE = Str(pattern=_LABEL_NAME, what="a Kubernetes label value", max_len=63, allow_empty=True)
+LABEL_VALUE = Str(pattern=_LABEL_NAME, what="a Kubernetes label value", max_len=63, allow_empty=True, sample="edge")
 #: label filters ``k=v,k2``: an empty value (or a bare key) matches any value of that label
 LABELS = KeyValues(key=LABEL_KEY, value=LABEL_VALUE)
 #: a DNS-1123 label, the shape of most cloud resource names
-DNS_LABEL = Str(pattern=_DNS_LABEL, what="a DNS label (lower-case letters, digits, '-')", max_len=63)
+DNS_LABEL = Str(pattern=_DNS_LABEL, what="a DNS label (lower-case letters, digits, '-')", max_len=63, sample="web")
 #: a UUID, the shape of OpenStack resource IDs
-UUID = Str(pattern=r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", what="a UUID")
+UUID = Str(pattern=r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", what="a UUID",
+           sample="6f1b5b3c-2d1e-4a7b-9c3d-0123456789ab")
 
 
 def _fail(message: str) -> Any:

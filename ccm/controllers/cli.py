@@ -63,10 +63,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     add_version(p)
     p.add_argument("--kubeconfig", help="kubeconfig file; in-cluster config when omitted")
-    p.add_argument("--cloud-provider", required=True, help="fake, local, aws, gcp or azure (openstack when built)")
+    p.add_argument("--cloud-provider", required=True, help="fake, local, aws, gcp, azure or openstack")
     p.add_argument("--cloud-config", help="the provider's config file, read with its upstream format "
                                           "(AWS: cloud.conf [Global], GCP: gce.conf [global]: an unknown key "
-                                          "is an error; Azure: azure.json: an unknown key is a warning)")
+                                          "is an error; Azure: azure.json: an unknown key is a warning; OpenStack: "
+                                          "cloud.conf [Global], [LoadBalancer]: an unknown key is an error)")
     p.add_argument("--cluster-name", default="kubernetes", help="the cluster's name, tagged on what ccm creates")
     p.add_argument("--controllers", action="append", default=None, metavar="LIST",
                    help="'*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', "

@@ -116,12 +116,20 @@ def credentials(options: Mapping[str, str]) -> tuple[str | None, str | None, str
     return key_id, secret, token
 
 
-def make_clients(options: Mapping[str, str], counter: ApiCallCounter) -> Clients:
-    """Build counted clients; every HTTP attempt (retries included) is one counted request."""
+#: the region of clients built for offline planning, which never send a request
+OFFLINE_REGION = "us-east-1"
+
+
+def make_clients(options: Mapping[str, str], counter: ApiCallCounter, *, offline: bool = False) -> Clients:
+    """Build counted clients; every HTTP attempt (retries included) is one counted request.
+
+    ``offline`` (``ProviderContext.offline``): the clients are never used, so a missing region is
+    not an error. boto3 resolves credentials at the first request, never here.
+    """
     key_id, secret, token = credentials(options)
     session = boto3.session.Session(region_name=options.get("aws-region") or None, aws_access_key_id=key_id,
                                     aws_secret_access_key=secret, aws_session_token=token)
-    region = session.region_name
+    region = session.region_name or (OFFLINE_REGION if offline else None)
     if not region:
         raise ValueError("aws: no region configured; set --aws-region or AWS_REGION/AWS_DEFAULT_REGION")
     config = botocore.config.Config(
@@ -133,7 +141,8 @@ def make_clients(options: Mapping[str, str], counter: ApiCallCounter) -> Clients
     endpoint = options.get("aws-endpoint-url") or None
     built: dict[str, Any] = {}
     for service in ("elb", "elbv2", "ec2"):
-        client = session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
+        client = session.client(service, region_name=region, endpoint_url=endpoint,  # type: ignore[call-overload]
+                                config=config)
         service_id = client.meta.service_model.service_id.hyphenize()
         client.meta.events.register(f"request-created.{service_id}", _stamp)
         client.meta.events.register(f"needs-retry.{service_id}", _count_hook(counter, service))

@@ -51,7 +51,7 @@ class AwsCloud(CloudProvider):
         options = resolve_options(context)
         #: every AWS request this provider sent (benchmarks and tests read it in-process)
         self.counter = ApiCallCounter("aws")
-        self.clients: Clients = make_clients(options, self.counter)
+        self.clients: Clients = make_clients(options, self.counter, offline=context.offline)
         self._lb = AwsLoadBalancer(self.clients, options)
         self._planner = AwsPlanner(self._lb)
         self._inventory = AwsInventory(self._lb, context.cluster_name)

@@ -19,9 +19,14 @@ class LocalCloud(CloudProvider):
     name: ClassVar[str] = "local"
     annotation_provider: ClassVar[str] = "local"
 
-    def __init__(self, cluster_name: str, options: LocalOptions) -> None:
+    def __init__(self, cluster_name: str, options: LocalOptions, *, offline: bool = False) -> None:
+        """``offline``: only for planning from scratch; no engine, listener, probe or VIP file."""
         self.options = options
         self.engine = ThreadedEngine()
+        self._lb: LocalLoadBalancer | None = None
+        self._instances: LocalInstances | None = None
+        if offline:
+            return
         self.engine.start()
         try:
             self._lb = LocalLoadBalancer(cluster_name, options, self.engine)
@@ -35,24 +40,29 @@ class LocalCloud(CloudProvider):
 
     def instances(self) -> Instances | None:
         return self._instances
+
     def planner(self) -> Planner | None:
-        return LocalPlanner(self._lb)
+        return LocalPlanner(self.options, self._lb)
 
     def inventory(self) -> Inventory | None:
-        return LocalInventory(self._lb)
+        return LocalInventory(self._lb) if self._lb is not None else None
 
     def annotation_support(self) -> AnnotationSupport:
         return SUPPORT
 
     @property
     def lb(self) -> LocalLoadBalancer:
+        if self._lb is None:
+            raise RuntimeError("this local cloud was built for offline planning only")
         return self._lb
 
     def close(self) -> None:
         """Stop probing and close every listener; VIP allocations stay for the next start."""
-        self._lb.close()
-        self.engine.stop()
+        if self._lb is not None:
+            self._lb.close()
+            self.engine.stop()
 
 
 def create(context: ProviderContext) -> LocalCloud:
-    return LocalCloud(context.cluster_name, parse_options(context.cluster_name, context.options))
+    return LocalCloud(context.cluster_name, parse_options(context.cluster_name, context.options),
+                      offline=context.offline)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccm.annotations import aws, common
+from ccm.annotations import aws, common, openstack
 from ccm.annotations.common import (
     InvalidSourceRanges,
     proxy_protocol_in,
@@ -49,3 +49,5 @@ def test_proxy_protocol_is_a_neutral_notion_each_cloud_maps_to():
         proxy_protocol_in({aws.PROXY_PROTOCOL.key: "yes"})
     assert proxy_protocol_requested(parse("local", {aws.PROXY_PROTOCOL.key: "*"}).values)
     assert not proxy_protocol_requested(parse("local", {}).values)
+    assert openstack.PROXY_PROTOCOL.key in keys  # Octavia's PROXY / PROXYV2 pools
+    assert all(proxy_protocol_in({openstack.PROXY_PROTOCOL.key: v}) for v in ("true", "v1", "v2"))

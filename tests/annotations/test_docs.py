@@ -33,24 +33,36 @@ def test_rows_show_type_default_create_only_and_notes():
             if line.startswith("| `")}
     row = rows[aws.TYPE.key]
     assert "`nlb` \\| `external` \\| `nlb-ip`" in row  # pipes escaped inside the table
-    assert "| Classic ELB | yes | UP |" in row
+    assert "| `nlb` |" in row  # the example
+    assert "| Classic ELB | yes | all | UP |" in row
+    assert "| NLB |" in rows[aws.EIP_ALLOCATIONS.key] and "| CLB |" in rows[aws.CONNECTION_IDLE_TIMEOUT.key]
     assert "*Invalid: warn.*" in row
     assert "Also used by: `local`." in rows[aws.PROXY_PROTOCOL.key]
     assert "Deprecated alias: `cloud.google.com/load-balancer-type`." in rows[gcp.LOAD_BALANCER_TYPE.key]
-    assert rows[aws.HEALTHCHECK_INTERVAL.key].count(" | ") == 6  # seven cells, none split by a stray pipe
+    assert rows[aws.HEALTHCHECK_INTERVAL.key].count(" | ") == 8  # nine cells, none split by a stray pipe
 
 
 def test_rows_say_what_each_provider_implements():
     rows = {line.split(" | ")[0].strip("| `"): line.split(" | ") for line in render().splitlines()
             if line.startswith("| `")}
-    assert rows[aws.HEALTHCHECK_INTERVAL.key][5] == "aws: yes"
-    assert rows[aws.NLB_TARGET_TYPE.key][5].startswith("aws: `instance` only")
-    assert rows[aws.QUIC_ENABLED_PORTS.key][5] == "aws: recognised only"
-    assert rows[aws.PROXY_PROTOCOL.key][5] == "aws: yes; local: yes"
-    common_row = rows[common.LOAD_BALANCER_SOURCE_RANGES.key][5]
+    assert rows[aws.HEALTHCHECK_INTERVAL.key][7] == "aws: yes"
+    assert rows[aws.NLB_TARGET_TYPE.key][7].startswith("aws: `instance` only")
+    assert rows[aws.QUIC_ENABLED_PORTS.key][7] == "aws: recognised only"
+    assert rows[aws.PROXY_PROTOCOL.key][7] == "aws: yes; local: yes"
+    common_row = rows[common.LOAD_BALANCER_SOURCE_RANGES.key][7]
     assert "aws: yes" in common_row and "local: yes" in common_row
-    assert rows[gcp.LOAD_BALANCER_TYPE.key][5] in ("gcp: no adapter yet", "gcp: recognised only") or \
-        rows[gcp.LOAD_BALANCER_TYPE.key][5].startswith("gcp: ")
+    assert rows[gcp.LOAD_BALANCER_TYPE.key][7] in ("gcp: no adapter yet", "gcp: recognised only") or \
+        rows[gcp.LOAD_BALANCER_TYPE.key][7].startswith("gcp: ")
+
+
+def test_sections_follow_what_the_annotations_configure():
+    text = render()
+    aws_part = text.split("\n## AWS\n")[1].split("\n## ")[0]
+    sections = [line for line in aws_part.splitlines() if line.startswith("### ")]
+    assert sections[0] == "### AWS: Load-balancer type and scheme"
+    assert "### AWS: Health checks" in sections and "### AWS: Access logs" in sections
+    health = aws_part.split("### AWS: Health checks")[1].split("### ")[0]
+    assert f"`{aws.HEALTHCHECK_INTERVAL.key}`" in health
 
 
 def test_rules_between_annotations_are_documented():

@@ -124,12 +124,22 @@ def test_enum_deprecated_spelling_maps_to_canonical():
 
 
 def test_str_syntax_length_and_emptiness():
-    arn = Str(pattern=r"arn:\S+", what="an ARN")
+    arn = Str(pattern=r"arn:[^\x00-\x20]+", what="an ARN")
     assert arn("arn:aws:acm:us-east-1:123456789012:certificate/x") .startswith("arn:")
     assert error_of(arn, "not-an-arn") == "must be an ARN"
     assert error_of(arn, " ") == "must be an ARN, not empty"
     assert error_of(Str(max_len=3), "abcd") == "must be a string of at most 3 characters"
     assert Str(allow_empty=True)("") == ""
+    # Go's white space, not Python's: U+001C is not blank (CEL trim() keeps it), U+3000 is
+    assert Str()("\x1c") == "\x1c"
+    assert error_of(Str(), "\u3000\x85") == "must be a string, not empty"
+
+
+def test_str_patterns_must_read_the_same_in_re2():
+    with pytest.raises(ValueError, match="explicit classes"):
+        Str(pattern=r"\w+")
+    with pytest.raises(ValueError, match="explicit classes"):
+        Str(pattern=r"(?P<x>a)")
 
 
 def test_uuid():
@@ -264,3 +274,36 @@ def test_label_filters():
         "node-role.kubernetes.io/lb": "", "zone": "a", "gpu": ""}
     assert "a Kubernetes label key" in error_of(LABELS, "bad key=1")
     assert "a Kubernetes label value" in error_of(LABELS, "k=not ok!")
+
+
+@pytest.mark.parametrize(("raw", "ok"), [
+    ("10.0.0.0/8", True), ("10.1.2.3/8", True), ("2001:db8::/32", True), ("0.0.0.0/0", True),
+    ("10.0.0.0/08", False),  # Go netip: no leading zero in the length (Python alone accepts it)
+    ("10.0.0.0/255.0.0.0", False),  # no netmask form (Python alone accepts it)
+    ("::ffff:10.0.0.0/104", False),  # Kubernetes isCIDR: no IPv4-mapped IPv6
+    ("fe80::%eth0/64", False),  # no zone
+    ("010.0.0.0/8", False), ("10.0.0.0/33", False), ("10.0.0.0/+8", False), ("10.0.0.0/ 8", False),
+])
+def test_cidr_follows_kubernetes_is_cidr(raw, ok):
+    if ok:
+        assert Cidr()(raw)
+    else:
+        assert error_of(Cidr(), raw)
+
+
+def test_ip_address_has_no_zone_or_mapped_form():
+    assert IPAddress()("2001:DB8::1") == "2001:db8::1"
+    for raw in ("fe80::1%eth0", "::ffff:1.2.3.4", "1.2.3.04"):
+        assert error_of(IPAddress(), raw) == "must be an IP address"
+
+
+def test_int_is_go_atoi_on_int64():
+    assert Int()("+0009223372036854775807") == 2**63 - 1
+    assert Int()("-9223372036854775808") == -(2**63)
+    assert error_of(Int(), "9223372036854775808") == "must be an integer"
+
+
+def test_case_insensitive_means_ascii_case():
+    kelvin = "\u212a"  # str.lower() folds it to "k"; CEL lowerAscii() does not
+    assert Enum(("k",), case_insensitive=True)("K") == "k"
+    assert error_of(Enum(("k",), case_insensitive=True), kelvin)

@@ -119,6 +119,26 @@ def test_azure_json_and_the_azure_flags_reach_the_provider_options(tmp_path, cap
         cli.provider_options(args)
 
 
+def test_openstack_cloud_conf_reaches_the_provider_options_and_flags_win(tmp_path):
+    from providers.openstack.config import load_config
+
+    conf = tmp_path / "cloud.conf"
+    conf.write_text('[Global]\nauth-url = https://keystone.example/v3\nusername = ccm\npassword = "s3cret"\n'
+                    '[LoadBalancer]\nlb-method = LEAST_CONNECTIONS\n[LoadBalancerClass "dmz"]\nfloating-subnet-id = s1\n'
+                    '[BlockStorage]\nbs-version = v3\n')
+    args = parse("--cloud-provider", "openstack", "--cloud-config", str(conf), "--provider-option",
+                 "lb-method=SOURCE_IP", "--provider-option", "loadbalancerclass.dmz.floating-network-id=n1")
+    options = cli.provider_options(args)
+    assert options == {"auth-url": "https://keystone.example/v3", "username": "ccm", "password": "s3cret",
+                       "lb-method": "SOURCE_IP", "loadbalancerclass.dmz.floating-subnet-id": "s1",
+                       "loadbalancerclass.dmz.floating-network-id": "n1"}
+    config = load_config(options)
+    assert config.lb.lb_method == "SOURCE_IP" and config.classes["dmz"].floating_network_id == "n1"
+    conf.write_text("[Global]\nauth-url = x\n[LoadBalancer]\nlb-methd = SOURCE_IP\n")
+    with pytest.raises(ValueError, match=rf"{conf}: \[LoadBalancer\] lb-methd: unknown key"):
+        cli.provider_options(args)
+
+
 def test_bad_provider_option_is_an_argument_error():
     with pytest.raises(SystemExit):
         parse("--cloud-provider", "fake", "--provider-option", "novalue")

@@ -324,9 +324,27 @@ _BINDING = {
 
 
 def test_admission_policy_slot_needs_the_policy_file(render: Render) -> None:
-    with pytest.raises(RenderError, match="ccm admission-policy"):
-        render({"admissionPolicy": {"enabled": True}})
+    with pytest.raises(RenderError, match="ccm admission-policy --provider fake"):
+        render({"cloudProvider": "fake", "admissionPolicy": {"enabled": True}})
     assert not any(d["kind"].startswith("ValidatingAdmissionPolicy") for d in render())
+
+
+def test_admission_policy_ships_the_generated_policy_of_the_cloud(render: Render) -> None:
+    """files/admission-policy-aws.yaml (ccm admission-policy --provider aws): the errors binding takes
+    the chart's actions, the warnings binding stays Warn."""
+    docs = render({"cloudProvider": "aws", "admissionPolicy": {"enabled": True, "validationActions": ["Warn"]}})
+    policies = {d["metadata"]["name"] for d in docs if d["kind"] == "ValidatingAdmissionPolicy"}
+    assert policies == {"ccm-annotations-aws", "ccm-annotations-aws-warnings"}
+    bindings = {d["spec"]["policyName"]: d["spec"]["validationActions"] for d in docs
+                if d["kind"] == "ValidatingAdmissionPolicyBinding"}
+    assert bindings == {"ccm-annotations-aws": ["Warn"], "ccm-annotations-aws-warnings": ["Warn"]}
+    default = render({"cloudProvider": "aws", "admissionPolicy": {"enabled": True}})
+    assert {d["spec"]["policyName"]: d["spec"]["validationActions"] for d in default
+            if d["kind"] == "ValidatingAdmissionPolicyBinding"}["ccm-annotations-aws"] == ["Deny"]
+    for doc in docs:
+        if doc["kind"].startswith("ValidatingAdmissionPolicy"):
+            for version in (OLDEST, NEWEST):
+                _validate(doc, version)
 
 
 @pytest.mark.parametrize(("documents", "binding"), [

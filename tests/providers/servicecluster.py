@@ -1,4 +1,4 @@
-"""What every cloud's controller tests share (AWS, GCP, Azure): the in-process controller against the
+"""What every cloud's controller tests share (AWS, GCP, Azure, OpenStack): the in-process controller against the
 embedded API server, Nodes and Services through the official client, their events, and waiting on
 conditions (never a bare sleep). Each cloud's ``cluster.py`` adds its provider, nodes and state."""
 

@@ -27,8 +27,9 @@ from ccm.controllers.service.predicates import (
     needs_cleanup,
     wants_load_balancer,
 )
-from ccm.controllers.service.request import InvalidServiceError, build_request
+from ccm.controllers.service.request import build_request
 from ccm.controllers.service.state import LastSyncedNodes, ServiceCache
+from ccm.controllers.service.validation import validate
 from ccm.kube.client import ApiError
 from ccm.kube.events import Recorder
 from providers.port import ImplementedElsewhere, LoadBalancer, LoadBalancerRequest, UserError
@@ -90,31 +91,21 @@ class ServiceSyncer:
         return build_request(svc, (), values, cluster_name=self.cluster_name, lenient=True)
 
     def strict_request(self, svc: Obj, key: str, loud: bool) -> LoadBalancerRequest:
-        """Validate annotations and the spec before any cloud call; Warning events name the problem."""
-        parsed = self.parse_annotations(svc)
+        """Validate annotations and the spec before any cloud call; Warning events name the problem.
+
+        ``ccm plan`` prints the same findings: both come from :func:`validation.validate`.
+        """
+        checked = validate(svc, annotation_provider=self.annotation_provider, provider=self.provider,
+                           support=self.support, cluster_name=self.cluster_name)
         if loud:
-            for w in parsed.warnings:
-                self.recorder.event(svc, ev.WARNING, ev.ANNOTATION_WARNING, str(w))
-        if parsed.errors:
-            # Improvement: upstream adapters fail late (or silently default); we refuse before
-            # touching the cloud, leave the load balancer and status as they are, and retry.
-            for e in parsed.errors:
-                self.recorder.event(svc, ev.WARNING, ev.INVALID_ANNOTATION, str(e))
-            log.warning("%s: invalid annotations: %s", key, "; ".join(map(str, parsed.errors)))
-            raise SyncError("invalid annotations: " + "; ".join(map(str, parsed.errors)))
-        unsupported = self.support.check(self.provider, parsed.values, _annotations(svc))
-        if unsupported:
-            # Every declared annotation takes effect or is refused: nothing is built that differs
-            # from what the Service asks, exactly like an invalid value.
-            for u in unsupported:
-                self.recorder.event(svc, ev.WARNING, ev.UNSUPPORTED_ANNOTATION, str(u))
-            log.warning("%s: unsupported annotations: %s", key, "; ".join(map(str, unsupported)))
-            raise SyncError("unsupported annotations: " + "; ".join(map(str, unsupported)))
-        try:
-            return build_request(svc, (), parsed.values, cluster_name=self.cluster_name)
-        except InvalidServiceError as exc:
-            self.recorder.event(svc, ev.WARNING, exc.reason, str(exc))
-            raise SyncError(str(exc)) from exc
+            for w in checked.warnings:
+                self.recorder.event(svc, w.type, w.reason, w.message)
+        if checked.request is None:
+            for e in checked.errors:
+                self.recorder.event(svc, e.type, e.reason, e.message)
+            log.warning("%s: %s", key, checked.summary)
+            raise SyncError(checked.summary)
+        return checked.request
 
     # ---- upstream syncService ---------------------------------------------------------------
     def process_service_create_or_update(self, svc: Obj, key: str, quiet: bool = False) -> None:
