@@ -173,6 +173,24 @@ def test_a_crash_after_any_mutating_call_converges_without_duplicates_or_leaks(g
         _crash_free_run(gce, k)
 
 
+def test_a_restarted_provider_collects_a_zones_group_it_never_saw(gce):
+    """Found by the crash-point sweep (tests/reliability): the node of zone c leaves, the process
+    restarts, and the last Service goes: the new process only knew zones a and b, so zone c's empty
+    group stayed behind. Deleting the last backend service checks every zone of the region."""
+    first = make_cloud(gce)
+    spread = request(nodes=nodes(*NODES, SPARE[0]))
+    first.load_balancer().ensure(spread)
+    first.load_balancer().update(request())  # zone c's node leaves: its group is emptied, not deleted
+    first.close()
+    again = make_cloud(gce)
+    try:
+        again.load_balancer().ensure(request())  # the new process sees zones a and b only
+        again.load_balancer().delete(request())
+        assert GceState(gce).names() == []
+    finally:
+        again.close()
+
+
 def test_throttling_is_retried_then_handed_back_as_retry_error(gce, cloud):
     gce.faults.throttle(0.3, methods="compute.*.insert")
     status = cloud.load_balancer().ensure(request()).status  # retried inside (seeded: it gets through)
