@@ -38,11 +38,11 @@ PORTS = ({"name": "http", "port": 8080, "protocol": "TCP", "targetPort": 8080},
 class Instance:
     """One controller "process": a manager with its own API client and provider object."""
 
-    def __init__(self, env: Env, **options: Any) -> None:
-        self.cloud = env.cloud.make_cloud()
+    def __init__(self, env: Env, cluster: str | None = None, **options: Any) -> None:
+        self.cloud = env.cloud.make_cloud(cluster)
         self.api_client = env.server.api_client()
         self.manager = ControllerManager(self.api_client, self.cloud, ControllerOptions(
-            cluster_name=env.cloud.cluster, **options))
+            cluster_name=cluster or env.cloud.cluster, **options))
         self.manager.start()
         if not self.manager.wait_ready(20):
             self.kill()
@@ -81,8 +81,8 @@ class Env:
             self.probe.close()
         self.api.close()
 
-    def start(self, **options: Any) -> Instance:
-        return Instance(self, **options)
+    def start(self, cluster: str | None = None, **options: Any) -> Instance:
+        return Instance(self, cluster, **options)
 
     def reader(self, instance: Instance | None) -> CloudProvider:
         """The provider the harness reads the cloud with (plans, inventory)."""

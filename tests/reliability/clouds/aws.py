@@ -17,7 +17,7 @@ from ccm.annotations import aws as aws_ann
 from providers.port import CloudProvider, ProviderContext
 from tests.providers.aws.harness import CLUSTER, REGION, AwsWorld, MotoServer, build_world
 from tests.providers.aws.state import AwsState
-from tests.reliability.clouds.base import Failure, FaultPlan, node
+from tests.reliability.clouds.base import FOREIGN_CLUSTER, Failure, FaultPlan, node
 
 #: the access key id the controller's provider signs with (moto does not check signatures)
 CONTROLLER_KEY = "AKIDCONTROLLER"
@@ -47,7 +47,10 @@ class AwsFixture:
     name = "aws"
     variants: dict[str, dict[str, str]] = {"clb": {}, "nlb": {aws_ann.TYPE.key: "nlb"}}
     cluster = CLUSTER
+    #: the provider label of its upstream cloudprovider_<p>_api_* metrics
+    metrics_name = "aws"
     plan_with_controller_cloud = False
+    multi_cluster = True
 
     def __init__(self) -> None:
         self.faults = FaultPlan()
@@ -107,21 +110,25 @@ class AwsFixture:
         self.faults.reset()
         self.received_mutating = 0
         self.world = build_world(self.server, instances=4)
+        # the subnets and the nodes' group serve a second cluster too (the orphan sweep's foreign one)
+        self.server.client("ec2").create_tags(
+            Resources=[*self.world.public_subnets, *self.world.internal_subnets, self.world.node_sg],
+            Tags=[{"Key": f"kubernetes.io/cluster/{FOREIGN_CLUSTER}", "Value": "shared"}])
 
     # ---- providers ----------------------------------------------------------------------------
-    def _provider(self, key: str) -> CloudProvider:
+    def _provider(self, key: str, cluster: str | None) -> CloudProvider:
         from providers.aws import create
 
         assert self.server is not None
-        return create(ProviderContext(cluster_name=CLUSTER, options={
+        return create(ProviderContext(cluster_name=cluster or CLUSTER, options={
             "aws-endpoint-url": self.server.url, "aws-region": REGION, "aws-max-attempts": "3",
             "aws-access-key-id": key, "aws-secret-access-key": "testing"}))
 
-    def make_cloud(self) -> CloudProvider:
-        return self._provider(CONTROLLER_KEY)
+    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
+        return self._provider(CONTROLLER_KEY, cluster)
 
-    def make_probe(self) -> CloudProvider:
-        return self._provider(HARNESS_KEY)
+    def make_probe(self, cluster: str | None = None) -> CloudProvider:
+        return self._provider(HARNESS_KEY, cluster)
 
     # ---- the cluster ---------------------------------------------------------------------------
     def _node(self, instance: str) -> dict[str, Any]:

@@ -37,7 +37,12 @@ from providers.port import (
     LoadBalancerStatus,
     Planner,
     ProviderWarning,
+    RetryError,
 )
+
+
+#: the cluster another controller runs for in the orphan sweep (its resources are never ours)
+FOREIGN_CLUSTER = "other-cluster"
 
 
 class Failure(enum.Enum):
@@ -125,10 +130,14 @@ class CloudFixture(Protocol):
     variants: Mapping[str, Mapping[str, str]]
     #: the cluster name the controller runs with (what the ownership tags say)
     cluster: str
+    #: the provider label of its upstream ``cloudprovider_<p>_api_*`` metrics (GCP: gce, as upstream)
+    metrics_name: str
     faults: FaultPlan
     #: the harness checks convergence with the controller's own provider (the local cloud's listeners
     #: live in the controller's process); otherwise with a provider of its own
     plan_with_controller_cloud: bool
+    #: its inventory tells clusters apart (the fake's lists every load balancer it holds)
+    multi_cluster: bool
 
     def start(self) -> None: ...
 
@@ -137,10 +146,14 @@ class CloudFixture(Protocol):
     def reset(self) -> None:
         """An empty cloud (the seeded world only), no faults."""
 
-    def make_cloud(self) -> CloudProvider:
-        """A provider as a new controller process builds it; its requests go through :attr:`faults`."""
+    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
+        """A provider as a new controller process builds it; its requests go through :attr:`faults`.
 
-    def make_probe(self) -> CloudProvider:
+        ``cluster`` runs it for another cluster (the orphan sweep's foreign resources); the fake
+        cloud, single-cluster by construction, ignores it.
+        """
+
+    def make_probe(self, cluster: str | None = None) -> CloudProvider:
         """A provider for the harness's own reads (planning, inventory), outside the fault plan."""
 
     def nodes(self) -> Sequence[dict[str, Any]]:
@@ -179,7 +192,9 @@ def raise_for(failure: Failure | None, where: str) -> None:
         return
     if failure in (Failure.CRASHED, Failure.FENCED):
         raise Crashed(f"{where}: the controller process died here ({failure.value})")
-    raise ConnectionError(f"{where}: injected {failure.value} (HTTP {429 if failure is Failure.THROTTLED else 503})")
+    if failure is Failure.THROTTLED:  # what an adapter makes of throttling: come back after Retry-After
+        raise RetryError(f"{where}: injected throttling (HTTP 429, Retry-After: 1)", retry_after=1.0)
+    raise ConnectionError(f"{where}: injected HTTP 503")
 
 
 @dataclasses.dataclass
@@ -187,9 +202,15 @@ class Hooks:
     """The plan as an in-process cloud applies it: at method entry, and after each mutating call."""
 
     faults: FaultPlan
+    #: the provider's ApiCallCounter: a refused call counts as a failed request, as a real server's would
+    counter: Any = None
 
     def enter(self, where: str) -> None:
-        raise_for(self.faults.before(), where)
+        failure = self.faults.before()
+        if failure is not None and self.counter is not None:
+            self.counter.record("loadbalancers", where, mutating=False, ok=False,
+                                throttled=failure is Failure.THROTTLED)
+        raise_for(failure, where)
 
     def mutated(self, where: str) -> None:
         raise_for(self.faults.after(True), where)

@@ -15,7 +15,10 @@ class FakeFixture:
     name = "fake"
     variants: dict[str, dict[str, str]] = {"": {}}
     cluster = "kubernetes"
+    #: the provider label of its upstream cloudprovider_<p>_api_* metrics
+    metrics_name = "fake"
     plan_with_controller_cloud = False
+    multi_cluster = False
 
     def __init__(self) -> None:
         self.faults = FaultPlan()
@@ -30,12 +33,12 @@ class FakeFixture:
     def reset(self) -> None:
         self.faults.reset()
         self.store = FakeCloud()
-        hooked_counter(self.store.lb.counter, Hooks(self.faults))
+        hooked_counter(self.store.lb.counter, Hooks(self.faults, self.store.lb.counter))
 
-    def make_cloud(self) -> CloudProvider:
-        return HookedCloud(self.store, Hooks(self.faults))
+    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
+        return HookedCloud(self.store, Hooks(self.faults, self.store.lb.counter))
 
-    def make_probe(self) -> CloudProvider:
+    def make_probe(self, cluster: str | None = None) -> CloudProvider:
         return self.store
 
     def nodes(self) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from typing import Any
 from emulators.gce import GceEmulator
 from emulators.gce.errors import for_status
 from emulators.gce.faults import Decision, Faults
-from providers.port import CloudProvider
-from tests.providers.gcp.conftest import CLUSTER, NODES, PROJECT, REGION, SPARE, ZONES, make_cloud, provider_id
+from providers.port import CloudProvider, ProviderContext
+from tests.providers.gcp.conftest import CLUSTER, NODES, PROJECT, REGION, SPARE, ZONES, provider_id
 from tests.reliability.clouds.base import Failure, FaultPlan, node
 
 _STATUS = {Failure.THROTTLED: 429, Failure.UNAVAILABLE: 503, Failure.CRASHED: 400, Failure.FENCED: 400}
@@ -47,7 +47,10 @@ class GcpFixture:
     name = "gcp"
     variants: dict[str, dict[str, str]] = {"": {}}
     cluster = CLUSTER
+    #: the provider label of its upstream cloudprovider_<p>_api_* metrics
+    metrics_name = "gce"
     plan_with_controller_cloud = False
+    multi_cluster = True
 
     def __init__(self) -> None:
         self.faults = FaultPlan()
@@ -69,11 +72,17 @@ class GcpFixture:
         self.emu.reset()
         self.faults.reset()
 
-    def make_cloud(self) -> CloudProvider:
-        return make_cloud(self.emu)  # type: ignore[no-any-return]
+    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
+        return self._provider(cluster)
 
-    def make_probe(self) -> CloudProvider:
-        return make_cloud(self.emu)  # type: ignore[no-any-return]
+    def make_probe(self, cluster: str | None = None) -> CloudProvider:
+        return self._provider(cluster)
+
+    def _provider(self, cluster: str | None) -> CloudProvider:
+        from providers.gcp import create
+
+        return create(ProviderContext(cluster_name=cluster or CLUSTER, options={
+            "gcp-endpoint-url": self.emu.url, "gcp-project": PROJECT, "gcp-region": REGION}))
 
     def nodes(self) -> list[dict[str, Any]]:
         return [node(name, "10.128.0.99", provider_id(zone, name)) for zone, name in NODES]

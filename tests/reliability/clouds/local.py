@@ -41,7 +41,10 @@ class LocalFixture:
     name = "local"
     variants: dict[str, dict[str, str]] = {"": {}}
     cluster = "kubernetes"
+    #: the provider label of its upstream cloudprovider_<p>_api_* metrics
+    metrics_name = "local"
     plan_with_controller_cloud = True
+    multi_cluster = True
 
     def __init__(self) -> None:
         self.faults = FaultPlan()
@@ -65,13 +68,13 @@ class LocalFixture:
     def options(self) -> dict[str, str]:
         return {"vip-pool": str(self.pool), "state-file": str(self.state_file), "health-checks": "false"}
 
-    def make_cloud(self) -> CloudProvider:
-        cloud = create(ProviderContext("kubernetes", self.options()))
-        hooks = Hooks(self.faults)
+    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
+        cloud = create(ProviderContext(cluster or self.cluster, self.options()))
+        hooks = Hooks(self.faults, cloud.lb.counter)
         hooked_counter(cloud.lb.counter, hooks)
         return HookedCloud(cloud, hooks, on_close=cloud.close)
 
-    def make_probe(self) -> CloudProvider:
+    def make_probe(self, cluster: str | None = None) -> CloudProvider:
         raise NotImplementedError("the local cloud's state lives in the controller: plan with its provider")
 
     def nodes(self) -> list[dict[str, Any]]:
