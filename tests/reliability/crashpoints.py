@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ccm.kube.resources import NODES
 from tests.reliability.clouds.base import types_of
-from tests.reliability.providerenv import NAMESPACE, PORTS, Env, Instance, poll
+from tests.reliability.providerenv import PORTS, Env, Instance, poll
 
 STEPS = ("create", "update", "node added", "node removed", "delete")
 UPDATED_PORTS = (PORTS[0], {**PORTS[1], "port": 9443})

@@ -17,7 +17,7 @@ from ccm.annotations import aws as aws_ann
 from providers.port import CloudProvider, ProviderContext
 from tests.providers.aws.harness import CLUSTER, REGION, AwsWorld, MotoServer, build_world
 from tests.providers.aws.state import AwsState
-from tests.reliability.clouds.base import FOREIGN_CLUSTER, Failure, FaultPlan, node
+from tests.reliability.clouds.base import FOREIGN_CLUSTER, Failure, FaultPlan, Traits, node
 
 #: the access key id the controller's provider signs with (moto does not check signatures)
 CONTROLLER_KEY = "AKIDCONTROLLER"
@@ -43,14 +43,10 @@ def _error(service: str, failure: Failure) -> tuple[str, bytes]:
     return status, body.encode()
 
 
-class AwsFixture:
+class AwsFixture(Traits):
     name = "aws"
     variants: dict[str, dict[str, str]] = {"clb": {}, "nlb": {aws_ann.TYPE.key: "nlb"}}
     cluster = CLUSTER
-    #: the provider label of its upstream cloudprovider_<p>_api_* metrics
-    metrics_name = "aws"
-    plan_with_controller_cloud = False
-    multi_cluster = True
 
     def __init__(self) -> None:
         self.faults = FaultPlan()

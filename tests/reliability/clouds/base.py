@@ -40,7 +40,6 @@ from providers.port import (
     RetryError,
 )
 
-
 #: the cluster another controller runs for in the orphan sweep (its resources are never ours)
 FOREIGN_CLUSTER = "other-cluster"
 
@@ -167,6 +166,19 @@ class CloudFixture(Protocol):
 
     def mutating_calls(self) -> int:
         """Mutating requests the server received so far (every caller, any outcome)."""
+
+
+class Traits:
+    """The defaults of :class:`CloudFixture`'s descriptive attributes; a cloud overrides what differs."""
+
+    variants: Mapping[str, Mapping[str, str]] = {"": {}}
+    cluster = "kubernetes"
+    plan_with_controller_cloud = False
+    multi_cluster = True
+
+    @property
+    def metrics_name(self) -> str:
+        return str(getattr(self, "name", ""))
 
 
 def types_of(listing: Sequence[str]) -> Counter[str]:

@@ -8,16 +8,11 @@ from providers.adapter.naming import default_load_balancer_name
 from providers.fake import FakeCloud
 from providers.fake.cloud import RESOURCE_TYPE
 from providers.port import CloudProvider
-from tests.reliability.clouds.base import FaultPlan, HookedCloud, Hooks, hooked_counter, node
+from tests.reliability.clouds.base import FaultPlan, HookedCloud, Hooks, Traits, hooked_counter, node
 
 
-class FakeFixture:
+class FakeFixture(Traits):
     name = "fake"
-    variants: dict[str, dict[str, str]] = {"": {}}
-    cluster = "kubernetes"
-    #: the provider label of its upstream cloudprovider_<p>_api_* metrics
-    metrics_name = "fake"
-    plan_with_controller_cloud = False
     multi_cluster = False
 
     def __init__(self) -> None:

@@ -16,7 +16,7 @@ from emulators.gce.errors import for_status
 from emulators.gce.faults import Decision, Faults
 from providers.port import CloudProvider, ProviderContext
 from tests.providers.gcp.conftest import CLUSTER, NODES, PROJECT, REGION, SPARE, ZONES, provider_id
-from tests.reliability.clouds.base import Failure, FaultPlan, node
+from tests.reliability.clouds.base import Failure, FaultPlan, Traits, node
 
 _STATUS = {Failure.THROTTLED: 429, Failure.UNAVAILABLE: 503, Failure.CRASHED: 400, Failure.FENCED: 400}
 _MESSAGE = {Failure.CRASHED: "the controller died after this call took effect",
@@ -43,14 +43,10 @@ class PlanFaults(Faults):
         return out
 
 
-class GcpFixture:
+class GcpFixture(Traits):
     name = "gcp"
-    variants: dict[str, dict[str, str]] = {"": {}}
     cluster = CLUSTER
-    #: the provider label of its upstream cloudprovider_<p>_api_* metrics
-    metrics_name = "gce"
-    plan_with_controller_cloud = False
-    multi_cluster = True
+    metrics_name = "gce"  # upstream's cloudprovider_gce_api_* metrics
 
     def __init__(self) -> None:
         self.faults = FaultPlan()

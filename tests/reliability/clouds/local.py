@@ -18,7 +18,7 @@ from typing import Any
 
 from providers.local import create
 from providers.port import CloudProvider, ProviderContext
-from tests.reliability.clouds.base import FaultPlan, HookedCloud, Hooks, hooked_counter, node
+from tests.reliability.clouds.base import FaultPlan, HookedCloud, Hooks, Traits, hooked_counter, node
 
 _PROC = ("/proc/net/tcp", "/proc/net/udp")
 
@@ -37,18 +37,12 @@ def _listening(pool: ipaddress.IPv4Network) -> list[str]:
     return sorted(out)
 
 
-class LocalFixture:
+class LocalFixture(Traits):
     name = "local"
-    variants: dict[str, dict[str, str]] = {"": {}}
-    cluster = "kubernetes"
-    #: the provider label of its upstream cloudprovider_<p>_api_* metrics
-    metrics_name = "local"
     plan_with_controller_cloud = True
-    multi_cluster = True
 
     def __init__(self) -> None:
         self.faults = FaultPlan()
-        self.mutations = 0
         a, b = random.randint(100, 250), random.randint(0, 255)  # parallel runs on one machine do not collide
         self.pool = ipaddress.IPv4Network(f"127.{a}.{b}.0/26")
         self.node_prefix = f"127.{a}.{(b + 1) % 256}"
