@@ -184,6 +184,13 @@ def test_the_manager_runs_the_sweep_only_with_a_period_and_when_selected(api_cli
     assert "orphan-gc" not in names(gc_period=30, controllers=selection.normalize(["*", "-orphan-gc"]))
     assert names(gc_period=30, controllers=selection.normalize(["orphan-gc"])) == ["orphan-gc"]
 
+    class NoInventory(FakeCloud):
+        def inventory(self):
+            return None
+
+    manager = ControllerManager(api_client, NoInventory(), ControllerOptions(gc_period=30))
+    assert "orphan-gc" not in manager.runnable_names  # skipped with a warning, as upstream skips
+
 
 def test_the_manager_deletes_what_a_service_deleted_while_ccm_was_down_left(start_manager, kube):
     cloud = FakeCloud()

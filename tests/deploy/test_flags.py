@@ -21,12 +21,11 @@ from tests.deploy.conftest import SCENARIOS, Render
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
-# The flags the chart uses that the CLI on this branch does not have yet: garbage collection of
-# orphaned cloud resources, the GCP and Azure adapters' endpoints, the node proxy's nftables mode.
+# The flags the chart uses that the CLI on this branch does not have yet: the Azure adapter's
+# endpoints.
 # Delete each entry as its branch is merged, and the list with the last one.
 PENDING_ISSUE_16_FLAGS: dict[str, frozenset[str]] = {
     "controller": frozenset({
-        "--gc-period", "--gc-delete",
         "--azure-endpoint-url", "--azure-ca-file",
     }),
     "node-proxy": frozenset(),
