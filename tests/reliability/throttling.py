@@ -79,8 +79,11 @@ HEADER = ("| cloud | services | converged | seconds to converge | seconds to del
 
 
 def run(env: Env, variant: str, annotations: Mapping[str, str], services: int, *, fraction: float = 0.2,
-        timeout: float = 120.0) -> Outcome:
+        timeout: float = 120.0, seed: int | None = None) -> Outcome:
+    """``seed`` picks which requests fail (the plan's default otherwise)."""
     faults = env.cloud.faults
+    if seed is not None:
+        faults.seed = seed
     faults.reset()
     before_listing = env.cloud.list_all()
     names = [f"thr-{variant or 'svc'}-{i}" for i in range(services)]
