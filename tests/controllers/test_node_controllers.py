@@ -74,8 +74,10 @@ def test_a_tainted_node_is_initialised_from_the_cloud(core, fake, vms, start_man
         assert labels[key] == value, key
     assert labels["team"] == "mine" and "node.kubernetes.io/evil" not in labels  # never overwritten / reserved
     # the cloud's addresses, plus kubelet's Hostname since the cloud gave none
-    addresses = wait_for(lambda: [(a.type, a.address) for a in core.read_node("n1").status.addresses or ()
-                                  if a.address != "10.0.0.9"] or None)
+    # addresses follow the taint's removal (upstream's order: spec update, then the status patch)
+    addresses = wait_for(lambda: (got := [(a.type, a.address) for a in core.read_node("n1").status.addresses or ()
+                                          if a.address != "10.0.0.9"]) and ("InternalIP", "10.1.0.5") in got and got,
+                         message="the cloud's addresses on n1")
     assert addresses == [("InternalIP", "10.1.0.5"), ("ExternalIP", "203.0.113.5"), ("Hostname", "kubelet-name")]
     assert wait_for(lambda: [e for e in node_events(core, "n1") if "Synced" in e]) == [
         "Normal Synced cloud-node-controller: Node synced successfully"]
