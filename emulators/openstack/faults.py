@@ -149,6 +149,14 @@ class Faults:
                         out.before = out.before or fault.error()
         return out
 
+    def applied(self, action: str, mutating: bool, status: int) -> ApiError | None:
+        """A call was applied and answered ``status``: an error to answer instead (the answer is lost), or None.
+
+        Nothing here; a subclass decides by outcome (a client dying right after its k-th mutating
+        call that took effect, say, which ``decide``, before the call, cannot know).
+        """
+        return None
+
     @staticmethod
     def wait(decision: Decision) -> None:
         if decision.latency > 0:

@@ -1,0 +1,111 @@
+"""OpenStack on its emulator (Keystone, Octavia, Neutron, Nova over HTTP; openstacksdk): the fault plan as the
+emulator's fault injection.
+
+:class:`PlanFaults` is the emulator's ``Faults`` with the plan in front: a throttled call gets 429
+with ``Retry-After`` or a 503, the armed k-th mutating call that took effect is answered with an
+error instead (the emulator's ``applied`` hook), and every later call is refused. The plan applies
+to the harness's reads too (the decision comes before authentication); a failed read is "not yet".
+Keystone's token requests are not mutating (they change nothing in the cloud), as for the adapter.
+
+The cloud's own listing is the emulator's ``resources()``: everything API calls made (Octavia's
+tree, Neutron's floating IPs, ports and security groups), the seeded world left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccm.annotations import openstack as os_ann
+from emulators.openstack.emulator import OpenStackEmulator
+from emulators.openstack.errors import ApiError
+from emulators.openstack.faults import Decision, Faults
+from providers.port import CloudProvider, ProviderContext
+from tests.providers.openstack.conftest import FAST
+from tests.reliability.clouds.base import Failure, FaultPlan, Traits, node
+
+CLUSTER = "kubernetes"
+_ERRORS = {
+    Failure.THROTTLED: (429, "Rate limit exceeded (injected by the fault plan), retry later."),
+    Failure.UNAVAILABLE: (503, "The server is currently unavailable (injected by the fault plan)."),
+    Failure.CRASHED: (400, "the controller died after this call took effect"),
+    Failure.FENCED: (400, "the controller is dead"),
+}
+
+
+def _error(failure: Failure) -> ApiError:
+    status, message = _ERRORS[failure]
+    return ApiError(message, status=status, headers={"Retry-After": "1"} if status == 429 else None)
+
+
+class PlanFaults(Faults):
+    """The emulator's fault injection, deciding by the harness's :class:`FaultPlan` first."""
+
+    def __init__(self, plan: FaultPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def decide(self, action: str, mutating: bool) -> Decision:
+        out = super().decide(action, mutating)
+        failure = self.plan.before()
+        if failure is not None:
+            out.before = _error(failure)
+        return out
+
+    def applied(self, action: str, mutating: bool, status: int) -> ApiError | None:
+        failure = self.plan.after(mutating, ok=status < 400)
+        return None if failure is None else _error(failure)
+
+
+class OpenStackFixture(Traits):
+    name = "openstack"
+    variants: dict[str, dict[str, str]] = {"floating": {},
+                                           "internal": {os_ann.INTERNAL_LOAD_BALANCER.key: "true"}}
+    cluster = CLUSTER
+
+    def __init__(self) -> None:
+        self.faults = FaultPlan()
+        self.emu = OpenStackEmulator(validate=True)
+        self.emu.faults = PlanFaults(self.faults)
+        self.servers: list[tuple[str, str, str]] = []  # (name, ip, server id)
+
+    def start(self) -> None:
+        for i in range(1, 5):
+            name, ip = f"node-{i}", f"10.0.0.1{i}"
+            self.servers.append((name, ip, self.emu.add_server(name, ip=ip)["id"]))
+        self.emu.baseline()
+        self.emu.start()
+
+    def stop(self) -> None:
+        self.emu.stop()
+
+    def reset(self) -> None:
+        self.emu.reset()
+        self.faults.reset()
+
+    def _provider(self, cluster: str | None) -> CloudProvider:
+        from providers.openstack import create, parse_cloud_config
+
+        conf = parse_cloud_config(self.emu.cloud_conf(), "cloud.conf")
+        return create(ProviderContext(cluster or CLUSTER, {**conf, **FAST}))
+
+    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
+        return self._provider(cluster)
+
+    def make_probe(self, cluster: str | None = None) -> CloudProvider:
+        return self._provider(cluster)
+
+    def _node(self, i: int) -> dict[str, Any]:
+        name, ip, server = self.servers[i]
+        return node(name, ip, f"openstack:///{server}")
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return [self._node(i) for i in range(3)]
+
+    def spare_node(self) -> dict[str, Any]:
+        return self._node(3)
+
+    def list_all(self) -> list[str]:
+        return sorted(f"{r['service']}/{r['kind']} {r['name'] or r['id']}" for r in self.emu.resources())
+
+    def mutating_calls(self) -> int:
+        return len(self.emu.mutating_calls())
