@@ -1,7 +1,8 @@
 """Azure on the ARM emulator (HTTPS, azure-mgmt-network): the fault plan as the emulator's fault injection.
 
 :class:`PlanFaults` is the emulator's ``Faults`` with the plan in front: a throttled request gets
-ARM's 429 ``TooManyRequests`` or a 503 (both with ``Retry-After``, which the SDK honours), the
+ARM's 429 ``TooManyRequests`` or a 503 (both with the emulator's ``Retry-After: 0``, which
+the SDK honours; short runs), the
 armed k-th mutating request that took effect is answered with an error instead (the emulator's
 ``applied`` hook), and every later request is refused. Like the GCE emulator, ARM's cannot tell
 callers apart (one static bearer token), so the plan applies to the harness's reads too; the

@@ -2,7 +2,7 @@
 emulator's fault injection.
 
 :class:`PlanFaults` is the emulator's ``Faults`` with the plan in front: a throttled call gets 429
-with ``Retry-After`` or a 503, the armed k-th mutating call that took effect is answered with an
+with ``Retry-After: 0`` (keystoneauth honours it; short runs) or a 503, the armed k-th mutating call that took effect is answered with an
 error instead (the emulator's ``applied`` hook), and every later call is refused. The plan applies
 to the harness's reads too (the decision comes before authentication); a failed read is "not yet".
 Keystone's token requests are not mutating (they change nothing in the cloud), as for the adapter.
@@ -34,7 +34,7 @@ _ERRORS = {
 
 def _error(failure: Failure) -> ApiError:
     status, message = _ERRORS[failure]
-    return ApiError(message, status=status, headers={"Retry-After": "1"} if status == 429 else None)
+    return ApiError(message, status=status, headers={"Retry-After": "0"} if status == 429 else None)
 
 
 class PlanFaults(Faults):
