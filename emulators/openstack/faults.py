@@ -10,6 +10,8 @@ whether they mutate, then does one or more of:
 - add latency.
 ``nth`` picks the n-th matching call counted from when the fault was added, ``times`` caps how many
 calls it hits (None: no cap), ``probability`` a seeded random share of them.
+``applied`` is the hook for faults that depend on the outcome: the emulator asks it once a call
+took effect, and an error it returns is answered instead (the answer is lost).
 """
 
 from __future__ import annotations

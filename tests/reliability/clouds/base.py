@@ -120,6 +120,32 @@ class FaultPlan:
         return None
 
 
+class PlanInFront:
+    """The plan in front of an emulator's own fault injection, mixed into its ``Faults`` (GCE, OpenStack).
+
+    Those emulators ask ``decide(action, mutating)`` before a call (a decision whose ``before`` error
+    refuses it) and ``applied(action, mutating, status)`` once the call took effect (an error to
+    answer instead: the answer is lost); the cloud module says how its server renders a
+    :class:`Failure` (:meth:`error`). Faults a test adds to the emulator still apply.
+    """
+
+    plan: FaultPlan
+
+    def error(self, failure: Failure) -> Any:
+        raise NotImplementedError
+
+    def decide(self, action: str, mutating: bool) -> Any:
+        out = super().decide(action, mutating)  # type: ignore[misc]
+        failure = self.plan.before()
+        if failure is not None:
+            out.before = self.error(failure)
+        return out
+
+    def applied(self, action: str, mutating: bool, status: int) -> Any:
+        failure = self.plan.after(mutating, ok=status < 400)
+        return None if failure is None else self.error(failure)
+
+
 class CloudFixture(Protocol):
     """What one cloud module provides (see the module docstring)."""
 

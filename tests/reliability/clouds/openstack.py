@@ -18,10 +18,10 @@ from typing import Any
 from ccm.annotations import openstack as os_ann
 from emulators.openstack.emulator import OpenStackEmulator
 from emulators.openstack.errors import ApiError
-from emulators.openstack.faults import Decision, Faults
+from emulators.openstack.faults import Faults
 from providers.port import CloudProvider, ProviderContext
 from tests.providers.openstack.conftest import FAST
-from tests.reliability.clouds.base import Failure, FaultPlan, Traits, node
+from tests.reliability.clouds.base import Failure, FaultPlan, PlanInFront, Traits, node
 
 CLUSTER = "kubernetes"
 _ERRORS = {
@@ -32,28 +32,16 @@ _ERRORS = {
 }
 
 
-def _error(failure: Failure) -> ApiError:
-    status, message = _ERRORS[failure]
-    return ApiError(message, status=status, headers={"Retry-After": "0"} if status == 429 else None)
-
-
-class PlanFaults(Faults):
+class PlanFaults(PlanInFront, Faults):
     """The emulator's fault injection, deciding by the harness's :class:`FaultPlan` first."""
 
     def __init__(self, plan: FaultPlan) -> None:
         super().__init__()
         self.plan = plan
 
-    def decide(self, action: str, mutating: bool) -> Decision:
-        out = super().decide(action, mutating)
-        failure = self.plan.before()
-        if failure is not None:
-            out.before = _error(failure)
-        return out
-
-    def applied(self, action: str, mutating: bool, status: int) -> ApiError | None:
-        failure = self.plan.after(mutating, ok=status < 400)
-        return None if failure is None else _error(failure)
+    def error(self, failure: Failure) -> ApiError:
+        status, message = _ERRORS[failure]
+        return ApiError(message, status=status, headers={"Retry-After": "0"} if status == 429 else None)
 
 
 class OpenStackFixture(Traits):
