@@ -23,7 +23,7 @@ from emulators.azure.faults import MUTATING_METHODS, Decision
 from emulators.azure.ids import ResourceId
 from providers.port import CloudProvider, ProviderContext
 from tests.providers.azure.harness import CLUSTER, AzureWorld, build_world, options
-from tests.reliability.clouds.base import Failure, FaultPlan, Traits, node
+from tests.reliability.clouds.base import Failure, FaultPlan, OnEmulator, node
 
 _ERRORS = {
     Failure.THROTTLED: (429, "TooManyRequests", "The request is being throttled (injected by the fault plan)."),
@@ -55,7 +55,7 @@ class PlanFaults(Faults):
         return None if failure is None else _fault(failure)
 
 
-class AzureFixture(Traits):
+class AzureFixture(OnEmulator):
     name = "azure"
     variants: dict[str, dict[str, str]] = {"public": {}, "internal": {azure_ann.LOAD_BALANCER_INTERNAL.key: "true"}}
     cluster = CLUSTER
@@ -63,35 +63,25 @@ class AzureFixture(Traits):
     def __init__(self) -> None:
         self.faults = FaultPlan()
         # Retry-After: 0 on the emulator's own answers (LRO polls): the adapter honours it, tests stay fast
-        self.arm = AzureEmulator(retry_after=0)
-        self.arm.faults = PlanFaults(self.faults)
+        self.emu = AzureEmulator(retry_after=0)
+        self.emu.faults = PlanFaults(self.faults)
         self.world: AzureWorld | None = None
         self.seeded: set[str] = set()
 
     def start(self) -> None:
-        self.arm.start()
+        self.emu.start()
         self.reset()
 
-    def stop(self) -> None:
-        self.arm.stop()
-
     def reset(self) -> None:
-        self.arm.reset()
-        self.faults.reset()
-        self.world = build_world(self.arm, nodes=4)
-        self.seeded = {i.lower() for i in self.arm.state.inventory()}
+        super().reset()
+        self.world = build_world(self.emu, nodes=4)
+        self.seeded = {i.lower() for i in self.emu.state.inventory()}
 
-    def _provider(self, cluster: str | None) -> CloudProvider:
+    def provider(self, cluster: str | None) -> CloudProvider:
         from providers.azure import create
 
         return create(ProviderContext(cluster_name=cluster or CLUSTER, options=options(
-            self.arm, **{"azure-retry-total": "3"})))
-
-    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
-        return self._provider(cluster)
-
-    def make_probe(self, cluster: str | None = None) -> CloudProvider:
-        return self._provider(cluster)
+            self.emu, **{"azure-retry-total": "3"})))
 
     def _node(self, i: int) -> dict[str, Any]:
         assert self.world is not None
@@ -106,13 +96,13 @@ class AzureFixture(Traits):
 
     def list_all(self) -> list[str]:
         out = []
-        for rid in self.arm.state.inventory():
+        for rid in self.emu.state.inventory():
             if rid.lower() in self.seeded:
                 continue
             parsed = ResourceId.parse(rid)
             assert parsed is not None, rid
             out.append(f"{'/'.join(t for t, _ in parsed.path)} {'/'.join(n for _, n in parsed.path)}")
-        for body in self.arm.state.dump().values():
+        for body in self.emu.state.dump().values():
             for cfg in (body.get("properties") or {}).get("ipConfigurations") or []:
                 for pool in (cfg.get("properties") or {}).get("loadBalancerBackendAddressPools") or []:
                     lb, _, name = pool["id"].rsplit("/", 3)[-3:]
@@ -120,4 +110,4 @@ class AzureFixture(Traits):
         return sorted(out)
 
     def mutating_calls(self) -> int:
-        return len(self.arm.calls.mutating())
+        return len(self.emu.calls.mutating())

@@ -129,7 +129,9 @@ class PlanInFront:
     :class:`Failure` (:meth:`error`). Faults a test adds to the emulator still apply.
     """
 
-    plan: FaultPlan
+    def __init__(self, plan: FaultPlan) -> None:
+        super().__init__()
+        self.plan = plan
 
     def error(self, failure: Failure) -> Any:
         raise NotImplementedError
@@ -205,6 +207,31 @@ class Traits:
     @property
     def metrics_name(self) -> str:
         return str(getattr(self, "name", ""))
+
+
+class OnEmulator(Traits):
+    """A cloud served by one of our emulators (``emu``): its lifecycle, and one provider builder for the
+    controller and the harness alike (the emulator tells no callers apart: the plan applies to both)."""
+
+    emu: Any
+    faults: FaultPlan
+
+    def stop(self) -> None:
+        self.emu.stop()
+
+    def reset(self) -> None:
+        self.emu.reset()
+        self.faults.reset()
+
+    def provider(self, cluster: str | None) -> CloudProvider:
+        """A provider for ``cluster`` (this fixture's by default) pointed at the emulator."""
+        raise NotImplementedError
+
+    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
+        return self.provider(cluster)
+
+    def make_probe(self, cluster: str | None = None) -> CloudProvider:
+        return self.provider(cluster)
 
 
 def types_of(listing: Sequence[str]) -> Counter[str]:

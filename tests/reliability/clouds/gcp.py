@@ -16,7 +16,7 @@ from emulators.gce.errors import GoogleError, for_status
 from emulators.gce.faults import Faults
 from providers.port import CloudProvider, ProviderContext
 from tests.providers.gcp.conftest import CLUSTER, NODES, PROJECT, REGION, SPARE, ZONES, provider_id
-from tests.reliability.clouds.base import Failure, FaultPlan, PlanInFront, Traits, node
+from tests.reliability.clouds.base import Failure, FaultPlan, OnEmulator, PlanInFront, node
 
 _STATUS = {Failure.THROTTLED: 429, Failure.UNAVAILABLE: 503, Failure.CRASHED: 400, Failure.FENCED: 400}
 _MESSAGE = {Failure.CRASHED: "the controller died after this call took effect",
@@ -26,15 +26,11 @@ _MESSAGE = {Failure.CRASHED: "the controller died after this call took effect",
 class PlanFaults(PlanInFront, Faults):
     """The emulator's fault injection, deciding by the harness's :class:`FaultPlan` first."""
 
-    def __init__(self, plan: FaultPlan) -> None:
-        super().__init__()
-        self.plan = plan
-
     def error(self, failure: Failure) -> GoogleError:
         return for_status(_STATUS[failure], _MESSAGE.get(failure))
 
 
-class GcpFixture(Traits):
+class GcpFixture(OnEmulator):
     name = "gcp"
     cluster = CLUSTER
     metrics_name = "gce"  # upstream's cloudprovider_gce_api_* metrics
@@ -52,20 +48,8 @@ class GcpFixture(Traits):
         self.emu.baseline()
         self.emu.start()
 
-    def stop(self) -> None:
-        self.emu.stop()
 
-    def reset(self) -> None:
-        self.emu.reset()
-        self.faults.reset()
-
-    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
-        return self._provider(cluster)
-
-    def make_probe(self, cluster: str | None = None) -> CloudProvider:
-        return self._provider(cluster)
-
-    def _provider(self, cluster: str | None) -> CloudProvider:
+    def provider(self, cluster: str | None) -> CloudProvider:
         from providers.gcp import create
 
         return create(ProviderContext(cluster_name=cluster or CLUSTER, options={

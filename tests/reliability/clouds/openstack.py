@@ -21,7 +21,7 @@ from emulators.openstack.errors import ApiError
 from emulators.openstack.faults import Faults
 from providers.port import CloudProvider, ProviderContext
 from tests.providers.openstack.conftest import FAST
-from tests.reliability.clouds.base import Failure, FaultPlan, PlanInFront, Traits, node
+from tests.reliability.clouds.base import Failure, FaultPlan, OnEmulator, PlanInFront, node
 
 CLUSTER = "kubernetes"
 _ERRORS = {
@@ -35,16 +35,12 @@ _ERRORS = {
 class PlanFaults(PlanInFront, Faults):
     """The emulator's fault injection, deciding by the harness's :class:`FaultPlan` first."""
 
-    def __init__(self, plan: FaultPlan) -> None:
-        super().__init__()
-        self.plan = plan
-
     def error(self, failure: Failure) -> ApiError:
         status, message = _ERRORS[failure]
         return ApiError(message, status=status, headers={"Retry-After": "0"} if status == 429 else None)
 
 
-class OpenStackFixture(Traits):
+class OpenStackFixture(OnEmulator):
     name = "openstack"
     variants: dict[str, dict[str, str]] = {"floating": {},
                                            "internal": {os_ann.INTERNAL_LOAD_BALANCER.key: "true"}}
@@ -63,24 +59,12 @@ class OpenStackFixture(Traits):
         self.emu.baseline()
         self.emu.start()
 
-    def stop(self) -> None:
-        self.emu.stop()
 
-    def reset(self) -> None:
-        self.emu.reset()
-        self.faults.reset()
-
-    def _provider(self, cluster: str | None) -> CloudProvider:
+    def provider(self, cluster: str | None) -> CloudProvider:
         from providers.openstack import create, parse_cloud_config
 
         conf = parse_cloud_config(self.emu.cloud_conf(), "cloud.conf")
         return create(ProviderContext(cluster or CLUSTER, {**conf, **FAST}))
-
-    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
-        return self._provider(cluster)
-
-    def make_probe(self, cluster: str | None = None) -> CloudProvider:
-        return self._provider(cluster)
 
     def _node(self, i: int) -> dict[str, Any]:
         name, ip, server = self.servers[i]
