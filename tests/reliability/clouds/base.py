@@ -13,7 +13,11 @@ routes every request of the controller's provider through one :class:`FaultPlan`
 * ``throttle(fraction)``: that fraction of requests (seeded) fails before it is applied, half
   as throttling (429 / ``Throttling``) and half as a 5xx.
 
-A new cloud (Azure, OpenStack) adds one module here and one entry in ``clouds.CLOUDS``.
+A new cloud adds one module here and one entry in ``clouds.CLOUDS``. A cloud on one of our
+emulators (GCE, ARM, OpenStack) starts from :class:`OnEmulator`, and puts the plan in front of the
+emulator's own fault injection: :class:`PlanInFront` where the emulator's ``Faults`` decide by
+(action, mutating) (GCE, OpenStack), a ``Faults`` subclass of its own otherwise (ARM). Each asks
+``before()`` in ``decide`` and ``after()`` in the emulator's ``applied`` hook.
 """
 
 from __future__ import annotations
