@@ -19,6 +19,8 @@ import importlib
 import sys
 from pathlib import Path
 
+# bench/ holds azure.py and openstack.py, named like the SDKs' top-level packages: keep it off the path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 #: section name -> module; add yours here (providers, api, ...)

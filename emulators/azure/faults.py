@@ -11,6 +11,8 @@ to a ``probability`` share of them) in one of three ways:
   ``Failed`` with ``code`` (the resource reads ``provisioningState: Failed``).
 
 ``delay`` adds latency to matching requests; :attr:`Faults.latency` adds it to every request.
+:meth:`Faults.applied` is the hook for faults that depend on the outcome: the wire asks it once a
+request was applied (no error), and a fault it returns is answered instead (the answer is lost).
 """
 
 from __future__ import annotations
@@ -107,6 +109,14 @@ class Faults:
     def slow(self, seconds: float, *, method: str | None = None, path: str | None = None,
              times: int | None = None) -> Fault:
         return self.add(Fault(method=method, path=path, delay=seconds, delay_only=True, times=times))
+
+    def applied(self, method: str, path: str, status: int) -> Fault | None:
+        """A request was applied and answered ``status`` (< 400): a fault to answer instead, or None.
+
+        Nothing here; a subclass decides by outcome (a client dying right after its k-th mutating
+        request that took effect, say, which a rule matched before the request cannot know).
+        """
+        return None
 
     def decide(self, method: str, path: str) -> Decision:
         delay = self.latency

@@ -167,8 +167,9 @@ class _ArmHandler(BaseHTTPRequestHandler):
             self._fail_operation = (errors.arm_error(fault.status, fault.code, fault.message)
                                     if fault is not None and fault.when == "operation" else None)
             status, headers, body = self._dispatch(method, path, raw)
-            if fault is not None and fault.when == "after":
-                raise self._fault_error(fault)
+            late = fault if fault is not None and fault.when == "after" else self.faults.applied(method, path, status)
+            if late is not None:
+                raise self._fault_error(late)
         except errors.ArmError as exc:
             status, headers, body = exc.status, dict(exc.headers), exc.body()
             if status in (429, 500, 502, 503, 504) and "Retry-After" not in headers:

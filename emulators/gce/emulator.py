@@ -136,8 +136,9 @@ class GceEmulator:
             if decision.before is not None:
                 raise decision.before
             out = route.handler(self.state, params, query, body or {}, decision.operation_error)
-            if decision.after is not None:
-                raise decision.after
+            after = decision.after or self.faults.applied(route.method_id, route.mutating, 200)
+            if after is not None:
+                raise after
         except GoogleError as exc:
             return exc.status, exc.body()
         if self._validator is not None:

@@ -9,6 +9,8 @@ and by mutating/reading, and does one of:
 - add latency.
 ``nth`` picks the n-th matching call (1-based) from when the fault was added, ``times`` how many
 matching calls it hits (None: unlimited), ``probability`` a seeded random fraction of them.
+``applied`` is the hook for faults that depend on the outcome: the emulator asks it once a call
+took effect, and an error it returns is answered instead (the answer is lost).
 """
 
 from __future__ import annotations
@@ -121,6 +123,14 @@ class Faults:
                 if f.operation_error is not None and out.operation_error is None:
                     out.operation_error = OperationError(*f.operation_error)
         return out
+
+    def applied(self, method_id: str, mutating: bool, status: int) -> GoogleError | None:
+        """A call was applied and answered ``status``: an error to answer instead (the answer is lost), or None.
+
+        Nothing here; a subclass decides by outcome (a client dying right after its k-th mutating
+        call that took effect, say, which ``decide``, before the call, cannot know).
+        """
+        return None
 
     def apply_latency(self, decision: Decision) -> None:
         if decision.latency > 0:

@@ -254,8 +254,9 @@ class OpenStackEmulator:
         except ApiError:
             octavia.error_next = armed
             raise
-        if decision.after is not None:
-            raise decision.after
+        after = decision.after or self.faults.applied(route.action, route.mutating, reply.status)
+        if after is not None:
+            raise after
         return reply.status, reply.body, reply.headers
 
     # ------------------------------------------------------------------ admin API (``/_emulator/``)

@@ -10,6 +10,8 @@ whether they mutate, then does one or more of:
 - add latency.
 ``nth`` picks the n-th matching call counted from when the fault was added, ``times`` caps how many
 calls it hits (None: no cap), ``probability`` a seeded random share of them.
+``applied`` is the hook for faults that depend on the outcome: the emulator asks it once a call
+took effect, and an error it returns is answered instead (the answer is lost).
 """
 
 from __future__ import annotations
@@ -148,6 +150,14 @@ class Faults:
                     else:
                         out.before = out.before or fault.error()
         return out
+
+    def applied(self, action: str, mutating: bool, status: int) -> ApiError | None:
+        """A call was applied and answered ``status``: an error to answer instead (the answer is lost), or None.
+
+        Nothing here; a subclass decides by outcome (a client dying right after its k-th mutating
+        call that took effect, say, which ``decide``, before the call, cannot know).
+        """
+        return None
 
     @staticmethod
     def wait(decision: Decision) -> None:

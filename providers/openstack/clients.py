@@ -3,12 +3,16 @@
 openstacksdk finds Octavia, Neutron and Nova in the token's service catalog (region and interface
 from cloud.conf) exactly as for any OpenStack user; nothing else is configured. Every HTTP request
 (authentication and retries included) is counted on the provider's ``ApiCallCounter`` from a
-response hook on the session. ``translated_errors`` maps SDK failures onto the port's errors:
+response hook on the session. Reads (and token requests) answered 429 or 5xx are retried inside
+the call by keystoneauth's own status-code retries (``Retry-After`` honoured, else exponential
+from 0.5 s): they are safe to repeat, and one transient answer among a reconcile's reads must not
+fail the whole reconcile. Mutations go through the executor's policy instead (a create answered
+5xx may exist already). ``translated_errors`` maps SDK failures onto the port's errors:
 
 * 400 (and 501, a provider refusing an option): ``UserError`` carrying the service's message;
 * 403 (quotas, policy): ``UserError`` ``QuotaExceeded`` / ``Forbidden``;
 * 409 outside an Octavia wait (an address or floating IP in use): ``UserError``;
-* 429 and 5xx after the shared retries: ``RetryError`` (fixed-delay requeue);
+* 429 and 5xx after the retries: ``RetryError`` (fixed-delay requeue);
 * anything else propagates (exponential backoff).
 """
 
@@ -32,6 +36,9 @@ from providers.port import RetryError, UserError
 log = logging.getLogger(__name__)
 
 THROTTLE_RETRY_AFTER = 10.0
+#: retries of a read answered 429 or 5xx (keystoneauth's status-code retries)
+READ_RETRIES = 3
+RETRIABLE_STATUS = (429, 500, 502, 503, 504)
 #: first path segments -> catalog service, for counting (the emulator and a cloud agree)
 _SERVICE_OF = {"lbaas": "load-balancer", "v2.0": "network", "servers": "compute", "flavors": "compute",
                "auth": "identity"}
@@ -54,7 +61,25 @@ def connect(config: OpenStackConfig, counter: ApiCallCounter) -> Any:
         return response
 
     conn.session.session.hooks["response"].append(on_response)
+    _retry_reads(conn.session)
     return conn
+
+
+def _retry_reads(session: Any) -> None:
+    """Make keystoneauth retry reads and token requests answered 429 or 5xx (see the module docstring).
+
+    keystoneauth's status-code retries are per request, not per method: they are set here for the
+    requests that are safe to repeat, and left off for mutations.
+    """
+    request = session.request
+
+    def with_read_retries(url: str, method: str, **kwargs: Any) -> Any:
+        if method.upper() in ("GET", "HEAD") or (method.upper() == "POST" and url.endswith("/auth/tokens")):
+            kwargs["status_code_retries"] = READ_RETRIES
+            kwargs["retriable_status_codes"] = list(RETRIABLE_STATUS)
+        return request(url, method, **kwargs)
+
+    session.request = with_read_retries
 
 
 def operation_of(method: str, url: str) -> tuple[str, str]:
@@ -85,7 +110,7 @@ def message_of(exc: BaseException) -> str:
 
 def throttled(exc: BaseException) -> bool:
     """What the shared retry policy retries: 429 and the 5xx a proxy or a busy API answers."""
-    return status_of(exc) in (429, 500, 502, 503, 504)
+    return status_of(exc) in RETRIABLE_STATUS
 
 
 @contextmanager
@@ -102,7 +127,7 @@ def translated_errors(key: str, what: str, *, keep_throttling: bool = False) -> 
         status, message = status_of(exc), message_of(exc)
         if keep_throttling and throttled(exc):
             raise
-        if status in (429, 500, 502, 503, 504):
+        if status in RETRIABLE_STATUS:
             log.warning("%s: OpenStack answered %s to %s: %s", key, status, what, message)
             raise RetryError(f"OpenStack answered {status} to {what}: {message}", THROTTLE_RETRY_AFTER) from exc
         if status in (400, 409, 501):

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from ccm.annotations import openstack as ann
+from emulators.openstack.faults import Fault
 from providers.openstack.names import load_balancer_name
 from providers.port import HealthCheck, RetryError, ServicePort, UserError
 from tests.providers.openstack.conftest import CLUSTER, make_cloud, mutating, nodes, request
@@ -247,6 +248,22 @@ def test_throttling_is_retried_then_a_retry_error(emu, module_cloud):
     emu.faults.throttle(1.0, actions="octavia.loadbalancers.create", retry_after=0).times = 1
     lb.ensure(request(emu))
     assert len(octavia(emu, "loadbalancers")) == 1
+
+
+def test_a_throttled_or_unavailable_read_is_retried_inside_the_call(emu, module_cloud):
+    """Found by the reliability harness: one 429 or 5xx among an ensure's reads failed the whole reconcile
+    (a 10 s requeue each), so with 20% of requests failing a Service took minutes to converge."""
+    lb = module_cloud.load_balancer()
+    unavailable = emu.faults.add(Fault(actions="octavia.loadbalancers.list", mutating=False, status=503, times=1))
+    throttled = emu.faults.add(Fault(actions="neutron.*", mutating=False, status=429, retry_after=0, times=2))
+    lb.ensure(request(emu))
+    assert unavailable.hits == 1 and throttled.hits == 2
+    assert len(octavia(emu, "loadbalancers")) == 1
+    emu.faults.clear()
+    lasting = emu.faults.add(Fault(actions="octavia.*", mutating=False, status=429, retry_after=0))
+    with pytest.raises(RetryError):  # a lasting one is still a RetryError, after the retries
+        lb.ensure(request(emu))
+    assert lasting.hits == 4
 
 
 def test_foreign_load_balancer_with_our_name_is_never_touched(emu, module_cloud, conn_factory):

@@ -1,8 +1,7 @@
 """The clouds the reliability harness runs against, one module each (see ``base``).
 
 ``CLOUDS`` maps a provider name to ``module:Class``; the class builds a ``base.CloudFixture``.
-Adding a cloud (Azure on the ARM emulator, OpenStack on its emulator) is one module and one
-line here; the crash-point sweep, throttling, the bad-input corpus and the orphan sweep then
+Adding a cloud is one module and one line here; the crash-point sweep, throttling, the bad-input corpus and the orphan sweep then
 run against it (tests/reliability/test_providers.py, bench/reliability.py providers).
 """
 
@@ -17,6 +16,8 @@ CLOUDS = {
     "local": "tests.reliability.clouds.local:LocalFixture",
     "aws": "tests.reliability.clouds.aws:AwsFixture",
     "gcp": "tests.reliability.clouds.gcp:GcpFixture",
+    "azure": "tests.reliability.clouds.azure:AzureFixture",
+    "openstack": "tests.reliability.clouds.openstack:OpenStackFixture",
 }
 
 

@@ -13,7 +13,11 @@ routes every request of the controller's provider through one :class:`FaultPlan`
 * ``throttle(fraction)``: that fraction of requests (seeded) fails before it is applied, half
   as throttling (429 / ``Throttling``) and half as a 5xx.
 
-A new cloud (Azure, OpenStack) adds one module here and one entry in ``clouds.CLOUDS``.
+A new cloud adds one module here and one entry in ``clouds.CLOUDS``. A cloud on one of our
+emulators (GCE, ARM, OpenStack) starts from :class:`OnEmulator`, and puts the plan in front of the
+emulator's own fault injection: :class:`PlanInFront` where the emulator's ``Faults`` decide by
+(action, mutating) (GCE, OpenStack), a ``Faults`` subclass of its own otherwise (ARM). Each asks
+``before()`` in ``decide`` and ``after()`` in the emulator's ``applied`` hook.
 """
 
 from __future__ import annotations
@@ -120,6 +124,34 @@ class FaultPlan:
         return None
 
 
+class PlanInFront:
+    """The plan in front of an emulator's own fault injection, mixed into its ``Faults`` (GCE, OpenStack).
+
+    Those emulators ask ``decide(action, mutating)`` before a call (a decision whose ``before`` error
+    refuses it) and ``applied(action, mutating, status)`` once the call took effect (an error to
+    answer instead: the answer is lost); the cloud module says how its server renders a
+    :class:`Failure` (:meth:`error`). Faults a test adds to the emulator still apply.
+    """
+
+    def __init__(self, plan: FaultPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def error(self, failure: Failure) -> Any:
+        raise NotImplementedError
+
+    def decide(self, action: str, mutating: bool) -> Any:
+        out = super().decide(action, mutating)  # type: ignore[misc]
+        failure = self.plan.before()
+        if failure is not None:
+            out.before = self.error(failure)
+        return out
+
+    def applied(self, action: str, mutating: bool, status: int) -> Any:
+        failure = self.plan.after(mutating, ok=status < 400)
+        return None if failure is None else self.error(failure)
+
+
 class CloudFixture(Protocol):
     """What one cloud module provides (see the module docstring)."""
 
@@ -179,6 +211,31 @@ class Traits:
     @property
     def metrics_name(self) -> str:
         return str(getattr(self, "name", ""))
+
+
+class OnEmulator(Traits):
+    """A cloud served by one of our emulators (``emu``): its lifecycle, and one provider builder for the
+    controller and the harness alike (the emulator tells no callers apart: the plan applies to both)."""
+
+    emu: Any
+    faults: FaultPlan
+
+    def stop(self) -> None:
+        self.emu.stop()
+
+    def reset(self) -> None:
+        self.emu.reset()
+        self.faults.reset()
+
+    def provider(self, cluster: str | None) -> CloudProvider:
+        """A provider for ``cluster`` (this fixture's by default) pointed at the emulator."""
+        raise NotImplementedError
+
+    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
+        return self.provider(cluster)
+
+    def make_probe(self, cluster: str | None = None) -> CloudProvider:
+        return self.provider(cluster)
 
 
 def types_of(listing: Sequence[str]) -> Counter[str]:

@@ -2,9 +2,9 @@
 
 The emulator's decisions come from :class:`PlanFaults`, the emulator's ``Faults`` with the plan
 in front: throttled requests get 429 ``rateLimitExceeded`` or 503, the armed k-th mutating call
-is applied and answered with an error, and later requests are refused. The emulator cannot tell
-callers apart (anonymous credentials), so the plan applies to the harness's reads too; the
-harness treats a failed read as "not yet".
+that took effect is answered with an error (the emulator's ``applied`` hook), and later requests
+are refused. The emulator cannot tell callers apart (anonymous credentials), so the plan applies
+to the harness's reads too; the harness treats a failed read as "not yet".
 """
 
 from __future__ import annotations
@@ -12,38 +12,25 @@ from __future__ import annotations
 from typing import Any
 
 from emulators.gce import GceEmulator
-from emulators.gce.errors import for_status
-from emulators.gce.faults import Decision, Faults
+from emulators.gce.errors import GoogleError, for_status
+from emulators.gce.faults import Faults
 from providers.port import CloudProvider, ProviderContext
 from tests.providers.gcp.conftest import CLUSTER, NODES, PROJECT, REGION, SPARE, ZONES, provider_id
-from tests.reliability.clouds.base import Failure, FaultPlan, Traits, node
+from tests.reliability.clouds.base import Failure, FaultPlan, OnEmulator, PlanInFront, node
 
 _STATUS = {Failure.THROTTLED: 429, Failure.UNAVAILABLE: 503, Failure.CRASHED: 400, Failure.FENCED: 400}
 _MESSAGE = {Failure.CRASHED: "the controller died after this call took effect",
             Failure.FENCED: "the controller is dead"}
 
 
-class PlanFaults(Faults):
+class PlanFaults(PlanInFront, Faults):
     """The emulator's fault injection, deciding by the harness's :class:`FaultPlan` first."""
 
-    def __init__(self, plan: FaultPlan) -> None:
-        super().__init__()
-        self.plan = plan
-
-    def decide(self, method_id: str, mutating: bool) -> Decision:
-        out = super().decide(method_id, mutating)
-        failure = self.plan.before()
-        if failure is not None:
-            out.before = for_status(_STATUS[failure], _MESSAGE.get(failure))
-            return out
-        # the emulator applies what it accepted: count it now, and lose its answer if it is the k-th
-        failure = self.plan.after(mutating)
-        if failure is not None:
-            out.after = for_status(_STATUS[failure], _MESSAGE.get(failure))
-        return out
+    def error(self, failure: Failure) -> GoogleError:
+        return for_status(_STATUS[failure], _MESSAGE.get(failure))
 
 
-class GcpFixture(Traits):
+class GcpFixture(OnEmulator):
     name = "gcp"
     cluster = CLUSTER
     metrics_name = "gce"  # upstream's cloudprovider_gce_api_* metrics
@@ -61,20 +48,8 @@ class GcpFixture(Traits):
         self.emu.baseline()
         self.emu.start()
 
-    def stop(self) -> None:
-        self.emu.stop()
 
-    def reset(self) -> None:
-        self.emu.reset()
-        self.faults.reset()
-
-    def make_cloud(self, cluster: str | None = None) -> CloudProvider:
-        return self._provider(cluster)
-
-    def make_probe(self, cluster: str | None = None) -> CloudProvider:
-        return self._provider(cluster)
-
-    def _provider(self, cluster: str | None) -> CloudProvider:
+    def provider(self, cluster: str | None) -> CloudProvider:
         from providers.gcp import create
 
         return create(ProviderContext(cluster_name=cluster or CLUSTER, options={
