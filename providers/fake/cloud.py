@@ -24,15 +24,13 @@ from collections.abc import Callable
 from typing import Any
 
 from ccm.annotations.support import EVERYTHING
+from providers.adapter.capabilities import AdapterCloud, Capabilities
 from providers.adapter.naming import default_load_balancer_name
 from providers.adapter.operations import Kind, Operation
 from providers.fake.addresses import AddressPool
 from providers.fake.instances import FakeInstances
-from providers.instances import Instances
 from providers.metrics import ApiCallCounter
 from providers.port import (
-    AnnotationSupport,
-    CloudProvider,
     EnsureResult,
     Ingress,
     Inventory,
@@ -327,9 +325,10 @@ class FakeInventory(Inventory):
         return tuple(OwnedResource(Resource(RESOURCE_TYPE, default_load_balancer_name(s.uid)), s.key) for s in gone)
 
 
-class FakeCloud(CloudProvider):
+class FakeCloud(AdapterCloud):
     name = "fake"
     annotation_provider = "fake"
+    support = EVERYTHING
 
     def __init__(
         self,
@@ -343,24 +342,12 @@ class FakeCloud(CloudProvider):
         # instance-level override of the ClassVar: tests run the fake with "aws" validation
         setattr(self, "annotation_provider", annotation_provider)  # noqa: B010
         self.lb = FakeLoadBalancer(**lb_options)
-        self._has_lb = has_load_balancer
         #: the machines behind Nodes (every node a running machine unless a test says otherwise)
         self.vms = instances or FakeInstances()
+        self.capabilities = Capabilities(load_balancer=self.lb if has_load_balancer else None,
+                                         planner=FakePlanner(self.lb), inventory=FakeInventory(self.lb),
+                                         instances=self.vms)
         self.closed = False
-
-    def load_balancer(self) -> LoadBalancer | None:
-        return self.lb if self._has_lb else None
-
-    def instances(self) -> Instances | None:
-        return self.vms
-    def planner(self) -> Planner | None:
-        return FakePlanner(self.lb)
-
-    def inventory(self) -> Inventory | None:
-        return FakeInventory(self.lb)
-
-    def annotation_support(self) -> AnnotationSupport:
-        return EVERYTHING
 
     def close(self) -> None:
         self.closed = True
