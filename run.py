@@ -58,7 +58,11 @@ def main() -> int:
     elif cmd == "ccm":
         argv = [str(BIN / "ccm"), *rest]
     else:
-        argv = [str(BIN / "python"), "-m", "pytest", *rest]
+        # one worker per core, tests of a module kept together (their module fixtures start once);
+        # an explicit -n in the arguments wins (e.g. ``python3 run.py test -n 0 tests/kube``)
+        parallel = [] if any(a.startswith(("-n", "--numprocesses")) for a in rest) else ["-n", "auto",
+                                                                                          "--dist", "loadscope"]
+        argv = [str(BIN / "python"), "-m", "pytest", *parallel, *rest]
     os.chdir(ROOT)
     os.execve(argv[0], argv, env)
     return 0  # not reached

@@ -4,6 +4,7 @@
     python bench/reliability.py proxy            # the node proxy (bench/reliability_sections/proxy.py)
     python bench/reliability.py proxy --quick    # smaller counts, a minute or less
     python bench/reliability.py api              # the embedded API and the informer under faults
+    python bench/reliability.py providers        # every cloud: crash points, throttling, bad input, orphans
     python bench/reliability.py                  # every section
 
 Each section is a module of ``bench/reliability_sections`` with ``add_arguments(parser)`` and
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 SECTIONS = {
     "proxy": "bench.reliability_sections.proxy",
     "api": "bench.reliability_sections.api",
+    "providers": "bench.reliability_sections.providers",
 }
 
 

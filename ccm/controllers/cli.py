@@ -99,6 +99,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
              help="leave Services without a loadBalancerClass to another controller")
     p.add_argument("--resync-period", type=parse_duration, default=None,
                    help="re-ensure every owned Service this often (repairs out-of-band cloud changes)")
+    p.add_argument("--gc-period", type=parse_duration, default=3600.0,
+                   help="how often the orphan sweep lists the cloud resources tagged for this cluster and reports "
+                        "(or with --gc-delete deletes) those whose Service is gone; 0 disables it (default 1h)")
+    add_bool(p, "--gc-delete", default=False,
+             help="delete orphaned resources (after one more sweep period) instead of only reporting them")
     p.add_argument("--node-sync-period", type=parse_duration, default=None,
                    help="deprecated upstream and ignored: node sync is event-driven")
     p.add_argument("--aws-endpoint-url", default=None, help="AWS API endpoint (e.g. an emulator)")
@@ -238,7 +243,8 @@ def _start(args: argparse.Namespace, controllers: tuple[str, ...], options: dict
         concurrent_node_status_updates=args.concurrent_node_status_updates,
         node_monitor_period=args.node_monitor_period, node_status_update_frequency=args.node_status_update_frequency,
         load_balancer_class=args.load_balancer_class, ignore_unclassed=args.ignore_unclassed,
-        resync_period=args.resync_period or None, leader_elect=args.leader_elect,
+        resync_period=args.resync_period or None, gc_period=args.gc_period, gc_delete=args.gc_delete,
+        leader_elect=args.leader_elect,
         leader_elect_namespace=args.leader_elect_resource_namespace,
         leader_elect_name=args.leader_elect_resource_name,
         lease_duration=args.leader_elect_lease_duration, renew_deadline=args.leader_elect_renew_deadline,

@@ -3,8 +3,9 @@
 Usable in-process (tests, the demo) and from ``ccm controller``. Which controllers run follows
 ``--controllers`` (:mod:`ccm.controllers.selection`): the service controller needs the cloud's
 load-balancer capability, the cloud-node and cloud-node-lifecycle controllers its instances
-capability; an enabled controller whose capability is missing is skipped with a warning, as
-upstream (``Skipping "X"``), never an error.
+capability, the orphan collector its inventory capability and a ``--gc-period`` above 0; an
+enabled controller whose capability is missing is skipped with a warning, as upstream
+(``Skipping "X"``), never an error.
 
 Informers start at once (a warm standby has full caches when it takes over); the controllers
 run only while leading. Handlers are registered once and forward to the current controllers, if
@@ -27,6 +28,7 @@ from ccm.controllers import selection
 from ccm.controllers.metrics import RUNNING_MANAGED_CONTROLLERS
 from ccm.controllers.node import CloudNodeController
 from ccm.controllers.nodelifecycle import NodeLifecycleController
+from ccm.controllers.orphans import OrphanCollector
 from ccm.controllers.service.controller import Listers, ServiceController
 from ccm.controllers.service.predicates import ClassFilter
 from ccm.kube.client import RawClient
@@ -58,6 +60,10 @@ class ControllerOptions:
     load_balancer_class: str | None = None
     ignore_unclassed: bool = False
     resync_period: float | None = None
+    #: the orphan sweep's period (``--gc-period``); 0 disables it
+    gc_period: float = 0.0
+    #: delete orphans instead of reporting them (``--gc-delete``)
+    gc_delete: bool = False
     leader_elect: bool = False
     leader_elect_namespace: str = "kube-system"
     leader_elect_name: str = "cloud-controller-manager"
@@ -118,6 +124,7 @@ class ControllerManager:
             selection.SERVICE: EventRecorder(self.client, COMPONENT),
             selection.CLOUD_NODE: EventRecorder(self.client, "cloud-node-controller"),
             selection.CLOUD_NODE_LIFECYCLE: EventRecorder(self.client, "cloud-node-lifecycle-controller"),
+            selection.ORPHAN_GC: EventRecorder(self.client, "orphan-gc-controller"),
         }
         self.recorder = self.recorders[selection.SERVICE]
         self.identity = opts.identity or default_identity()
@@ -136,6 +143,11 @@ class ControllerManager:
             log.warning("%s: the cloud provider does not support load balancers", alias)
         elif canonical in (selection.CLOUD_NODE, selection.CLOUD_NODE_LIFECYCLE) and self.cloud.instances() is None:
             log.warning("%s: cloud provider does not support instances", alias)
+        elif canonical == selection.ORPHAN_GC and self.opts.gc_period <= 0:
+            log.info('%s: disabled by --gc-period=0; Skipping "%s"', alias, canonical)
+            return False
+        elif canonical == selection.ORPHAN_GC and self.cloud.inventory() is None:
+            log.warning("%s: the cloud provider cannot list what it owns (no inventory capability)", alias)
         elif canonical == selection.ROUTE:
             # expected with every cloud here (none has routes): not worth a warning on each start
             log.info('%s: will not configure cloud provider routes (no routes capability); Skipping "%s"',
@@ -221,6 +233,10 @@ class ControllerManager:
                 cluster_name=o.cluster_name, workers=o.concurrent_service_syncs,
                 classes=ClassFilter(o.load_balancer_class, o.ignore_unclassed), resync_period=o.resync_period,
             )
+        if canonical == selection.ORPHAN_GC:
+            return OrphanCollector(self.client, self.cloud, self.recorders[canonical], period=o.gc_period,
+                                   delete=o.gc_delete, classes=ClassFilter(o.load_balancer_class, o.ignore_unclassed),
+                                   on_deleted=self._requeue_service)
         instances = self.cloud.instances()
         assert instances is not None
         if canonical == selection.CLOUD_NODE:
@@ -314,6 +330,11 @@ class ControllerManager:
             aux = list(self._aux)
         for t in aux:
             t.join(10)
+
+    def _requeue_service(self, key: str) -> None:
+        """After orphans of ``key`` were deleted: a Service of that name created meanwhile is re-ensured."""
+        if (c := self.controller) is not None:
+            c.queue.add(key)
 
     # ---- state -------------------------------------------------------------------------------
     @property

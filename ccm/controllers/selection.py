@@ -6,7 +6,8 @@ The flag is a list: ``*`` enables every controller that is on by default, ``foo`
 ``*`` must name a known controller. When deciding, the list is walked in order and the first
 explicit mention wins (``-foo,foo`` disables foo); with no mention a controller runs only if ``*`` is
 present (so ``--controllers=cloud-node`` runs only the cloud-node controller). No cloud
-controller is disabled by default, so ``*`` means all four.
+controller is disabled by default, so ``*`` means all five. ``orphan-gc`` (ours: the orphan sweep,
+see ``ccm.controllers.orphans``) also needs ``--gc-period`` above 0 and a cloud with an inventory.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ SERVICE = "service-lb-controller"
 CLOUD_NODE = "cloud-node-controller"
 CLOUD_NODE_LIFECYCLE = "cloud-node-lifecycle-controller"
 ROUTE = "node-route-controller"
+ORPHAN_GC = "orphan-gc-controller"
 
 #: canonical name -> the short alias (also the ``name`` label of running_managed_controllers)
 ALIASES: dict[str, str] = {
@@ -24,6 +26,7 @@ ALIASES: dict[str, str] = {
     CLOUD_NODE: "cloud-node",
     CLOUD_NODE_LIFECYCLE: "cloud-node-lifecycle",
     ROUTE: "route",
+    ORPHAN_GC: "orphan-gc",
 }
 KNOWN: tuple[str, ...] = tuple(ALIASES)
 _BY_ALIAS = {alias: canonical for canonical, alias in ALIASES.items()}

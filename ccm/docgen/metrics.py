@@ -17,6 +17,7 @@ METRIC_MODULES = {
     "ccm.controllers.metrics": "controller",
     "ccm.controllers.service.metrics": "controller",
     "ccm.controllers.node.metrics": "controller (cloud-node)",
+    "ccm.controllers.orphans.metrics": "controller (orphan-gc)",
     "ccm.kube.workqueue": "controller",
     "ccm.kube.leaderelection": "controller",
     "ccm.kube.restmetrics": "controller",

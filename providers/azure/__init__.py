@@ -14,7 +14,8 @@ capabilities, ``cloud`` ties them together.
 ``resourceGroup``, ``location``, ``vnetName``, ``vnetResourceGroup``, ``subnetName``,
 ``securityGroupName``, ``securityGroupResourceGroup``, ``loadBalancerSku``, ``vmType``,
 ``loadBalancerBackendPoolConfigurationType``, ``aadClientId``/``aadClientSecret``,
-``useManagedIdentityExtension``, ``userAssignedIdentityID``) as :func:`parse_cloud_config` returns
+``useManagedIdentityExtension``, ``userAssignedIdentityID``, ``useFederatedWorkloadIdentityExtension``,
+``aadFederatedTokenFile``) as :func:`parse_cloud_config` returns
 them (``--cloud-config``; an unknown key in the file is a warning naming it), the flags
 ``azure-endpoint-url`` and ``azure-ca-file`` (an emulator), and the tuning options
 ``azure-retry-total`` (SDK retries, default 3), ``azure-retry-backoff`` (seconds, default 0.8)

@@ -2,8 +2,11 @@
 
 * Credentials: against a custom endpoint (``azure-endpoint-url``, an emulator) with no credentials
   in the config, a static bearer token goes through the SDK's real bearer-token policy; otherwise
-  azure-identity: a client secret (``aadClientId``/``aadClientSecret``), a managed identity
-  (``useManagedIdentityExtension``, ``userAssignedIdentityID``), else ``DefaultAzureCredential``.
+  azure-identity: Azure Workload Identity (``useFederatedWorkloadIdentityExtension``: the projected
+  ServiceAccount token in ``aadFederatedTokenFile`` for ``aadClientId`` in ``tenantId``, each falling
+  back to the ``AZURE_*`` variables the webhook injects), a client secret (``aadClientId``/
+  ``aadClientSecret``), a managed identity (``useManagedIdentityExtension``,
+  ``userAssignedIdentityID``), else ``DefaultAzureCredential``.
 * Every HTTP attempt (retries and LRO polls included) is counted by a per-retry pipeline policy:
   mutating = any method but GET.
 * Long-running operations: azure-core's stock poller reads ``Retry-After: 0`` as "absent" and then
@@ -84,6 +87,10 @@ def credential_for(config: AzureConfig, token: str | None = None) -> Any:
         return StaticToken(token or "ccm-static-token")
     import azure.identity
 
+    if config.use_workload_identity:
+        return azure.identity.WorkloadIdentityCredential(tenant_id=config.tenant_id or None,
+                                                         client_id=config.aad_client_id or None,
+                                                         token_file_path=config.federated_token_file or None)
     if config.aad_client_id:
         return azure.identity.ClientSecretCredential(config.tenant_id, config.aad_client_id,
                                                      config.aad_client_secret)

@@ -29,7 +29,8 @@ KNOWN_KEYS = frozenset({
     "cloud", "tenantId", "subscriptionId", "resourceGroup", "location", "vnetName", "vnetResourceGroup",
     "subnetName", "securityGroupName", "securityGroupResourceGroup", "loadBalancerSku", "vmType",
     "loadBalancerBackendPoolConfigurationType", "aadClientId", "aadClientSecret", "useManagedIdentityExtension",
-    "userAssignedIdentityID", "loadBalancerResourceGroup", "tags",
+    "userAssignedIdentityID", "loadBalancerResourceGroup", "tags", "useFederatedWorkloadIdentityExtension",
+    "aadFederatedTokenFile",
 })
 #: keys upstream reads that change nothing here (accepted, listed once at start-up)
 IGNORED_UPSTREAM_KEYS = frozenset({
@@ -39,8 +40,7 @@ IGNORED_UPSTREAM_KEYS = frozenset({
     "cloudProviderRateLimit", "cloudProviderRateLimitQPS", "cloudProviderRateLimitBucket",
     "cloudProviderRateLimitQPSWrite", "cloudProviderRateLimitBucketWrite", "useInstanceMetadata",
     "excludeMasterFromStandardLB", "disableOutboundSNAT", "maximumLoadBalancerRuleCount", "userAgent",
-    "enableMultipleStandardLoadBalancers", "loadBalancerName", "putVMSSVMBatchSize", "aadFederatedTokenFile",
-    "useFederatedWorkloadIdentityExtension", "identitySystem", "networkResourceTenantID",
+    "enableMultipleStandardLoadBalancers", "loadBalancerName", "putVMSSVMBatchSize", "identitySystem", "networkResourceTenantID",
     "networkResourceSubscriptionID", "nsgCacheTTLInSeconds", "vmCacheTTLInSeconds", "lbCacheTTLInSeconds",
     "availabilitySetNodesCacheTTLInSeconds", "vmssCacheTTLInSeconds", "routeTableCacheTTLInSeconds",
     "clusterServiceLoadBalancerHealthProbeMode", "clusterServiceSharedLoadBalancerHealthProbePort",
@@ -92,6 +92,10 @@ class AzureConfig:
     aad_client_secret: str = dataclasses.field(default="", repr=False)
     use_managed_identity: bool = False
     user_assigned_identity_id: str = ""
+    #: Azure Workload Identity (upstream ``useFederatedWorkloadIdentityExtension``): the projected
+    #: ServiceAccount token in ``aadFederatedTokenFile`` exchanged for ``aadClientId``'s token
+    use_workload_identity: bool = False
+    federated_token_file: str = ""
     endpoint: str = DEFAULT_ENDPOINT
     #: an emulator's endpoint: a static bearer token when no credentials are configured
     custom_endpoint: bool = False
@@ -116,7 +120,7 @@ class AzureConfig:
 
     @property
     def has_credentials(self) -> bool:
-        return bool(self.aad_client_id or self.use_managed_identity)
+        return bool(self.aad_client_id or self.use_managed_identity or self.use_workload_identity)
 
 
 def read_azure_json(text: str, source: str = "azure.json") -> dict[str, str]:
@@ -164,8 +168,10 @@ def parse_config(options: Mapping[str, str], *, offline: bool = False) -> AzureC
     if vm_type not in ("standard", "vm"):
         raise ValueError(f"azure: vmType {options['vmType']!r} is not supported (standalone VMs only: "
                          "'standard'; scale sets are a known gap)")
-    if options.get("aadClientId") and not options.get("aadClientSecret"):
-        raise ValueError("azure: aadClientId needs aadClientSecret (certificate credentials are not supported)")
+    workload_identity = _bool(options.get("useFederatedWorkloadIdentityExtension"))
+    if options.get("aadClientId") and not options.get("aadClientSecret") and not workload_identity:
+        raise ValueError("azure: aadClientId needs aadClientSecret, or useFederatedWorkloadIdentityExtension: true "
+                         "for Azure Workload Identity (certificate credentials are not supported)")
     endpoint = options.get("azure-endpoint-url") or ""
     ignored = sorted(k for k in options if k in IGNORED_UPSTREAM_KEYS)
     if ignored:
@@ -187,6 +193,8 @@ def parse_config(options: Mapping[str, str], *, offline: bool = False) -> AzureC
         aad_client_secret=options.get("aadClientSecret") or "",
         use_managed_identity=_bool(options.get("useManagedIdentityExtension")),
         user_assigned_identity_id=options.get("userAssignedIdentityID") or "",
+        use_workload_identity=workload_identity,
+        federated_token_file=options.get("aadFederatedTokenFile") or "",
         endpoint=(endpoint or DEFAULT_ENDPOINT).rstrip("/"),
         custom_endpoint=bool(endpoint),
         ca_file=options.get("azure-ca-file") or None,

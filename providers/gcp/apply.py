@@ -4,7 +4,9 @@ Each call is a ``*_unary`` method; ``wait`` waits for its operation on the endpo
 operations client. A create that finds its resource already there (a crash after the call was
 accepted) and a delete that finds it gone are :class:`AlreadyDone`, as is an instance-group
 membership change that is already in effect. Throttling (HTTP 429, ``rateLimitExceeded``,
-``QUOTA_EXCEEDED``) is retried by the shared policy, then becomes a RetryError.
+``QUOTA_EXCEEDED``) and 5xx answers are retried by the shared policy, then become a RetryError
+(a repeated call that had taken effect is one of the AlreadyDone cases). Reads are retried inside
+the SDK call (``clients.READ_RETRY``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from google.cloud import compute_v1
 from providers.adapter.apply import AlreadyDone, Executor
 from providers.adapter.apply import apply as run
 from providers.adapter.retry import RetryPolicy
-from providers.gcp.clients import Clients, is_throttled, translated_errors
+from providers.gcp.clients import TRANSIENT, Clients, is_throttled, translated_errors
 from providers.gcp.operations import GceCall
 from providers.port import UserError
 
@@ -102,8 +104,9 @@ class GceExecutor(Executor[GceCall]):
             return self.clients.wait(response, f"{op.collection}.{op.verb} {op.name}")
 
     def throttled(self, exc: BaseException) -> bool:
+        """Throttling, and 5xx too: a repeated insert or delete that did take effect is AlreadyDone."""
         cause = exc.__cause__ if exc.__cause__ is not None else exc
-        return is_throttled(cause)
+        return is_throttled(cause) or isinstance(cause, TRANSIENT)
 
 
 def apply(clients: Clients, plan: Sequence[GceCall], key: str) -> None:

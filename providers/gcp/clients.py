@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from google.api_core import exceptions as gexc
+from google.api_core import retry as gretry
 from google.cloud import compute_v1
 
 from providers.metrics import ApiCallCounter
@@ -34,6 +35,14 @@ THROTTLING = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExce
 INVALID = frozenset({"invalid", "badRequest", "invalidParameter", "required", "IP_IN_USE_BY_ANOTHER_RESOURCE",
                      "INVALID_FIELD_VALUE", "INVALID_USAGE"})
 RETRY_AFTER = 10.0
+#: 5xx answers worth another try (Google's guidance: retry 429 and 5xx with exponential backoff)
+TRANSIENT = (gexc.InternalServerError, gexc.BadGateway, gexc.ServiceUnavailable, gexc.GatewayTimeout)
+#: reads are safe to repeat, so 429 and 5xx are retried inside the call (every attempt is counted):
+#: the SDK's defaults retry only 503 on get/list (for up to 600 s) and nothing on listInstances or
+#: operation waits, so one throttled read among the dozens of an ensure failed the whole reconcile
+READ_RETRY = gretry.Retry(initial=0.25, maximum=2.0, multiplier=2.0, timeout=5.0,
+                          predicate=gretry.if_exception_type(gexc.TooManyRequests, gexc.DeadlineExceeded, *TRANSIENT))
+_READ_METHODS = ("get", "list", "list_instances", "wait")
 OPERATION_TIMEOUT = 300.0
 
 _PATH = re.compile(r"/compute/v1/projects/[^/]+(?:/(global|regions/([^/]+)|zones/([^/]+)))?"
@@ -118,6 +127,16 @@ class Clients:
         return op
 
 
+def _retry_reads(client: Any) -> None:
+    """Give the client's read methods :data:`READ_RETRY` as their default (the SDK's wrapped-method table)."""
+    transport = client.transport
+    for name in _READ_METHODS:
+        stub = getattr(transport, name, None)
+        wrapped = transport._wrapped_methods.get(stub) if stub is not None else None
+        if wrapped is not None and hasattr(wrapped, "_retry"):
+            wrapped._retry = READ_RETRY
+
+
 def _count_hook(counter: ApiCallCounter) -> Any:
     def on_response(response: Any, *args: Any, **kwargs: Any) -> Any:
         request = response.request
@@ -144,6 +163,7 @@ def make_clients(project: str, region: str, endpoint: str | None, counter: ApiCa
         client = cls(**kw)
         # the REST transport's requests session; counting there sees every attempt of every call
         client.transport._session.hooks.setdefault("response", []).append(hook)
+        _retry_reads(client)
         return client
 
     return Clients(
@@ -177,21 +197,34 @@ def is_throttled(exc: BaseException) -> bool:
     return isinstance(exc, OperationFailed) and exc.code in THROTTLING
 
 
+def _translated(exc: gexc.GoogleAPICallError | OperationFailed, key: str, what: str) -> Exception | None:
+    """The port's error for a Compute Engine failure, or None to let it propagate as it is."""
+    message = exc.message
+    if is_throttled(exc):
+        log.warning("%s: Compute Engine throttled %s: %s", key, what, message)
+        return RetryError(f"Compute Engine throttled {what}: {message}", RETRY_AFTER)
+    code = exc.code if isinstance(exc, OperationFailed) else reason_of(exc)
+    status = exc.http_status if isinstance(exc, OperationFailed) else getattr(exc, "code", 0)
+    if code in INVALID or (isinstance(exc, OperationFailed) and status == 400):
+        log.warning("%s: Compute Engine rejected %s: %s", key, what, message)
+        return UserError(f"Compute Engine rejected {what}: {message}", reason="InvalidLoadBalancerConfiguration")
+    return None
+
+
 @contextmanager
 def translated_errors(key: str, what: str) -> Iterator[None]:
     """Compute Engine failures -> RetryError (throttling, quota), UserError (an invalid request,
-    carrying Google's message), or the original exception (transient: exponential backoff)."""
+    carrying Google's message), or the original exception (transient: exponential backoff).
+    A read whose retries (``READ_RETRY``) ran out is judged by its last answer."""
     try:
         yield
+    except gexc.RetryError as exc:
+        last = exc.cause
+        if not isinstance(last, gexc.GoogleAPICallError | OperationFailed):
+            raise
+        raise (_translated(last, key, what) or last) from exc
     except (gexc.GoogleAPICallError, OperationFailed) as exc:
-        message = exc.message if isinstance(exc, gexc.GoogleAPICallError | OperationFailed) else str(exc)
-        if is_throttled(exc):
-            log.warning("%s: Compute Engine throttled %s: %s", key, what, message)
-            raise RetryError(f"Compute Engine throttled {what}: {message}", RETRY_AFTER) from exc
-        code = exc.code if isinstance(exc, OperationFailed) else reason_of(exc)
-        status = exc.http_status if isinstance(exc, OperationFailed) else getattr(exc, "code", 0)
-        if code in INVALID or (isinstance(exc, OperationFailed) and status == 400):
-            log.warning("%s: Compute Engine rejected %s: %s", key, what, message)
-            raise UserError(f"Compute Engine rejected {what}: {message}",
-                            reason="InvalidLoadBalancerConfiguration") from exc
-        raise
+        translated = _translated(exc, key, what)
+        if translated is None:
+            raise
+        raise translated from exc

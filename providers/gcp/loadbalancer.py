@@ -187,9 +187,10 @@ class GcpLoadBalancer(LoadBalancer):
                         ops.append(call("firewalls", "delete", fw.name, scope="global", summary="no Service uses it"))
                 if hc is not None and owned_by_cluster(hc, self.cluster, adopt_blank=True):
                     ops.append(call("healthChecks", "delete", hc_name, summary="no Service uses it"))
-            zones = set(self.groups.known_zones())
-            if not zones:
-                zones = {z.rsplit("/", 1)[-1] for z in self.clients.regions.get(project=project, region=region).zones}
+            # every zone of the region, not only those this process has seen: a restarted process
+            # knows nothing of a zone whose last node left before it started
+            zones = set(self.groups.known_zones()) | {
+                z.rsplit("/", 1)[-1] for z in self.clients.regions.get(project=project, region=region).zones}
             for zone in sorted(zones):
                 if self.groups.path(zone) in used:
                     continue

@@ -169,21 +169,24 @@ def test_rbac_is_least_privilege(render: Render) -> None:
     assert not any(d["kind"] == "Role" for d in azure)
 
 
-@pytest.mark.parametrize(("controllers", "service", "node"), [
-    (["*"], True, True),
-    (["service"], True, False),
-    (["service-lb-controller"], True, False),
-    (["*", "-service"], False, True),
-    (["-service", "service", "*"], False, True),  # the first entry naming it wins
-    (["cloud-node-lifecycle"], False, True),
-    (["*", "-cloud-node", "-cloud-node-lifecycle-controller"], True, False),
+@pytest.mark.parametrize(("controllers", "service", "node", "orphans"), [
+    (["*"], True, True, True),
+    (["service"], True, False, False),
+    (["service-lb-controller"], True, False, False),
+    (["*", "-service"], False, True, True),
+    (["-service", "service", "*"], False, True, True),  # the first entry naming it wins
+    (["cloud-node-lifecycle"], False, True, False),
+    (["*", "-cloud-node", "-cloud-node-lifecycle-controller"], True, False, True),
+    (["orphan-gc"], False, False, True),
+    (["*", "-orphan-gc-controller"], True, True, False),
 ])
 def test_rbac_follows_the_controllers_flag(render: Render, controllers: list[str], service: bool,
-                                           node: bool) -> None:
+                                           node: bool, orphans: bool) -> None:
     docs = render({"controllers": controllers})
     roles = {d["metadata"]["name"] for d in docs if d["kind"] == "ClusterRole"}
     assert ("ccm:service-controller" in roles) is service
     assert ("ccm:node-controller" in roles) is node
+    assert ("ccm:orphan-gc" in roles) is orphans
     assert args_of(docs, "Deployment")["--controllers"] == ",".join(controllers)
 
 

@@ -1,9 +1,7 @@
 """Every flag deploy/ and the chart pass to ccm is one its CLI accepts: an unknown flag fails.
 
-The chart is written against the agreed upstream-compatible CLI (issue 16, merged) and against
-flags other branches add at the same time. Until those are merged, their flags are listed once,
-in ``PENDING_ISSUE_16_FLAGS``; everything else must parse today. A second test fails as soon as a
-pending flag parses, so the list shrinks to nothing and is deleted after the last merge.
+The chart is written against the upstream-compatible CLI (issue 16) and every flag it passes,
+in every scenario, must parse with ``ccm.cli.build_parser``.
 """
 
 from __future__ import annotations
@@ -21,12 +19,6 @@ from tests.deploy.conftest import SCENARIOS, Render
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
-# The flags the chart uses that the CLI on this branch does not have yet: garbage collection of
-# orphaned cloud resources. Delete each entry as its branch is merged, and the list with the last one.
-PENDING_ISSUE_16_FLAGS: dict[str, frozenset[str]] = {
-    "controller": frozenset({"--gc-period", "--gc-delete"}),
-    "node-proxy": frozenset(),
-}
 #: the smallest argv each subcommand accepts, to try one flag at a time
 MINIMAL = {"controller": ["--cloud-provider=fake"], "node-proxy": ["--node-name=node-1"]}
 
@@ -74,30 +66,16 @@ def test_deploy_files_run_ccm() -> None:
     assert {where.split(":")[0] for where, _ in pods} == {"deploy/controller.yaml", "deploy/node-proxy.yaml"}
 
 
-def test_every_flag_parses_except_the_pending_ones(render: Render) -> None:
+def test_every_flag_parses(render: Render) -> None:
     failures = []
     for where, argv in _all_pods(render):
         command, args = argv[0], argv[1:]
         for arg in args:
             assert arg.startswith("--"), f"{where}: {arg!r}: write flags as --name=value"
-        kept = [a for a in args if _flag(a) not in PENDING_ISSUE_16_FLAGS[command]]
-        problem = _parse([command, *kept])
+        problem = _parse([command, *args])
         if problem:
             failures.append(f"{where}: {problem}")
     assert not failures, "\n".join(failures)
-
-
-def test_pending_flags_are_used_and_still_unknown(render: Render) -> None:
-    """Each pending entry is used by the chart and still rejected; once it parses, delete it from the list."""
-    used: dict[str, set[str]] = {cmd: set() for cmd in PENDING_ISSUE_16_FLAGS}
-    for _, argv in _all_pods(render):
-        used[argv[0]] |= {a for a in argv[1:] if _flag(a) in PENDING_ISSUE_16_FLAGS[argv[0]]}
-    accepted = []
-    for command, flags in PENDING_ISSUE_16_FLAGS.items():
-        assert {_flag(a) for a in used[command]} == flags, f"{command}: pending flags the chart no longer uses"
-        accepted += [f"{command} {arg}" for arg in sorted(used[command])
-                     if _parse([command, *MINIMAL[command], arg]) is None]
-    assert not accepted, "these parse now: delete them from PENDING_ISSUE_16_FLAGS:\n" + "\n".join(accepted)
 
 
 @pytest.mark.parametrize("argv", [

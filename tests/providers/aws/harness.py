@@ -15,7 +15,7 @@ import re
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import boto3
@@ -65,7 +65,8 @@ class Faults:
 
 
 class MotoServer:
-    def __init__(self) -> None:
+    def __init__(self, middleware: Callable[[Any], Any] | None = None) -> None:
+        """``middleware`` wraps moto's WSGI app inside the fault middleware (tests/reliability's fault plan)."""
         moto_patches.apply()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         from moto.moto_server.werkzeug_app import (
@@ -76,6 +77,8 @@ class MotoServer:
 
         self.faults = Faults()
         app = DomainDispatcherApplication(create_backend_app)
+        if middleware is not None:
+            app = middleware(app)
         self._server = make_server("127.0.0.1", 0, self._middleware(app), threaded=True,
                                    request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)

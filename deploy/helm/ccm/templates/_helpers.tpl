@@ -44,6 +44,11 @@ with none, "*" turns it on; without "*" it is off.
 {{- include "ccm.controllerEnabled" (dict "names" (list "service-lb-controller" "service") "list" .Values.controllers) -}}
 {{- end }}
 
+{{/* The orphan sweep has its own role, so --controllers=orphan-gc alone can run. */}}
+{{- define "ccm.orphanControllerEnabled" -}}
+{{- include "ccm.controllerEnabled" (dict "names" (list "orphan-gc-controller" "orphan-gc") "list" .Values.controllers) -}}
+{{- end }}
+
 {{/* RBAC for the node controllers is needed when either of them runs. */}}
 {{- define "ccm.nodeControllersEnabled" -}}
 {{- $node := include "ccm.controllerEnabled" (dict "names" (list "cloud-node-controller" "cloud-node") "list" .Values.controllers) -}}
