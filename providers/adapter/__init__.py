@@ -11,6 +11,7 @@
 * ``locks`` - per-Service locks serialising ``ensure`` and ``update``;
 * ``options`` - provider option parsing;
 * ``capabilities`` - ``AdapterCloud``: the capability getters every cloud object shares.
+* ``portstatus`` - per-port status, ``UnsupportedProtocol`` on the ports a type cannot carry.
 
 No cloud SDK and no Kubernetes here; see ``providers/README.md`` for how an adapter uses them.
 """
