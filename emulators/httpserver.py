@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class HttpEmulator:
         """The serving TLS context, or None for plain HTTP (called once per ``start``)."""
         return None
 
-    def start(self) -> Any:
+    def start(self) -> Self:
         """Listen and serve on a daemon thread; returns the emulator."""
         server = ThreadedServer((self.host, self._requested_port), self.handler_class(), self, self.ssl_context())
         self._server = server
@@ -101,7 +101,7 @@ class HttpEmulator:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         return self.start() if self._server is None else self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
@@ -138,7 +138,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def respond(self, status: int, headers: Iterable[tuple[str, str]], payload: bytes = b"") -> None:
         """Status line, ``headers`` and ``payload`` in one write."""
-        reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:  # a status Python has no name for: an empty reason phrase, as HTTP allows
+            reason = ""
         head = "\r\n".join([f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in headers)])
         self.wfile.write((head + "\r\n\r\n").encode("latin-1") + payload)
         self.wfile.flush()
