@@ -36,8 +36,8 @@ class BodyTooLarge(ValueError):
 
 
 class ThreadedServer(ThreadingHTTPServer):
-    """One thread per connection; with ``ssl_context`` the TLS handshake runs on that thread (not in
-    ``accept``), so one slow client cannot stall the others."""
+    """One thread per connection, on IPv4 or IPv6 by the host's spelling; with ``ssl_context`` the TLS
+    handshake runs on that thread (not in ``accept``), so one slow client cannot stall the others."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -47,6 +47,8 @@ class ThreadedServer(ThreadingHTTPServer):
                  ssl_context: ssl.SSLContext | None = None) -> None:
         self.owner = owner
         self.ssl_context = ssl_context
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, handler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
