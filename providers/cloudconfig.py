@@ -14,8 +14,9 @@ own options, optionally under ``[Global]``.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 #: (section, subsection or "") -> lower-cased variable name -> its values in order
 Gcfg = dict[tuple[str, str], dict[str, list[str]]]
@@ -53,9 +54,28 @@ def _value(raw: str, where: str) -> str:
     return "".join(out)
 
 
-def read_gcfg(text: str, source: str = "cloud config") -> Gcfg:
-    sections: Gcfg = {}
-    current: dict[str, list[str]] | None = None
+@dataclasses.dataclass(frozen=True)
+class GcfgEntry:
+    """One line of a gcfg file that means something: a section header (``name`` None) or a variable.
+
+    Names are as written (gcfg compares them case-insensitively); ``section`` is None for a
+    line before any header (its name is not checked then), which :func:`read_gcfg` refuses and a
+    reader of one upstream file may word its own way (line and text are there for its messages).
+    """
+
+    line: int
+    #: the line as written, stripped
+    text: str
+    section: str | None
+    subsection: str
+    name: str | None = None
+    value: str = ""
+
+
+def gcfg_entries(text: str, source: str = "cloud config") -> Iterator[GcfgEntry]:
+    """Every header and variable of ``text`` in order; syntax errors raise ValueError naming the line."""
+    section: str | None = None
+    sub = ""
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         where = f"{source}: line {number}"
@@ -66,19 +86,31 @@ def read_gcfg(text: str, source: str = "cloud config") -> Gcfg:
             if end < 0:
                 raise ValueError(f"{where}: unterminated section header {line!r}")
             header = line[1:end].strip()
-            name, _, sub = header.partition(" ")
+            section, _, sub = header.partition(" ")
             sub = sub.strip()
             if sub and not (len(sub) >= 2 and sub[0] == sub[-1] == '"'):
-                raise ValueError(f"{where}: subsection names are quoted: [{name} \"{sub}\"]")
-            current = sections.setdefault((name.lower(), sub[1:-1] if sub else ""), {})
+                raise ValueError(f"{where}: subsection names are quoted: [{section} \"{sub}\"]")
+            sub = sub[1:-1] if sub else ""
+            yield GcfgEntry(number, line, section, sub)
             continue
-        if current is None:
-            raise ValueError(f"{where}: {line!r} is outside any [section]")
         name, sep, value = line.partition("=")
         name = name.strip()
-        if not name or not (name[0].isalpha()) or not all(ch.isalnum() or ch == "-" for ch in name):
+        if section is None:
+            yield GcfgEntry(number, line, None, "", name)
+            continue
+        if not (name and name[0].isalpha() and all(ch.isalnum() or ch == "-" for ch in name)):
             raise ValueError(f"{where}: invalid variable name {name!r}")
-        current.setdefault(name.lower(), []).append(_value(value.strip(), where) if sep else "true")
+        yield GcfgEntry(number, line, section, sub, name, _value(value.strip(), where) if sep else "true")
+
+
+def read_gcfg(text: str, source: str = "cloud config") -> Gcfg:
+    sections: Gcfg = {}
+    for entry in gcfg_entries(text, source):
+        if entry.section is None:
+            raise ValueError(f"{source}: line {entry.line}: {entry.text!r} is outside any [section]")
+        current = sections.setdefault((entry.section.lower(), entry.subsection), {})
+        if entry.name is not None:
+            current.setdefault(entry.name.lower(), []).append(entry.value)
     return sections
 
 

@@ -128,8 +128,8 @@ def _int_syntax(v: str, lo: int | None, hi: int | None) -> str:
 
 
 def int_in_range(v: str, lo: int | None, hi: int | None, choices: tuple[int, ...] = ()) -> str:
-    if choices:
-        lo, hi = min(choices), max(choices)
+    """``v`` is an integer in ``lo``..``hi`` (None: open), and one of ``choices`` when given
+    (``lo``..``hi`` then only picks the cheapest syntax check)."""
     conditions = [_int_syntax(v, lo, hi)]
     if choices:
         conditions.append(f"int({v}) in [{', '.join(map(str, choices))}]")
@@ -167,7 +167,7 @@ def _(parser: NotFalse, v: str, names: Names) -> str:
 
 @valid.register
 def _(parser: Int, v: str, names: Names) -> str:
-    return int_in_range(v, parser.min, parser.max, parser.choices)
+    return int_in_range(v, *parser.bounds, parser.choices)
 
 
 @valid.register

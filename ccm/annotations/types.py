@@ -196,6 +196,14 @@ class Int(Parser):
             return str(self.choices[0])
         return str(next((b for b in (self.min, self.max) if b is not None), 0))
 
+    @property
+    def bounds(self) -> tuple[int | None, int | None]:
+        """The narrowest range holding every accepted value (None: open at that end); with choices,
+        their smallest and largest. The admission CEL checks syntax by it, the tests draw around it."""
+        if self.choices:
+            return min(self.choices), max(self.choices)
+        return self.min, self.max
+
     def __call__(self, raw: str) -> int:
         if not _GO_INT.fullmatch(raw) or not INT64_MIN <= int(raw) <= INT64_MAX:
             return _fail(f"must be {self._accepted}")

@@ -11,8 +11,9 @@ import argparse
 import dataclasses
 import json
 import os
-import signal
-import threading
+import sys
+
+from emulators.httpserver import serve_until_signalled
 
 from .seeding import VirtualMachine
 from .server import AzureEmulator
@@ -68,24 +69,21 @@ def seed_world(arm: AzureEmulator, nodes: int, resource_group: str = "kubernetes
 def run(args: argparse.Namespace) -> int:
     arm = AzureEmulator(host=args.host, port=args.port, strict=not args.lenient,
                         retry_after=args.retry_after, lro_seconds=args.lro_seconds, cert_dir=args.cert_dir)
-    arm.start()
-    print(f"ARM emulator on {arm.url} (subscription {arm.subscription})")
-    print(f"CA certificate: {arm.ca_file}")
-    if args.seed:
-        world = seed_world(arm, args.nodes)
-        path = os.path.join(os.path.dirname(arm.ca_file), "azure.json")
-        with open(path, "w") as f:
-            json.dump(world.config, f, indent=2)
-        print(f"azure.json: {path}")
-        for vm in world.vms:
-            print(f"  node {vm.name}: providerID {vm.provider_id} ip {vm.private_ip}")
-        print(f"ccm controller --cloud-provider azure --cloud-config {path} --cluster-name {args.cluster_name} "
-              f"--azure-endpoint-url {arm.url} --azure-ca-file {arm.ca_file} --kubeconfig ...")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        stop.wait()
-    finally:
-        arm.stop()
+
+    def announce() -> None:
+        print(f"ARM emulator on {arm.url} (subscription {arm.subscription})")
+        print(f"CA certificate: {arm.ca_file}")
+        if args.seed:
+            world = seed_world(arm, args.nodes)
+            path = os.path.join(os.path.dirname(arm.ca_file), "azure.json")
+            with open(path, "w") as f:
+                json.dump(world.config, f, indent=2)
+            print(f"azure.json: {path}")
+            for vm in world.vms:
+                print(f"  node {vm.name}: providerID {vm.provider_id} ip {vm.private_ip}")
+            print(f"ccm controller --cloud-provider azure --cloud-config {path} --cluster-name {args.cluster_name} "
+                  f"--azure-endpoint-url {arm.url} --azure-ca-file {arm.ca_file} --kubeconfig ...")
+        sys.stdout.flush()
+
+    serve_until_signalled(arm, announce)
     return 0

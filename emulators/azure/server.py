@@ -7,21 +7,21 @@
         client = NetworkManagementClient(cred, arm.subscription, base_url=arm.url,
                                          connection_verify=arm.ca_file)
 
-The TLS handshake runs on the request's own thread (not in ``accept``), so one slow client
-cannot stall the others. Certificates cover ``127.0.0.1``, ``::1`` and ``localhost``.
+The server is ``emulators.httpserver``'s (the TLS handshake runs on the request's own thread, so
+one slow client cannot stall the others). Certificates cover ``127.0.0.1``, ``::1`` and
+``localhost``.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 import tempfile
-import threading
 from collections.abc import Sequence
-from http.server import ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from emulators.httpserver import HttpEmulator
 
 from . import seeding
 from .faults import Faults
@@ -29,32 +29,10 @@ from .state import DEFAULT_LOCATION, DEFAULT_SUBSCRIPTION, ArmState
 from .wire import CallLog, WireOptions, make_handler
 
 
-class _TLSServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-    ssl_context: ssl.SSLContext | None = None
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        sock, addr = super().get_request()
-        if self.ssl_context is not None:
-            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        return sock, addr
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        if isinstance(request, ssl.SSLSocket):
-            try:
-                request.do_handshake()
-            except (ssl.SSLError, OSError):
-                return
-        super().finish_request(request, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that hang up mid-request are not the emulator's problem
-
-
-class AzureEmulator:
+class AzureEmulator(HttpEmulator):
     """An ARM emulator on ``https://<host>:<port>`` (port 0 = ephemeral)."""
+
+    thread_name = "arm-emulator"
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
                  subscription: str = DEFAULT_SUBSCRIPTION, location: str = DEFAULT_LOCATION,
@@ -65,46 +43,27 @@ class AzureEmulator:
         self.faults = Faults()
         self.calls = CallLog()
         self.options = WireOptions(retry_after=retry_after)
-        self.host = host
-        self._port = port
+        super().__init__(host, port)
         self._tls = tls
         self._cert_dir = cert_dir
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._server: _TLSServer | None = None
-        self._thread: threading.Thread | None = None
         #: PEM file of the CA that signed the server certificate (``connection_verify=``)
         self.ca_file = ""
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> AzureEmulator:
-        server = _TLSServer((self.host, self._port), make_handler(self.state, self.faults, self.calls,
-                                                                   self.options))
-        if self._tls:
-            server.ssl_context = self._ssl_context()
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="arm-emulator", daemon=True)
-        self._thread.start()
-        return self
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return make_handler(self.state, self.faults, self.calls, self.options)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().stop()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
 
-    def __enter__(self) -> AzureEmulator:
-        return self.start() if self._server is None else self
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    def _ssl_context(self) -> ssl.SSLContext:
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if not self._tls:
+            return None
         import trustme
 
         ca = trustme.CA()
@@ -121,16 +80,6 @@ class AzureEmulator:
         return ctx
 
     # ------------------------------------------------------------------ facts
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() the emulator first"
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'https' if self._tls else 'http'}://{host}:{self.port}"
 
     @property
     def subscription(self) -> str:

@@ -11,7 +11,7 @@ the answer as ARM does (see ``../shared/reference/emulators.md`` §4.3 for what 
 * Errors -> ``{"error": {"code", "message", "details"}}`` with ARM's status; 429 and 5xx carry
   ``Retry-After``.
 
-A response is written with one ``sendall`` (headers and body together) and the socket has
+A response is written with one write (headers and body together, ``emulators.httpserver``) and the socket has
 TCP_NODELAY, so keep-alive requests do not stall on Nagle + delayed ACK (~45 ms each).
 """
 
@@ -24,10 +24,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from emulators import httpserver
 
 from . import errors
 from .faults import MUTATING_METHODS, Faults
@@ -117,20 +118,14 @@ def make_handler(state: ArmState, faults: Faults, calls: CallLog, options: WireO
     return ArmHandler
 
 
-class _ArmHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _ArmHandler(httpserver.Handler):
     server_version = "ccm-arm-emulator"
     sys_version = ""
-    disable_nagle_algorithm = True
 
     state: ArmState
     faults: Faults
     calls: CallLog
     options: WireOptions
-
-    # quiet: the SDK's own logging says enough
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -154,7 +149,7 @@ class _ArmHandler(BaseHTTPRequestHandler):
         path = unquote(url.path)
         self._query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         self._request_id = str(uuid.uuid4())
-        raw = self._read_body()
+        raw = self.read_body()
         status = 500
         try:
             self._authenticate()
@@ -297,13 +292,9 @@ class _ArmHandler(BaseHTTPRequestHandler):
         if version not in supported:
             raise errors.InvalidApiVersionParameter(version, f"{namespace}/{rtype}", list(supported))
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
     def _json(self, raw: bytes) -> Any:
         try:
-            return json.loads(raw or b"null")
+            return httpserver.json_or_none(raw)
         except ValueError as exc:
             raise errors.InvalidRequestFormat(f"Cannot parse the request: {exc}.") from None
 
@@ -364,15 +355,10 @@ class _ArmHandler(BaseHTTPRequestHandler):
 
     def _respond(self, status: int, headers: dict[str, str], body: Any) -> None:
         payload = b"" if body is None else json.dumps(body).encode()
-        reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-        lines = [f"HTTP/1.1 {status} {reason}",
-                 f"Date: {self.date_time_string()}",
-                 f"Server: {self.server_version}",
-                 f"x-ms-request-id: {self._request_id}",
-                 f"x-ms-correlation-request-id: {self.headers.get('x-ms-client-request-id') or self._request_id}",
-                 f"Content-Length: {len(payload)}",
-                 "Cache-Control: no-cache"]
+        lines = [("Date", self.date_time_string()), ("Server", self.server_version),
+                 ("x-ms-request-id", self._request_id),
+                 ("x-ms-correlation-request-id", self.headers.get("x-ms-client-request-id") or self._request_id),
+                 ("Content-Length", str(len(payload))), ("Cache-Control", "no-cache")]
         if payload:
-            lines.append("Content-Type: application/json; charset=utf-8")
-        lines.extend(f"{k}: {v}" for k, v in headers.items())
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+            lines.append(("Content-Type", "application/json; charset=utf-8"))
+        self.respond(status, [*lines, *headers.items()], payload)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
+
+from emulators.httpserver import serve_until_signalled
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,17 +27,14 @@ def run(args: argparse.Namespace) -> int:
     emu.add_project(args.project, args.region, zones)
     for i in range(args.instances):
         emu.add_instance(args.project, zones[i % len(zones)], f"node-{i}", tags=[args.node_tag])
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())  # before the first line: callers may stop us at once
-    emu.start()
-    print(f"GCE emulator on {emu.url} (project {args.project}, region {args.region}, zones {','.join(zones)})")
-    print(f"  instances: {', '.join(f'gce://{args.project}/{zones[i % len(zones)]}/node-{i}' for i in range(args.instances))}")
-    print(f"  ccm controller --cloud-provider gcp --gcp-endpoint-url {emu.url} --gcp-project {args.project} "
-          f"--gcp-region {args.region}")
-    print(f"  admin: GET {emu.url}/_emulator/resources, POST {emu.url}/_emulator/reset", flush=True)
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    emu.stop()
+
+    def announce() -> None:
+        print(f"GCE emulator on {emu.url} (project {args.project}, region {args.region}, zones {','.join(zones)})")
+        print(f"  instances: "
+              f"{', '.join(f'gce://{args.project}/{zones[i % len(zones)]}/node-{i}' for i in range(args.instances))}")
+        print(f"  ccm controller --cloud-provider gcp --gcp-endpoint-url {emu.url} --gcp-project {args.project} "
+              f"--gcp-region {args.region}")
+        print(f"  admin: GET {emu.url}/_emulator/resources, POST {emu.url}/_emulator/reset", flush=True)
+
+    serve_until_signalled(emu, announce)
     return 0

@@ -24,11 +24,14 @@ from emulators.gce.faults import Fault, Faults
 from emulators.gce.operations import Operations, OperationSettings
 from emulators.gce.routes import Route
 from emulators.gce.state import ComputeState, Config
+from emulators.httpserver import HttpEmulator
 
 Json = dict[str, Any]
 
 
-class GceEmulator:
+class GceEmulator(HttpEmulator):
+    thread_name = "gce-emulator"
+
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, validate: bool = False,
                  config: Config | None = None, seed: int = 0) -> None:
         self.state = ComputeState(config, Operations())
@@ -41,38 +44,11 @@ class GceEmulator:
             from emulators.gce.discovery import Validator
 
             self._validator = Validator()
-        self._address = (host, port)
-        self._server: wire.Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(host, port)
 
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> GceEmulator:
-        self._server = wire.Server(self._address, self)
-        self._thread = wire.serve_in_thread(self._server)
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> GceEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "emulator not started"
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        """The endpoint for ``client_options={"api_endpoint": url}`` (google-cloud-compute)."""
-        return f"http://{self._address[0]}:{self.port}"
+    def handler_class(self) -> type[wire.Handler]:
+        """``url`` is the endpoint for ``client_options={"api_endpoint": url}`` (google-cloud-compute)."""
+        return wire.Handler
 
     # ------------------------------------------------------------------ world and inspection
 

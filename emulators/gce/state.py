@@ -741,6 +741,20 @@ def _prepare_health_check(state: ComputeState, ref: Ref, body: Json, current: Js
     return body
 
 
+def _external_tier(body: Json) -> None:
+    """An external address or forwarding rule: Premium unless the request says Standard."""
+    tier = body.setdefault("networkTier", "PREMIUM")
+    if tier not in ("PREMIUM", "STANDARD"):
+        raise _bad("networkTier", tier, "Must be PREMIUM or STANDARD.")
+
+
+def _ip_defaults(body: Json) -> Json:
+    """What Compute Engine fills in on an address or forwarding rule the request left out."""
+    body.setdefault("ipVersion", "IPV4")
+    body.setdefault("labelFingerprint", _fingerprint())
+    return body
+
+
 def _prepare_address(state: ComputeState, ref: Ref, body: Json, current: Json | None) -> Json:
     kind = body.setdefault("addressType", "EXTERNAL")
     if kind not in ("EXTERNAL", "INTERNAL"):
@@ -758,12 +772,8 @@ def _prepare_address(state: ComputeState, ref: Ref, body: Json, current: Json | 
     else:
         if body.get("subnetwork") or body.get("purpose"):
             raise _bad("subnetwork", body.get("subnetwork"), "An external address takes no subnetwork or purpose.")
-        tier = body.setdefault("networkTier", "PREMIUM")
-        if tier not in ("PREMIUM", "STANDARD"):
-            raise _bad("networkTier", tier, "Must be PREMIUM or STANDARD.")
-    body.setdefault("ipVersion", "IPV4")
-    body.setdefault("labelFingerprint", _fingerprint())
-    return body
+        _external_tier(body)
+    return _ip_defaults(body)
 
 
 def _prepare_forwarding_rule(state: ComputeState, ref: Ref, body: Json, current: Json | None) -> Json:
@@ -828,12 +838,8 @@ def _prepare_forwarding_rule(state: ComputeState, ref: Ref, body: Json, current:
                 raise _bad(key, body[key], "An external passthrough forwarding rule takes no network or subnetwork.")
         if body.get("allowGlobalAccess"):
             raise _bad("allowGlobalAccess", True, "Global access is only available to internal forwarding rules.")
-        tier = body.setdefault("networkTier", "PREMIUM")
-        if tier not in ("PREMIUM", "STANDARD"):
-            raise _bad("networkTier", tier, "Must be PREMIUM or STANDARD.")
-    body.setdefault("ipVersion", "IPV4")
-    body.setdefault("labelFingerprint", _fingerprint())
-    return body
+        _external_tier(body)
+    return _ip_defaults(body)
 
 
 def _prepare_backend_service(state: ComputeState, ref: Ref, body: Json, current: Json | None) -> Json:

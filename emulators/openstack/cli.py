@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
+
+from emulators.httpserver import serve_until_signalled
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,21 +30,17 @@ def run(args: argparse.Namespace) -> int:
     emu.octavia_settings.settle_seconds = args.settle_seconds
     servers = [emu.add_server(f"node-{i}") for i in range(args.servers)]
     emu.baseline()
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())  # before the first line: callers may stop us at once
-    emu.start()
-    print(f"OpenStack emulator on {emu.url} (Keystone {emu.auth_url}, region {args.region})")
-    for server in servers:
-        addr = next(iter(server["addresses"].values()))[0]["addr"]
-        print(f"  server {server['name']}: openstack:///{server['id']} ({addr})")
-    print("  cloud.conf for ccm controller --cloud-provider openstack --cloud-config <file>:")
-    for line in emu.cloud_conf().splitlines():
-        print(f"    {line}")
-    print(f"  admin: GET {emu.url}/_emulator/resources, GET {emu.url}/_emulator/seed, "
-          f"POST {emu.url}/_emulator/reset", flush=True)
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    emu.stop()
+
+    def announce() -> None:
+        print(f"OpenStack emulator on {emu.url} (Keystone {emu.auth_url}, region {args.region})")
+        for server in servers:
+            addr = next(iter(server["addresses"].values()))[0]["addr"]
+            print(f"  server {server['name']}: openstack:///{server['id']} ({addr})")
+        print("  cloud.conf for ccm controller --cloud-provider openstack --cloud-config <file>:")
+        for line in emu.cloud_conf().splitlines():
+            print(f"    {line}")
+        print(f"  admin: GET {emu.url}/_emulator/resources, GET {emu.url}/_emulator/seed, "
+              f"POST {emu.url}/_emulator/reset", flush=True)
+
+    serve_until_signalled(emu, announce)
     return 0

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from emulators.httpserver import HttpEmulator
 from emulators.openstack import api_identity, api_neutron, api_nova, api_octavia, wire
 from emulators.openstack.cloud import Cloud, Seed
 from emulators.openstack.errors import ApiError, BadRequest, NotFound
@@ -44,7 +45,9 @@ class Call:
     status: int
 
 
-class OpenStackEmulator:
+class OpenStackEmulator(HttpEmulator):
+    thread_name = "openstack-emulator"
+
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, validate: bool = False, seed: int = 0,
                  region: str = "RegionOne", node_cidr: str = "10.0.0.0/24",
                  external_cidr: str = "172.24.4.0/24") -> None:
@@ -60,36 +63,10 @@ class OpenStackEmulator:
             from emulators.openstack.sdkcheck import SdkChecker
 
             self._checker = SdkChecker()
-        self._address = (host, port)
-        self._server: wire.Server | None = None
+        super().__init__(host, port)
 
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> OpenStackEmulator:
-        self._server = wire.Server(self._address, self)
-        wire.serve_in_thread(self._server)
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> OpenStackEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "emulator not started"
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._address[0]}:{self.port}"
+    def handler_class(self) -> type[wire.Handler]:
+        return wire.Handler
 
     @property
     def auth_url(self) -> str:

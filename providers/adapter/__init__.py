@@ -9,7 +9,9 @@
 * ``ownership`` - ownership marks, the foreign-resource check and the tags/labels merge in
   which user tags never override ownership;
 * ``locks`` - per-Service locks serialising ``ensure`` and ``update``;
-* ``options`` - provider option parsing.
+* ``options`` - provider option parsing;
+* ``capabilities`` - ``AdapterCloud``: the capability getters every cloud object shares.
+* ``portstatus`` - per-port status, ``UnsupportedProtocol`` on the ports a type cannot carry.
 
 No cloud SDK and no Kubernetes here; see ``providers/README.md`` for how an adapter uses them.
 """

@@ -14,6 +14,7 @@ from typing import Any
 from ccm.annotations import aws as ann
 from providers.adapter.operations import Ref, resolve
 from providers.adapter.ownership import Owner, merge_tags
+from providers.adapter.portstatus import port_statuses
 from providers.aws.clients import Clients, first_or_none
 from providers.aws.kinds import STAYS_INTERNAL, Existing, LoadBalancerKind, Reads, TypePlan
 from providers.aws.names import (
@@ -151,16 +152,9 @@ def attributes(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def desired_clb(request: LoadBalancerRequest, settings: Settings, world: World, name: str) -> ClbDesired:
-    listeners: list[Listener] = []
-    status: list[PortStatus] = []
-    for p in request.ports:
-        if p.protocol != "TCP":
-            # upstream fails the whole Service ("Only TCP LoadBalancer is supported for AWS ELB");
-            # we serve the TCP ports and report the rest in status.loadBalancer.ingress[].ports
-            status.append(PortStatus(p.port, p.protocol, error="UnsupportedProtocol"))
-            continue
-        listeners.append(build_listener(settings, p.port, p.node_port, p.name))
-        status.append(PortStatus(p.port, p.protocol))
+    # upstream fails the whole Service ("Only TCP LoadBalancer is supported for AWS ELB");
+    # we serve the TCP ports and report the rest in status.loadBalancer.ingress[].ports
+    listeners = [build_listener(settings, p.port, p.node_port, p.name) for p in request.ports if p.protocol == "TCP"]
     if not listeners:
         raise UserError("a Classic ELB needs at least one TCP port", reason="UnsupportedProtocol")
     managed = not settings.security_groups
@@ -189,7 +183,7 @@ def desired_clb(request: LoadBalancerRequest, settings: Settings, world: World, 
         proxy_protocol=settings.proxy_protocol,
         node_ports=tuple(sorted(node_ports)),
         node_groups=tuple(sorted(world.node_groups)),
-        port_status=tuple(status),
+        port_status=port_statuses(request.ports, ("TCP",)),
     )
 
 
@@ -459,5 +453,4 @@ class ClassicElb(LoadBalancerKind[ClbDesired, ClbObserved]):
         return (observed.sg_id,) if observed.sg_id is not None else ()
 
     def port_status(self, request: LoadBalancerRequest) -> tuple[PortStatus, ...]:
-        return tuple(PortStatus(p.port, p.protocol, None if p.protocol == "TCP" else "UnsupportedProtocol")
-                     for p in request.ports)
+        return port_statuses(request.ports, ("TCP",))

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import ClassVar
 
+from providers.adapter.capabilities import AdapterCloud, Capabilities
 from providers.adapter.options import check_known_options
 from providers.aws.clients import Clients, make_clients
 from providers.aws.instances import AwsInstances
@@ -13,9 +14,8 @@ from providers.aws.inventory import AwsInventory
 from providers.aws.loadbalancer import AwsLoadBalancer
 from providers.aws.planning import AwsPlanner
 from providers.aws.support import SUPPORT
-from providers.instances import Instances
 from providers.metrics import ApiCallCounter
-from providers.port import AnnotationSupport, CloudProvider, Inventory, LoadBalancer, Planner, ProviderContext
+from providers.port import AnnotationSupport, ProviderContext
 
 ANNOTATION_PROVIDER = "aws"
 #: every option this provider reads (anything else is a start-up error naming it)
@@ -42,36 +42,24 @@ def resolve_options(context: ProviderContext) -> Mapping[str, str]:
     return options
 
 
-class AwsCloud(CloudProvider):
+class AwsCloud(AdapterCloud):
     name: ClassVar[str] = "aws"
     annotation_provider: ClassVar[str] = ANNOTATION_PROVIDER
+    support: ClassVar[AnnotationSupport] = SUPPORT
 
     def __init__(self, context: ProviderContext) -> None:
+        """Offline (``ProviderContext.offline``) builds the same: boto3 clients make no call and resolve
+        no credentials until a request, and the offline planner sends none."""
         self.context = context
         options = resolve_options(context)
         #: every AWS request this provider sent (benchmarks and tests read it in-process)
         self.counter = ApiCallCounter("aws")
         self.clients: Clients = make_clients(options, self.counter, offline=context.offline)
-        self._lb = AwsLoadBalancer(self.clients, options)
-        self._planner = AwsPlanner(self._lb)
-        self._inventory = AwsInventory(self._lb, context.cluster_name)
+        lb = AwsLoadBalancer(self.clients, options)
         families = (options.get("aws-node-ip-families") or "ipv4").split(",")
-        self._instances = AwsInstances(self.clients, [f.strip().lower() for f in families if f.strip()])
-
-    def load_balancer(self) -> LoadBalancer | None:
-        return self._lb
-
-    def instances(self) -> Instances | None:
-        return self._instances
-
-    def planner(self) -> Planner | None:
-        return self._planner
-
-    def inventory(self) -> Inventory | None:
-        return self._inventory
-
-    def annotation_support(self) -> AnnotationSupport:
-        return SUPPORT
+        self.capabilities = Capabilities(
+            load_balancer=lb, planner=AwsPlanner(lb), inventory=AwsInventory(lb, context.cluster_name),
+            instances=AwsInstances(self.clients, [f.strip().lower() for f in families if f.strip()]))
 
     def close(self) -> None:
         for client in (self.clients.elb, self.clients.elbv2, self.clients.ec2):

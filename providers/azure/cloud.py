@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from providers.adapter.capabilities import AdapterCloud, Capabilities
 from providers.azure.clients import METRIC_LABELS, Clients, make_clients
 from providers.azure.config import AzureConfig, parse_config
 from providers.azure.instances import AzureInstances
@@ -11,40 +12,31 @@ from providers.azure.inventory import AzureInventory
 from providers.azure.loadbalancer import AzureLoadBalancer
 from providers.azure.planning import AzurePlanner
 from providers.azure.support import SUPPORT
-from providers.instances import Instances
 from providers.metrics import ApiCallCounter
-from providers.port import AnnotationSupport, CloudProvider, Inventory, LoadBalancer, Planner, ProviderContext
+from providers.port import AnnotationSupport, ProviderContext
 
 
-class AzureCloud(CloudProvider):
+class AzureCloud(AdapterCloud):
     name: ClassVar[str] = "azure"
     annotation_provider: ClassVar[str] = "azure"
+    support: ClassVar[AnnotationSupport] = SUPPORT
 
     def __init__(self, context: ProviderContext) -> None:
         self.context = context
-        self.config: AzureConfig = parse_config(context.options)
+        self.config: AzureConfig = parse_config(context.options, offline=context.offline)
         #: every ARM request this provider sent (benchmarks and tests read it in-process)
         self.counter = ApiCallCounter("azure", extra_labels=METRIC_LABELS)
-        self.clients: Clients = make_clients(self.config, self.counter)
-        self._lb = AzureLoadBalancer(self.clients, self.config)
-        self._planner = AzurePlanner(self._lb)
-        self._inventory = AzureInventory(self._lb, context.cluster_name)
-        self._instances = AzureInstances(self.clients, self.config)
-
-    def load_balancer(self) -> LoadBalancer | None:
-        return self._lb
-
-    def instances(self) -> Instances | None:
-        return self._instances
-
-    def planner(self) -> Planner | None:
-        return self._planner
-
-    def inventory(self) -> Inventory | None:
-        return self._inventory
-
-    def annotation_support(self) -> AnnotationSupport:
-        return SUPPORT
+        #: None in an offline build: no client, no credential, no call
+        self.clients: Clients | None = None
+        if context.offline:
+            self.capabilities = Capabilities(planner=AzurePlanner(self.config, None))
+            return
+        self.clients = make_clients(self.config, self.counter)
+        lb = AzureLoadBalancer(self.clients, self.config)
+        self.capabilities = Capabilities(load_balancer=lb, planner=AzurePlanner(self.config, lb),
+                                         inventory=AzureInventory(lb, context.cluster_name),
+                                         instances=AzureInstances(self.clients, self.config))
 
     def close(self) -> None:
-        self.clients.close()
+        if self.clients is not None:
+            self.clients.close()

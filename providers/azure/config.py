@@ -16,6 +16,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from providers.adapter.options import check_known_options, positive_option
 
@@ -55,6 +56,13 @@ FLAG_KEYS = frozenset({
 OPTIONS = KNOWN_KEYS | IGNORED_UPSTREAM_KEYS | FLAG_KEYS
 #: azure.json keys by their lower-case spelling: upstream decodes the file with Go's case-insensitive JSON
 _FILE_KEYS = {key.lower(): key for key in KNOWN_KEYS | IGNORED_UPSTREAM_KEYS}
+
+#: what a build for offline planning (``ccm plan`` without ``--live``) uses where the cloud config says
+#: nothing; the planner takes the subscription and resource group from the nodes' providerIDs where it can
+PLACEHOLDERS = MappingProxyType({
+    "subscriptionId": "<subscription>", "resourceGroup": "<resource-group>", "location": "<location>",
+    "vnetName": "<vnet>", "subnetName": "<subnet>", "securityGroupName": "<security-group>",
+})
 
 NODE_IP_CONFIGURATION = "nodeIPConfiguration"
 NODE_IP = "nodeIP"
@@ -138,10 +146,12 @@ def read_azure_json(text: str, source: str = "azure.json") -> dict[str, str]:
     return options
 
 
-def parse_config(options: Mapping[str, str]) -> AzureConfig:
+def parse_config(options: Mapping[str, str], *, offline: bool = False) -> AzureConfig:
     """The config from the provider options; an unknown option, a missing required key or a bad value
-    is a start-up error."""
+    is a start-up error. ``offline``: what the options leave out is a placeholder (:data:`PLACEHOLDERS`)."""
     check_known_options(options, OPTIONS, provider=PROVIDER)
+    if offline:
+        options = {**PLACEHOLDERS, **{key: value for key, value in options.items() if value}}
     missing = [k for k in ("subscriptionId", "resourceGroup", "location") if not options.get(k)]
     if missing:
         raise ValueError(f"azure: the cloud config needs {', '.join(missing)}")

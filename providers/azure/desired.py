@@ -21,6 +21,7 @@ import dataclasses
 from typing import Any
 
 from providers.adapter.ownership import Owner, merge_tags
+from providers.adapter.portstatus import UNSUPPORTED_PROTOCOL, port_statuses
 from providers.azure.config import AzureConfig
 from providers.azure.names import (
     CLUSTER_TAG,
@@ -162,7 +163,7 @@ def _rules_and_probes(request: LoadBalancerRequest, settings: Settings, *, lb_id
     pool_ref = {"id": child_id(lb_id, "backendAddressPools", pool_name(cluster))}
     rules: list[Body] = []
     probes: dict[str, Body] = {}
-    statuses: list[PortStatus] = []
+    statuses = port_statuses(request.ports, _PROTOCOLS)
     local = request.health_check is not None
     shared_probe = None
     if local:
@@ -172,11 +173,8 @@ def _rules_and_probes(request: LoadBalancerRequest, settings: Settings, *, lb_id
     ports = [p for p in request.ports if p.protocol in _PROTOCOLS]
     for p in request.ports:
         if p.protocol not in _PROTOCOLS:
-            statuses.append(PortStatus(p.port, p.protocol, "UnsupportedProtocol"))
-            warnings.append(ProviderWarning("UnsupportedProtocol", (
+            warnings.append(ProviderWarning(UNSUPPORTED_PROTOCOL, (
                 f"port {p.port}/{p.protocol}: Azure load balancers carry TCP and UDP only; the port is not served")))
-        else:
-            statuses.append(PortStatus(p.port, p.protocol))
     if settings.ha_ports and not internal:
         warnings.append(ProviderWarning("HighAvailabilityPortsIgnored", (
             "HA ports exist only on internal Standard load balancers; this public Service gets one rule per port")))
@@ -189,7 +187,7 @@ def _rules_and_probes(request: LoadBalancerRequest, settings: Settings, *, lb_id
         if probe is not None:
             probes[probe["name"]] = probe
             rule["probe"] = {"id": child_id(lb_id, "probes", probe["name"])}
-        return [{"name": ha_rule_name(fe), "properties": rule}], list(probes.values()), tuple(statuses)
+        return [{"name": ha_rule_name(fe), "properties": rule}], list(probes.values()), statuses
     for p in ports:
         override = settings.port(p.port)
         if override.no_rule:
@@ -208,7 +206,7 @@ def _rules_and_probes(request: LoadBalancerRequest, settings: Settings, *, lb_id
             probes[probe["name"]] = probe
             rule["probe"] = {"id": child_id(lb_id, "probes", probe["name"])}
         rules.append({"name": name, "properties": rule})
-    return rules, list(probes.values()), tuple(statuses)
+    return rules, list(probes.values()), statuses
 
 
 def _distribution(request: LoadBalancerRequest) -> str:

@@ -96,6 +96,16 @@ class LoadBalancerEdit:
         return (f"frontend {self.parts.frontend['name']}, {len(self.parts.rules)} rule(s), "
                 f"{len(self.parts.probes)} probe(s) for {self.owner.service}")
 
+    def settings(self, *, create: bool) -> Mapping[str, Any]:
+        if self.parts is None:
+            return {}
+        if create:
+            return {"body": self._create()}
+        out: Body = {_FE: [self.parts.frontend], _RULES: list(self.parts.rules), _PROBES: list(self.parts.probes)}
+        if self.pool_addresses is not None:
+            out[_POOLS] = [self._pool_body()]
+        return out
+
     def apply(self, current: Body | None) -> Body | None:
         """The load balancer with this Service's children as wanted; ``current`` when nothing changes."""
         if current is None:
@@ -255,6 +265,10 @@ class NicEdit:
         if self.remove:
             parts.append("leave " + ", ".join(p.rsplit("/", 3)[-3] for p in self.remove))
         return "; ".join(parts)
+
+    def settings(self, *, create: bool) -> Mapping[str, Any]:
+        """The backend pools the NIC's primary IP configuration joins and leaves."""
+        return {k: list(v) for k, v in (("join", self.add), ("leave", self.remove)) if v}
 
     def apply(self, current: Body | None) -> Body | None:
         if current is None:

@@ -67,7 +67,7 @@ class AzureLoadBalancer(LoadBalancer):
         return self._locks.hold(request.uid or request.key)
 
     def context(self, request: LoadBalancerRequest) -> Context:
-        return Context(self.config, request.cluster_name, Owner(request.cluster_name, request.key), request.uid)
+        return Context.of(self.config, request)
 
     def name(self, request: LoadBalancerRequest) -> str:
         """Upstream answers the shared load balancer's name; the frontend makes it this Service's."""

@@ -33,6 +33,11 @@ class Edit(Protocol):
 
     def describe(self) -> str: ...
 
+    def settings(self, *, create: bool) -> Mapping[str, Any]:
+        """What the edit writes, for plans: the children it puts in place (the whole body when the
+        edit creates the resource); values an earlier operation produces stay :class:`Ref`."""
+        ...
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AzureOp(Operation):
@@ -65,7 +70,8 @@ class EditResource(AzureOp):
         return str(self.edit.describe())
 
     def payload(self) -> Mapping[str, Any]:
-        return {**super().payload(), "edit": self.edit.describe()}
+        return {**super().payload(), "edit": self.edit.describe(),
+                **self.edit.settings(create=self.kind is Kind.CREATE)}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -55,7 +55,7 @@ from providers.azure.operations import (
     put,
 )
 from providers.azure.security import RuleSpec, SecurityGroupEdit
-from providers.port import Node, PortStatus, ProviderWarning, UserError
+from providers.port import LoadBalancerRequest, Node, PortStatus, ProviderWarning, UserError
 
 Body = dict[str, Any]
 FRONTEND_IP = "frontend-ip"
@@ -80,6 +80,10 @@ class Context:
     cluster: str
     owner: Owner
     uid: str
+
+    @classmethod
+    def of(cls, config: AzureConfig, request: LoadBalancerRequest) -> Context:
+        return cls(config, request.cluster_name, Owner(request.cluster_name, request.key), request.uid)
 
     @property
     def pool(self) -> str:

@@ -53,7 +53,7 @@ class RuleSpec:
     def deny(self) -> bool:
         return self.access == "Deny"
 
-    def body(self, priority: int) -> Body:
+    def body(self, priority: int | str) -> Body:
         p: Body = {"protocol": self.protocol, "access": self.access, "direction": "Inbound", "priority": priority,
                    "sourcePortRange": "*", "description": self.description}
         _put_list(p, "sourceAddressPrefix", self.sources)
@@ -154,6 +154,11 @@ class SecurityGroupEdit:
         if not self.rules:
             return f"remove the rules of {self.owner.service}"
         return f"{len(self.rules)} rule(s) for {self.owner.service}: " + ", ".join(r.name for r in self.rules)
+
+    def settings(self, *, create: bool) -> Mapping[str, Any]:
+        """This Service's rules; a priority is chosen at write time from what the group holds then."""
+        placeholder = f"<free priority from {PRIORITY_MIN}>"
+        return {"securityRules": [r.body(placeholder) for r in self.rules]}
 
     def resolved(self, refs: Mapping[str, Any], *, placeholders: bool = False) -> SecurityGroupEdit:
         rules = tuple(dataclasses.replace(r, destinations=tuple(resolve(list(r.destinations), refs,

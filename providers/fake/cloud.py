@@ -24,15 +24,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ccm.annotations.support import EVERYTHING
+from providers.adapter.capabilities import AdapterCloud, Capabilities
 from providers.adapter.naming import default_load_balancer_name
 from providers.adapter.operations import Kind, Operation
 from providers.fake.addresses import AddressPool
+from providers.fake.failures import Failures
 from providers.fake.instances import FakeInstances
-from providers.instances import Instances
 from providers.metrics import ApiCallCounter
 from providers.port import (
-    AnnotationSupport,
-    CloudProvider,
     EnsureResult,
     Ingress,
     Inventory,
@@ -90,12 +89,6 @@ class Gate:
 
 
 @dataclasses.dataclass
-class _Failure:
-    error: ErrorSpec
-    remaining: int | None
-
-
-@dataclasses.dataclass
 class _Stored:
     spec: LoadBalancerRequest  # the request without volatile fields, nodes sorted
     status: LoadBalancerStatus
@@ -144,22 +137,17 @@ class FakeLoadBalancer(LoadBalancer):
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._lbs: dict[str, _Stored] = {}
-        self._failures: dict[str, list[_Failure]] = {}
+        self._failures: Failures[LoadBalancerRequest] = Failures()
         self._warnings: dict[str, list[ProviderWarning]] = {}
         self._gates: list[Gate] = []
         self._addresses = AddressPool()
 
     # ---- test controls ------------------------------------------------------------------
     def fail(self, operation: str, error: ErrorSpec, times: int | None = 1) -> None:
-        with self._lock:
-            self._failures.setdefault(operation, []).append(_Failure(error, times))
+        self._failures.add(operation, error, times)
 
     def clear_failures(self, operation: str | None = None) -> None:
-        with self._lock:
-            if operation is None:
-                self._failures.clear()
-            else:
-                self._failures.pop(operation, None)
+        self._failures.clear(operation)
 
     def warn(self, operation: str, warning: ProviderWarning) -> None:
         """Return ``warning`` from every successful ``operation`` (ensure/update) until cleared."""
@@ -223,17 +211,7 @@ class FakeLoadBalancer(LoadBalancer):
             g.wait()
         if self.latency:
             time.sleep(self.latency)  # simulated cloud latency (benchmarks), not synchronisation
-        error: BaseException | None = None
-        with self._lock:
-            for f in list(self._failures.get(operation, [])):
-                error = f.error(request) if callable(f.error) else f.error
-                if error is None:
-                    continue
-                if f.remaining is not None:
-                    f.remaining -= 1
-                    if f.remaining <= 0:
-                        self._failures[operation].remove(f)
-                break
+        error = self._failures.take(operation, request)
         if error is not None:
             self.counter.record("loadbalancers", operation, mutating=False, ok=False)
             raise error
@@ -327,9 +305,10 @@ class FakeInventory(Inventory):
         return tuple(OwnedResource(Resource(RESOURCE_TYPE, default_load_balancer_name(s.uid)), s.key) for s in gone)
 
 
-class FakeCloud(CloudProvider):
+class FakeCloud(AdapterCloud):
     name = "fake"
     annotation_provider = "fake"
+    support = EVERYTHING
 
     def __init__(
         self,
@@ -343,24 +322,12 @@ class FakeCloud(CloudProvider):
         # instance-level override of the ClassVar: tests run the fake with "aws" validation
         setattr(self, "annotation_provider", annotation_provider)  # noqa: B010
         self.lb = FakeLoadBalancer(**lb_options)
-        self._has_lb = has_load_balancer
         #: the machines behind Nodes (every node a running machine unless a test says otherwise)
         self.vms = instances or FakeInstances()
+        self.capabilities = Capabilities(load_balancer=self.lb if has_load_balancer else None,
+                                         planner=FakePlanner(self.lb), inventory=FakeInventory(self.lb),
+                                         instances=self.vms)
         self.closed = False
-
-    def load_balancer(self) -> LoadBalancer | None:
-        return self.lb if self._has_lb else None
-
-    def instances(self) -> Instances | None:
-        return self.vms
-    def planner(self) -> Planner | None:
-        return FakePlanner(self.lb)
-
-    def inventory(self) -> Inventory | None:
-        return FakeInventory(self.lb)
-
-    def annotation_support(self) -> AnnotationSupport:
-        return EVERYTHING
 
     def close(self) -> None:
         self.closed = True

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Literal
 
+from providers.fake.failures import Failures
 from providers.instances import InstanceMetadata, InstanceNotFound, Instances, Node, NodeAddress
 
 OPERATIONS = ("exists", "shutdown", "metadata")
@@ -45,12 +46,6 @@ class FakeInstance:
                                 dict(self.labels))
 
 
-@dataclasses.dataclass
-class _Failure:
-    error: ErrorSpec
-    remaining: int | None
-
-
 @dataclasses.dataclass(frozen=True)
 class InstanceCall:
     operation: str
@@ -63,7 +58,7 @@ class FakeInstances(Instances):
         self._lock = threading.Lock()
         self._machines: dict[str, FakeInstance] = {}
         self._calls: list[InstanceCall] = []
-        self._failures: dict[str, list[_Failure]] = {}
+        self._failures: Failures[Node] = Failures()
         #: metadata answers None ("not known yet") for these node names
         self.unready: set[str] = set()
 
@@ -88,12 +83,10 @@ class FakeInstances(Instances):
 
     def fail(self, operation: str, error: ErrorSpec, times: int | None = 1) -> None:
         """Raise ``error`` from the next ``times`` calls of ``operation`` (None: until cleared)."""
-        with self._lock:
-            self._failures.setdefault(operation, []).append(_Failure(error, times))
+        self._failures.add(operation, error, times)
 
     def clear_failures(self) -> None:
-        with self._lock:
-            self._failures.clear()
+        self._failures.clear()
 
     @property
     def calls(self) -> list[InstanceCall]:
@@ -107,16 +100,7 @@ class FakeInstances(Instances):
     def _enter(self, operation: str, node: Node) -> None:
         with self._lock:
             self._calls.append(InstanceCall(operation, node))
-            error: BaseException | None = None
-            for f in list(self._failures.get(operation, ())):
-                error = f.error(node) if callable(f.error) else f.error
-                if error is None:
-                    continue
-                if f.remaining is not None:
-                    f.remaining -= 1
-                    if f.remaining <= 0:
-                        self._failures[operation].remove(f)
-                break
+        error = self._failures.take(operation, node)
         if error is not None:
             raise error
 

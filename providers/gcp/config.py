@@ -1,11 +1,11 @@
 """The upstream ``gce.conf`` (``--cloud-config``) and the ``--gcp-*`` flags, as one frozen ``GceConfig``.
 
-``gce.conf`` is gcfg (git-config syntax): a ``[global]`` section of ``key = value`` lines, keys
-case-insensitive, ``#``/``;`` comments, values optionally double-quoted, a key repeated to give
-several values (``node-tags``). Only the keys this adapter implements are accepted; any other
-key or section is an error naming it (a typo must not silently change behaviour). Flags win over
-the file: ``--gcp-project`` over ``project-id``, ``--gcp-region`` over the region of
-``local-zone``.
+``gce.conf`` is gcfg (git-config syntax, read by ``providers.cloudconfig``): a ``[global]`` section
+of ``key = value`` lines, keys case-insensitive, ``#``/``;`` comments, values optionally
+double-quoted, a key repeated to give several values (``node-tags``). Only the keys this adapter
+implements are accepted; any other key or section is an error naming it (a typo must not
+silently change behaviour). Flags win over the file: ``--gcp-project`` over ``project-id``,
+``--gcp-region`` over the region of ``local-zone``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
+
+from providers.cloudconfig import gcfg_entries
 
 #: key -> (multi-valued, kind)
 KEYS: dict[str, tuple[bool, str]] = {
@@ -26,9 +28,11 @@ KEYS: dict[str, tuple[bool, str]] = {
     "local-zone": (False, "str"),
 }
 
-_SECTION = re.compile(r"\[\s*([A-Za-z][-.\w]*)\s*(?:\"[^\"]*\")?\s*\]\Z")
-_KEY = re.compile(r"([A-Za-z][-\w]*)\s*(?:=\s*(.*))?\Z")
 _TRUE, _FALSE = {"true", "yes", "on", "1", ""}, {"false", "no", "off", "0"}
+#: what a build for offline planning (``ccm plan`` without ``--live``) uses when neither the flags nor
+#: gce.conf name them; the planner takes them from the nodes' providerIDs where it can
+PLACEHOLDER_PROJECT = "<project>"
+PLACEHOLDER_REGION = "<region>"
 
 
 class ConfigError(ValueError):
@@ -49,41 +53,33 @@ class GceConfig:
     endpoint: str | None = None
 
 
-def _value(raw: str) -> str:
-    raw = re.split(r"\s[#;]", raw, maxsplit=1)[0].strip()
-    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
-        return raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-    return raw
-
-
 def parse_gce_conf(text: str, source: str = "gce.conf") -> dict[str, list[str]]:
-    """gcfg text -> {key: [values]} for ``[global]``; unknown sections or keys raise ``ConfigError``."""
-    section: str | None = None
+    """gcfg text -> {key: [values]} for ``[global]``; unknown sections or keys raise ``ConfigError``.
+
+    The syntax is :func:`providers.cloudconfig.gcfg_entries`' (quotes, escapes, comments); what
+    gce.conf allows, and the messages naming ``source:line``, are this module's.
+    """
     out: dict[str, list[str]] = {}
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line[0] in "#;":
+    try:
+        entries = list(gcfg_entries(text, source))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    for entry in entries:
+        where = f"{source}:{entry.line}"
+        if entry.section is None:
+            raise ConfigError(f"{where}: {entry.name!r} is outside the [global] section")
+        if entry.section.lower() != "global" or entry.subsection:
+            shown = entry.section + (f' "{entry.subsection}"' if entry.subsection else "")
+            raise ConfigError(f"{where}: unknown section [{shown}] (only [global] is read)")
+        if entry.name is None:
             continue
-        where = f"{source}:{lineno}"
-        m = _SECTION.match(line)
-        if m:
-            section = m.group(1).lower()
-            if section != "global":
-                raise ConfigError(f"{where}: unknown section [{m.group(1)}] (only [global] is read)")
-            continue
-        m = _KEY.match(line)
-        if not m:
-            raise ConfigError(f"{where}: cannot parse {line!r}")
-        if section is None:
-            raise ConfigError(f"{where}: {m.group(1)!r} is outside the [global] section")
-        key = m.group(1).lower()
+        key = entry.name.lower()
         if key not in KEYS:
-            raise ConfigError(f"{where}: unknown key {m.group(1)!r} in [global]; known: {', '.join(KEYS)}")
+            raise ConfigError(f"{where}: unknown key {entry.name!r} in [global]; known: {', '.join(KEYS)}")
         multi, _ = KEYS[key]
-        value = _value(m.group(2) or "")
         if key in out and not multi:
             raise ConfigError(f"{where}: {key!r} given twice")
-        out.setdefault(key, []).append(value)
+        out.setdefault(key, []).append(entry.value)
     return out
 
 
@@ -96,15 +92,19 @@ def _bool(key: str, value: str) -> bool:
 
 
 def build_config(file_values: Mapping[str, list[str]], *, project: str | None = None,
-                 region: str | None = None, endpoint: str | None = None) -> GceConfig:
-    """Merge gce.conf values and the flags; raises ``ConfigError`` for what is missing or wrong."""
+                 region: str | None = None, endpoint: str | None = None, offline: bool = False) -> GceConfig:
+    """Merge gce.conf values and the flags; raises ``ConfigError`` for what is missing or wrong.
+
+    ``offline`` (a build for offline planning): a missing project or region is a placeholder.
+    """
     one = {k: v[-1] for k, v in file_values.items()}
-    project = project or one.get("project-id")
+    project = project or one.get("project-id") or (PLACEHOLDER_PROJECT if offline else None)
     if not project:
         raise ConfigError("no GCP project: pass --gcp-project or set project-id in gce.conf")
     zone = one.get("local-zone") or None
     if not region and zone:
         region = zone.rsplit("-", 1)[0]
+    region = region or (PLACEHOLDER_REGION if offline else None)
     if not region:
         raise ConfigError("no GCP region: pass --gcp-region or set local-zone in gce.conf")
     tags = tuple(t for v in file_values.get("node-tags", []) for t in re.split(r"[,\s]+", v) if t)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.adapter.ownership import Owner
+from providers.adapter.portstatus import port_statuses
 from providers.gcp import links
 from providers.gcp.config import GceConfig
 from providers.gcp.kinds import Scheme
@@ -59,8 +60,7 @@ class Desired:
 
 
 def port_status(request: LoadBalancerRequest) -> tuple[PortStatus, ...]:
-    return tuple(PortStatus(p.port, p.protocol, None if p.protocol in PROTOCOLS else "UnsupportedProtocol")
-                 for p in request.ports)
+    return port_statuses(request.ports, PROTOCOLS)
 
 
 def ports_by_protocol(request: LoadBalancerRequest) -> dict[str, list[int]]:

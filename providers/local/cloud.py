@@ -5,27 +5,28 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ccm.proxy.engine import ThreadedEngine
-from providers.instances import Instances
+from providers.adapter.capabilities import AdapterCloud, Capabilities
 from providers.local.instances import LocalInstances
 from providers.local.inventory import LocalInventory
 from providers.local.loadbalancer import LocalLoadBalancer
 from providers.local.options import LocalOptions, parse_options
 from providers.local.planning import LocalPlanner
 from providers.local.support import SUPPORT
-from providers.port import AnnotationSupport, CloudProvider, Inventory, LoadBalancer, Planner, ProviderContext
+from providers.port import AnnotationSupport, ProviderContext
 
 
-class LocalCloud(CloudProvider):
+class LocalCloud(AdapterCloud):
     name: ClassVar[str] = "local"
     annotation_provider: ClassVar[str] = "local"
+    support: ClassVar[AnnotationSupport] = SUPPORT
 
     def __init__(self, cluster_name: str, options: LocalOptions, *, offline: bool = False) -> None:
         """``offline``: only for planning from scratch; no engine, listener, probe or VIP file."""
         self.options = options
         self.engine = ThreadedEngine()
         self._lb: LocalLoadBalancer | None = None
-        self._instances: LocalInstances | None = None
         if offline:
+            self.capabilities = Capabilities(planner=LocalPlanner(options, None))
             return
         self.engine.start()
         try:
@@ -33,22 +34,9 @@ class LocalCloud(CloudProvider):
         except BaseException:
             self.engine.stop()
             raise
-        self._instances = LocalInstances(options.instances_file)
-
-    def load_balancer(self) -> LoadBalancer | None:
-        return self._lb
-
-    def instances(self) -> Instances | None:
-        return self._instances
-
-    def planner(self) -> Planner | None:
-        return LocalPlanner(self.options, self._lb)
-
-    def inventory(self) -> Inventory | None:
-        return LocalInventory(self._lb) if self._lb is not None else None
-
-    def annotation_support(self) -> AnnotationSupport:
-        return SUPPORT
+        self.capabilities = Capabilities(load_balancer=self._lb, planner=LocalPlanner(options, self._lb),
+                                         inventory=LocalInventory(self._lb),
+                                         instances=LocalInstances(options.instances_file))
 
     @property
     def lb(self) -> LocalLoadBalancer:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from providers.instances import Instances
+from providers.adapter.capabilities import AdapterCloud, Capabilities
 from providers.metrics import ApiCallCounter
 from providers.openstack.clients import connect
 from providers.openstack.config import load_config
@@ -13,40 +13,32 @@ from providers.openstack.inventory import OpenStackInventory
 from providers.openstack.loadbalancer import OpenStackLoadBalancer
 from providers.openstack.planning import OpenStackPlanner
 from providers.openstack.support import SUPPORT
-from providers.port import AnnotationSupport, CloudProvider, Inventory, LoadBalancer, Planner, ProviderContext
+from providers.port import AnnotationSupport, ProviderContext
 
 ANNOTATION_PROVIDER = "openstack"
 
 
-class OpenStackCloud(CloudProvider):
+class OpenStackCloud(AdapterCloud):
     name: ClassVar[str] = "openstack"
     annotation_provider: ClassVar[str] = ANNOTATION_PROVIDER
+    support: ClassVar[AnnotationSupport] = SUPPORT
 
     def __init__(self, context: ProviderContext) -> None:
         self.context = context
-        self.config = load_config(context.options)
+        self.config = load_config(context.options, offline=context.offline)
         #: every OpenStack request this provider sent (benchmarks and tests read it in-process)
         self.counter = ApiCallCounter("openstack")
+        #: None in an offline build: no connection, no Keystone, no call
+        self.conn: Any = None
+        if context.offline:
+            self.capabilities = Capabilities(planner=OpenStackPlanner(None, self.config))
+            return
         self.conn = connect(self.config, self.counter)
-        self._lb = OpenStackLoadBalancer(self.conn, self.config)
-        self._planner = OpenStackPlanner(self._lb, self.config)
-        self._inventory = OpenStackInventory(self._lb, context.cluster_name)
-        self._instances = OpenStackInstances(self.conn, self.config.auth.region)
-
-    def load_balancer(self) -> LoadBalancer | None:
-        return self._lb
-
-    def instances(self) -> Instances | None:
-        return self._instances
-
-    def planner(self) -> Planner | None:
-        return self._planner
-
-    def inventory(self) -> Inventory | None:
-        return self._inventory
-
-    def annotation_support(self) -> AnnotationSupport:
-        return SUPPORT
+        lb = OpenStackLoadBalancer(self.conn, self.config)
+        self.capabilities = Capabilities(load_balancer=lb, planner=OpenStackPlanner(lb, self.config),
+                                         inventory=OpenStackInventory(lb, context.cluster_name),
+                                         instances=OpenStackInstances(self.conn, self.config.auth.region))
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()

@@ -271,11 +271,30 @@ def parse_cloud_config(text: str, source: str = "cloud.conf") -> dict[str, str]:
 OPTIONS = frozenset({*_GLOBAL, *_LB, *_FIXED, *_NOT_IMPLEMENTED, *CCM_OPTIONS})
 
 
-def load_config(options: Mapping[str, str]) -> OpenStackConfig:
+#: what a build for offline planning (``ccm plan`` without ``--live``) uses where cloud.conf says nothing:
+#: no Keystone (nothing is called), and the networks only Neutron could name
+PLACEHOLDER_AUTH_URL = "<keystone>"
+PLACEHOLDER_SUBNET = "<subnet>"
+PLACEHOLDER_FLOATING_NETWORK = "<floating-network>"
+
+
+def _offline(options: Mapping[str, str]) -> dict[str, str]:
+    """``options`` with placeholders for the Keystone endpoint, the VIP subnet (unless a network is
+    given: its subnet is looked up then) and the floating network."""
+    out = {"auth-url": PLACEHOLDER_AUTH_URL, "floating-network-id": PLACEHOLDER_FLOATING_NETWORK}
+    if not (options.get("subnet-id") or options.get("network-id")):
+        out["subnet-id"] = PLACEHOLDER_SUBNET
+    return {**out, **{key: value for key, value in options.items() if value}}
+
+
+def load_config(options: Mapping[str, str], *, offline: bool = False) -> OpenStackConfig:
     """The provider's config from its options (:func:`parse_cloud_config`'s, then ``--provider-option``);
-    an unknown option is an error naming it."""
+    an unknown option is an error naming it. ``offline``: no credentials are needed, and what the
+    options leave out that a plan needs is a placeholder."""
     check_known_options({k: v for k, v in options.items() if not k.startswith(CLASS_PREFIX)}, OPTIONS,
                         provider="openstack")
+    if offline:
+        options = _offline(options)
     auth_values: dict[str, str] = {}
     lb_values: dict[str, str] = {}
     class_values: dict[str, dict[str, str]] = {}
@@ -292,11 +311,11 @@ def load_config(options: Mapping[str, str]) -> OpenStackConfig:
     classes = {name: NetworkClass(**_fields(NetworkClass, f'LoadBalancerClass "{name}"', _CLASS_KEYS, values))
                for name, values in class_values.items()}
     return _finish(_fields(Auth, "Global", _GLOBAL, auth_values), _fields(LbConfig, "LoadBalancer", _LB, lb_values),
-                   classes, options)
+                   classes, options, offline=offline)
 
 
 def _finish(auth_values: dict[str, Any], lb_values: dict[str, Any], classes: dict[str, NetworkClass],
-            options: Mapping[str, str]) -> OpenStackConfig:
+            options: Mapping[str, str], *, offline: bool) -> OpenStackConfig:
     if not auth_values.get("auth_url"):
         raise ConfigError("[Global] auth-url is required (the Keystone endpoint, e.g. https://keystone:5000/v3)")
     auth = Auth(**auth_values)
@@ -305,6 +324,6 @@ def _finish(auth_values: dict[str, Any], lb_values: dict[str, Any], classes: dic
     app = auth.application_credential_id or auth.application_credential_name
     if app and not auth.application_credential_secret:
         raise ConfigError("[Global] application-credential-secret is required with an application credential")
-    if not app and not ((auth.username or auth.user_id) and auth.password):
+    if not app and not offline and not ((auth.username or auth.user_id) and auth.password):
         raise ConfigError("[Global] give username (or user-id) and password, or an application credential")
     return OpenStackConfig(auth, _checked_lb(lb_values), MappingProxyType(classes), _waits(options))

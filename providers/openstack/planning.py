@@ -12,7 +12,10 @@ from providers.port import LoadBalancerRequest, Plan, Planner
 
 
 class OpenStackPlanner(Planner):
-    def __init__(self, lb: OpenStackLoadBalancer, config: OpenStackConfig) -> None:
+    """``lb`` is None for a cloud built offline (``ProviderContext.offline``): then only
+    :meth:`plan_offline` works, from the configuration alone."""
+
+    def __init__(self, lb: OpenStackLoadBalancer | None, config: OpenStackConfig) -> None:
         self.lb = lb
         self.config = config
 
@@ -28,6 +31,8 @@ class OpenStackPlanner(Planner):
         return plan(desired, Observed()).operations
 
     def plan_live(self, request: LoadBalancerRequest) -> Plan:
+        if self.lb is None:
+            raise RuntimeError("this OpenStack cloud was built for offline planning only")
         settings = settings_from_request(request, self.config)
         with translated_errors(request.key, "plan"):
             return self.lb.prepare(request, settings, node_sync=False).operations

@@ -5,6 +5,13 @@ accepts (from its enum values, ranges, patterns, item types) and then perturbs s
 (padding with Go or Python-only white space, case changes, a character inserted or dropped, a
 separator doubled), plus short strings from an alphabet of troublemakers. ``edge_cases`` lists the
 values every run tries whatever hypothesis draws.
+
+What is shared with production and what is not: the parser types' own facts (``GO_TRUE``, the
+int64 limits, ``Int.bounds``) come from :mod:`ccm.annotations.types`, as the CEL generator
+(:mod:`ccm.admission.cel`) takes them. The values are drawn independently of the generated CEL
+(values derived from it would test the CEL against itself), and ``registry.parse`` is the oracle
+they are judged by; ``isIP``/``isCIDR`` run on ``gonetip``, an independent port of Go's netip, not
+on the Python ``ipaddress`` the parsers use.
 """
 
 from __future__ import annotations
@@ -14,27 +21,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ccm.annotations.types import (
-    GO_FALSE,
-    GO_TRUE,
-    INT64_MAX,
-    INT64_MIN,
-    Cidr,
-    Enum,
-    GoBool,
-    Int,
-    IPAddress,
-    JsonObject,
-    KeyValues,
-    List,
-    NotFalse,
-    Parser,
-    PortList,
-    PortOrKeyword,
-    PortRef,
-    Str,
-    TrueFalse,
-)
+from ccm.annotations import types as t
 
 #: characters that trip parsers up: Go vs Python white space, separators, case folds, non-ASCII.
 #: No NUL: cel-expr-python hands strings to cel-cpp as C strings, cutting them there (an artefact of
@@ -70,22 +57,22 @@ def _with_misses(draw: Any, base: st.SearchStrategy[str]) -> str:
 
 
 @functools.singledispatch
-def valid_ish(parser: Parser) -> st.SearchStrategy[str]:
+def valid_ish(parser: t.Parser) -> st.SearchStrategy[str]:
     raise NotImplementedError(f"no corpus for {type(parser).__name__}")
 
 
 @valid_ish.register
-def _(parser: GoBool) -> st.SearchStrategy[str]:
-    return st.sampled_from(GO_TRUE + GO_FALSE + ("yes", "", "tRUE"))
+def _(parser: t.GoBool) -> st.SearchStrategy[str]:
+    return st.sampled_from(t.GO_TRUE + t.GO_FALSE + ("yes", "", "tRUE"))
 
 
 @valid_ish.register
-def _(parser: TrueFalse) -> st.SearchStrategy[str]:
+def _(parser: t.TrueFalse) -> st.SearchStrategy[str]:
     return st.sampled_from(("true", "false", "True", "FALSE", "tRuE", "1", "", "yes"))
 
 
 @valid_ish.register
-def _(parser: NotFalse) -> st.SearchStrategy[str]:
+def _(parser: t.NotFalse) -> st.SearchStrategy[str]:
     return st.sampled_from(("false", "", "true", "0.0.0.0/0", "False"))
 
 
@@ -99,24 +86,23 @@ def _int_text(lo: int, hi: int) -> st.SearchStrategy[str]:
 
 
 @valid_ish.register
-def _(parser: Int) -> st.SearchStrategy[str]:
-    lo = parser.min if parser.min is not None else INT64_MIN
-    hi = parser.max if parser.max is not None else INT64_MAX
-    if parser.choices:
-        lo, hi = min(parser.choices), max(parser.choices)
+def _(parser: t.Int) -> st.SearchStrategy[str]:
+    low, high = parser.bounds
+    lo = t.INT64_MIN if low is None else low
+    hi = t.INT64_MAX if high is None else high
     around = [st.integers(b - 3, b + 3).map(str) for b in (lo, hi)]
-    return st.one_of(_int_text(max(lo - 5, INT64_MIN - 5), min(hi + 5, INT64_MAX + 5)), *around,
+    return st.one_of(_int_text(max(lo - 5, t.INT64_MIN - 5), min(hi + 5, t.INT64_MAX + 5)), *around,
                      st.sampled_from([str(c) for c in parser.choices] or ["0"]))
 
 
 @valid_ish.register
-def _(parser: Enum) -> st.SearchStrategy[str]:
+def _(parser: t.Enum) -> st.SearchStrategy[str]:
     spellings = list(parser.values) + [d for d, _ in parser.deprecated]
     return st.sampled_from(spellings + [s.lower() for s in spellings] + [s.upper() for s in spellings])
 
 
 @valid_ish.register
-def _(parser: Str) -> st.SearchStrategy[str]:
+def _(parser: t.Str) -> st.SearchStrategy[str]:
     if parser.pattern:
         base = st.from_regex(parser.pattern, fullmatch=True)
     else:
@@ -127,7 +113,7 @@ def _(parser: Str) -> st.SearchStrategy[str]:
 
 
 @valid_ish.register
-def _(parser: IPAddress) -> st.SearchStrategy[str]:
+def _(parser: t.IPAddress) -> st.SearchStrategy[str]:
     ip = st.ip_addresses(v=parser.version or None).map(str)
     tweaks = st.sampled_from(["::ffff:10.0.0.1", "fe80::1%eth0", "010.0.0.1", "1.2.3.4", "2001:DB8::1",
                               "1::2:3:4:5:6:7", "::1.2.3.4", "1:2:3:4:5:6:7:8::", "::"])
@@ -135,7 +121,7 @@ def _(parser: IPAddress) -> st.SearchStrategy[str]:
 
 
 @valid_ish.register
-def _(parser: Cidr) -> st.SearchStrategy[str]:
+def _(parser: t.Cidr) -> st.SearchStrategy[str]:
     @st.composite
     def cidr(draw: Any) -> str:
         ip = draw(st.ip_addresses())
@@ -147,12 +133,12 @@ def _(parser: Cidr) -> st.SearchStrategy[str]:
 
 
 @valid_ish.register
-def _(parser: PortOrKeyword) -> st.SearchStrategy[str]:
+def _(parser: t.PortOrKeyword) -> st.SearchStrategy[str]:
     return st.one_of(st.just(parser.keyword), _int_text(-2, 65540), st.sampled_from(["0", "65535", "65536"]))
 
 
 @valid_ish.register
-def _(parser: PortRef) -> st.SearchStrategy[str]:
+def _(parser: t.PortRef) -> st.SearchStrategy[str]:
     return st.one_of(_int_text(-2, 65540), st.from_regex(r"[a-z0-9]([-a-z0-9]{0,62}[a-z0-9])?", fullmatch=True),
                      st.sampled_from(["http", "HTTP", "a" * 64, "-a", "0"]))
 
@@ -163,18 +149,18 @@ def _joined(items: st.SearchStrategy[str], max_size: int = 4) -> st.SearchStrate
 
 
 @valid_ish.register
-def _(parser: List) -> st.SearchStrategy[str]:
+def _(parser: t.List) -> st.SearchStrategy[str]:
     item = corpus(parser.item)
     return st.one_of(_joined(item), item, st.sampled_from(["", " ", ",", "a,,b"]))
 
 
 @valid_ish.register
-def _(parser: PortList) -> st.SearchStrategy[str]:
-    return st.one_of(_joined(st.one_of(corpus(PortRef()), st.just("*"))), st.sampled_from(["*", "", "*,,80"]))
+def _(parser: t.PortList) -> st.SearchStrategy[str]:
+    return st.one_of(_joined(st.one_of(corpus(t.PortRef()), st.just("*"))), st.sampled_from(["*", "", "*,,80"]))
 
 
 @valid_ish.register
-def _(parser: KeyValues) -> st.SearchStrategy[str]:
+def _(parser: t.KeyValues) -> st.SearchStrategy[str]:
     key = st.sampled_from(parser.keys) if parser.keys else corpus(parser.key)
     value = corpus(parser.value) if parser.value is not None else _tricky_text
     pair = st.one_of(st.tuples(key, value).map(lambda kv: f"{kv[0]}={kv[1]}"), key,
@@ -184,17 +170,17 @@ def _(parser: KeyValues) -> st.SearchStrategy[str]:
 
 
 @valid_ish.register
-def _(parser: JsonObject) -> st.SearchStrategy[str]:
+def _(parser: t.JsonObject) -> st.SearchStrategy[str]:
     return st.sampled_from(["{}", "[]", "{"])
 
 
 @functools.cache
-def corpus(parser: Parser) -> st.SearchStrategy[str]:
+def corpus(parser: t.Parser) -> st.SearchStrategy[str]:
     """Near-valid values of ``parser``, their near misses, and tricky short strings."""
     base = valid_ish(parser)
     return st.one_of(base, _with_misses(base), _tricky_text).map(lambda s: s.replace("\x00", "\x01"))
 
 
-def edge_cases(parser: Parser) -> list[str]:
+def edge_cases(parser: t.Parser) -> list[str]:
     """Values every run tries: empty, blank in both white-space dialects, separators alone."""
     return ["", " ", "\x1c", "\u3000", ",", "=", "*", "0", "-1", "true", "x" * 300]

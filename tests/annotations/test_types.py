@@ -104,6 +104,12 @@ def test_int_choices_and_open_ranges():
     assert error_of(Int(max=9), "10") == "must be an integer <= 9"
 
 
+@pytest.mark.parametrize(("parser", "bounds"), [
+    (Int(choices=(60, 5, 30)), (5, 60)), (Int(5, 300), (5, 300)), (Int(min=2), (2, None)), (Int(), (None, None))])
+def test_int_bounds_hold_every_accepted_value(parser, bounds):
+    assert parser.bounds == bounds
+
+
 # --- enums and strings ----------------------------------------------------------------------
 
 

@@ -148,3 +148,43 @@ def test_plan_reads_cloud_config_with_the_providers_own_reader(tmp_path: Path, n
     conf.write_text("[Global]\nZnoe = eu-west-1a\n")
     status, _, err = run(tmp_path, [service("web")], "--provider", "aws", "--cloud-config", str(conf))
     assert status == 2 and "unknown key 'znoe' in [Global]" in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(("provider", "flags", "expected"), [
+    pytest.param("gcp", [], ["projects/example-project/regions/us-central1/backendServices/"], id="gcp-from-nodes"),
+    pytest.param("gcp", ["--gcp-project", "p2", "--gcp-region", "europe-west1",
+                         "--gcp-endpoint-url", "http://127.0.0.1:9"],
+                 ["projects/p2/regions/europe-west1/backendServices/"], id="gcp-flags"),
+    pytest.param("azure", [], ["/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/example-rg/",
+                               "<security-group>", "<location>"], id="azure-from-nodes"),
+    pytest.param("azure", ["--azure-endpoint-url", "https://127.0.0.1:9", "--provider-option", "subscriptionId=s1",
+                           "--provider-option", "resourceGroup=rg1", "--provider-option", "location=westeurope",
+                           "--provider-option", "securityGroupName=nsg1"],
+                 ["/subscriptions/s1/resourceGroups/rg1/", '"name": "nsg1"', '"location": "westeurope"'],
+                 id="azure-config"),
+    pytest.param("openstack", [], ['"vip_subnet_id": "<subnet>"', '"floating_network_id": "<floating-network>"'],
+                 id="openstack-placeholders"),
+    pytest.param("openstack", ["--provider-option", "auth-url=http://127.0.0.1:9/v3",
+                               "--provider-option", "subnet-id=sub-1", "--provider-option", "floating-network-id=ext-1"],
+                 ['"vip_subnet_id": "sub-1"', '"floating_network_id": "ext-1"'], id="openstack-config"),
+])
+def test_offline_clouds_need_no_credentials_project_or_endpoint(tmp_path: Path, provider: str, flags: list[str],
+                                                                expected: list[str]) -> None:
+    """Offline, what the flags and cloud config leave out is a placeholder or comes from the nodes' providerIDs;
+    no client is built, so an endpoint nobody listens on and no credentials make no difference."""
+    status, out, err = run(tmp_path, [service("web")], "--provider", provider, "-o", "json", *flags)
+    assert status == 0, err
+    ops = outcomes(out)["ns/web"]["operations"]
+    assert ops, out
+    text = json.dumps(ops)
+    assert all(e in text for e in expected), (expected, text[:2000])
+
+
+def test_offline_gcp_leaves_out_nodes_of_another_project(tmp_path: Path) -> None:
+    nodes = [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
+              "spec": {"providerID": f"gce://{project}/us-east1-b/{n}"}} for n, project in (("a", "p1"), ("b", "p2"))]
+    status, out, err = run(tmp_path, [service("web"), *nodes], "--provider", "gcp", "-o", "json", "--gcp-project", "p1")
+    assert status == 0, err
+    text = json.dumps(outcomes(out)["ns/web"]["operations"])
+    assert "projects/p1/zones/us-east1-b/instances/a" in text and "instances/b" not in text
+    assert "projects/p1/regions/us-east1/" in text, "the region comes from the nodes' zones"

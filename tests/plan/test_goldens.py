@@ -9,7 +9,6 @@ import pytest
 
 from tests.plan.goldens import (
     GOLDEN,
-    OFFLINE_PENDING,
     Case,
     cases,
     golden_path,
@@ -21,10 +20,7 @@ from tests.plan.goldens import (
 HINT = "regenerate with `.venv/bin/python -m tests.plan.goldens` and review the diff"
 
 
-@pytest.mark.parametrize(("case", "provider"), [
-    pytest.param(c, p, id=f"{c.id}-{p}",
-                 marks=[pytest.mark.skip(reason=f"offline planning for {p} pending")] if p in OFFLINE_PENDING else [])
-    for c, p in pairs()])
+@pytest.mark.parametrize(("case", "provider"), [pytest.param(c, p, id=f"{c.id}-{p}") for c, p in pairs()])
 def test_plan_matches_golden(case: Case, provider: str) -> None:
     path = golden_path(case, provider)
     assert path.exists(), f"{path} is missing; {HINT}"

@@ -7,58 +7,25 @@ Cases run as Services side by side in one cluster, which keeps the suite fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-import kubernetes.client
 import pytest
 
 from ccm.annotations import openstack as ann
 from providers.openstack.names import load_balancer_name
-from tests.providers.openstack.conftest import CLUSTER, make_cloud
-from tests.providers.servicecluster import ServiceCluster
+from tests.providers.openstack.cluster import OpenStackCluster, running_cluster
+from tests.providers.openstack.conftest import CLUSTER
 from tests.util import wait_for
 
 TLS = "https://barbican.example/v1/containers/web"
 PORTS = ({"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080},)
 
 
-class OpenStackCluster(ServiceCluster):
-    """The shared controller harness with Nodes for the emulator's servers and Octavia state for asserts."""
-
-    def __init__(self, api_client: kubernetes.client.ApiClient, emu: Any) -> None:
-        super().__init__(api_client)
-        self.emu = emu
-
-    def add_node(self, instance: str, labels: Mapping[str, str] | None = None) -> None:  # instance: server name
-        sid = next(s for s, row in self.emu.cloud.compute.servers.items() if row["name"] == instance)
-        address = self.emu.cloud.compute.server_view(sid, self.emu.cloud.network, (2, 1))["addresses"]["k8s-net"][0]
-        self.register_node(instance, f"openstack:///{sid}", address["addr"], labels)
-
-    def start(self, workers: int = 4, **options: str) -> Any:
-        return self.run_controller(make_cloud(self.emu, **options), CLUSTER, workers)
-
-    def octavia(self, kind: str, name: str) -> list[dict[str, Any]]:
-        """The objects of ``kind`` under the Service's load balancer."""
-        oc = self.emu.octavia
-        lbs = [lb for lb in oc.objects["loadbalancers"].values()
-               if lb["name"] == load_balancer_name(CLUSTER, f"default/{name}")]
-        if kind == "loadbalancers":
-            return [oc.view(kind, lb) for lb in lbs]
-        ids = {lb["id"] for lb in lbs}
-        return [oc.view(kind, r) for r in oc.objects[kind].values() if r["_lb"] in ids]
-
-
 @pytest.fixture
 def cluster(api_client: Any, emu: Any) -> Iterator[OpenStackCluster]:
-    c = OpenStackCluster(api_client, emu)
-    for name, role in (("node-1", "edge"), ("node-2", "core")):
-        c.add_node(name, {"role": role})
-    c.start()
-    try:
+    with running_cluster(api_client, emu) as c:
         yield c
-    finally:
-        c.stop()
 
 
 def A(**values: str) -> dict[str, str]:
