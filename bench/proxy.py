@@ -4,7 +4,7 @@
 Every variant runs in the same invocation, interleaved (order rotated per repetition), so the
 ratios compare like with like on a shared, noisy machine. Reported: medians [min-max], the
 ratio to the reference named by each goal, and the proxy's CPU per unit of work (the most
-stable figure under noise: see /work/shared/reference/proxy-perf.md).
+stable figure under noise: see ../shared/reference/proxy-perf.md).
 
     python bench/proxy.py                 # full run: 3 repetitions, 2 GiB bulk, 10 s wrk, 5,000 idle
     python bench/proxy.py --quick         # shortened (512 MiB, 4 s wrk, 2,000 idle, 60k datagrams)
