@@ -25,6 +25,7 @@ from ccm.apiserver.allocators import Transaction
 from ccm.apiserver.errors import APIError
 from ccm.apiserver.listoptions import EXACT
 from ccm.apiserver.patch import json_patch, merge_patch, strategic_merge_patch
+from ccm.apiserver.protobuf import codec as protobuf
 from ccm.apiserver.schema import check_fields
 from ccm.apiserver.selectors import LabelSelector, parse_field_selector, parse_label_selector
 from ccm.apiserver.ssa import schema as ssa_schema
@@ -145,6 +146,12 @@ class Registry:
     def render(self, strategy: Strategy, entry: Entry) -> bytes:
         """The object as this API version shows it (cached bytes unless the version converts)."""
         return dumps(_preview(strategy, entry.obj)) if strategy.converts else entry.raw
+
+    def render_protobuf(self, strategy: Strategy, entry: Entry) -> bytes:
+        """:meth:`render` in protobuf (cached on the entry unless the version converts)."""
+        if strategy.converts:
+            return protobuf.encode(_preview(strategy, entry.obj))
+        return entry.binary(protobuf.encode)
 
     def render_item(self, strategy: Strategy, entry: Entry) -> bytes:
         if strategy.converts:

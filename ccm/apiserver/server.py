@@ -393,6 +393,8 @@ class APIServer:
         frame = _protobuf_event if proto else _json_event
 
         def plain(kind: str, entry: Entry) -> bytes:
+            if proto:  # encoded once per object version, whatever the number of watchers
+                return protobuf.watch_frame(kind, self.registry.render_protobuf(strategy, entry))
             return frame(kind, self.registry.render(strategy, entry))
 
         render: Callable[[str, Entry], bytes] = plain

@@ -40,6 +40,7 @@ class Entry:
     raw: bytes
     rv: int
     _item: bytes | None = None
+    _binary: bytes | None = None
 
     @property
     def item_raw(self) -> bytes:
@@ -48,6 +49,13 @@ class Entry:
             head = dumps({"kind": self.obj.get("kind"), "apiVersion": self.obj.get("apiVersion")})[:-1] + b","
             self._item = b"{" + self.raw[len(head):] if self.raw.startswith(head) else self.raw
         return self._item
+
+    def binary(self, encode: Callable[[dict[str, Any]], bytes]) -> bytes:
+        """The object in the server's binary encoding (``encode``: protobuf), made once for every
+        watcher and reader of this version instead of once per watcher."""
+        if self._binary is None:
+            self._binary = encode(self.obj)
+        return self._binary
 
 
 @dataclasses.dataclass(slots=True)
