@@ -15,12 +15,12 @@ took effect, and an error it returns is answered instead (the answer is lost).
 
 from __future__ import annotations
 
-import fnmatch
 import random
 import threading
 import time
 from dataclasses import dataclass, field
 
+from emulators.faultselect import firing
 from emulators.gce.errors import GoogleError, OperationError, for_status
 
 
@@ -33,6 +33,7 @@ class Fault:
     operation_error: tuple[str, str, int] | None = None  #: (code, message, httpErrorStatusCode)
     latency: float = 0.0
     nth: int | None = None
+    after: int | None = None  #: only matching calls after the first ``after`` ones
     times: int | None = None
     probability: float = 1.0
     message: str | None = None
@@ -40,10 +41,9 @@ class Fault:
     seen: int = 0
     hits: int = 0
 
-    def matches(self, method_id: str, mutating: bool) -> bool:
-        if self.mutating is not None and self.mutating != mutating:
-            return False
-        return fnmatch.fnmatchcase(method_id, self.methods)
+    @property
+    def pattern(self) -> str:
+        return self.methods
 
 
 @dataclass
@@ -100,17 +100,7 @@ class Faults:
     def decide(self, method_id: str, mutating: bool) -> Decision:
         out = Decision()
         with self._lock:
-            for f in self.faults:
-                if not f.matches(method_id, mutating):
-                    continue
-                f.seen += 1
-                if f.nth is not None and f.seen != f.nth:
-                    continue
-                if f.times is not None and f.hits >= f.times:
-                    continue
-                if f.probability < 1.0 and self._rng.random() >= f.probability:
-                    continue
-                f.hits += 1
+            for f in firing(self.faults, method_id, mutating, self._rng):
                 out.latency += f.latency
                 if f.status is not None:
                     err = for_status(f.status, f.message)

@@ -16,12 +16,12 @@ took effect, and an error it returns is answered instead (the answer is lost).
 
 from __future__ import annotations
 
-import fnmatch
 import random
 import threading
 import time
 from dataclasses import dataclass, field
 
+from emulators.faultselect import firing
 from emulators.openstack.errors import ApiError
 
 _DEFAULT_MESSAGES = {
@@ -51,10 +51,9 @@ class Fault:
     seen: int = 0
     hits: int = 0
 
-    def matches(self, action: str, mutating: bool) -> bool:
-        if self.mutating is not None and self.mutating != mutating:
-            return False
-        return fnmatch.fnmatchcase(action, self.actions)
+    @property
+    def pattern(self) -> str:
+        return self.actions
 
     def error(self) -> ApiError:
         assert self.status is not None
@@ -129,19 +128,7 @@ class Faults:
     def decide(self, action: str, mutating: bool) -> Decision:
         out = Decision()
         with self._lock:
-            for fault in self.active:
-                if not fault.matches(action, mutating):
-                    continue
-                fault.seen += 1
-                if fault.nth is not None and fault.seen != fault.nth:
-                    continue
-                if fault.after is not None and fault.seen <= fault.after:
-                    continue
-                if fault.times is not None and fault.hits >= fault.times:
-                    continue
-                if fault.probability < 1.0 and self._rng.random() >= fault.probability:
-                    continue
-                fault.hits += 1
+            for fault in firing(self.active, action, mutating, self._rng):
                 out.latency += fault.latency
                 out.provisioning_error = out.provisioning_error or fault.provisioning_error
                 if fault.status is not None:
