@@ -8,6 +8,7 @@ The static checks of the same roles are in test_chart.py; this is the proof they
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from kubernetes import utils
 
 from ccm.apiserver.auth.users import TokenAuthenticator, parse_token_file
-from ccm.apiserver.testing import EmbeddedAPIServer, embedded_apiserver
+from ccm.apiserver.testing import embedded_apiserver
 from ccm.controllers import selection
 from ccm.controllers.manager import ControllerManager, ControllerOptions
 from ccm.controllers.nodeutil import TAINT_UNINITIALIZED
@@ -39,27 +40,21 @@ def token_file(docs: list[dict[str, Any]]) -> str:
 @pytest.fixture
 def cluster_with_chart_rbac(render: Render) -> Iterator[Any]:
     """``start(controllers)`` -> (admin client, ccm client) on a fresh RBAC API with the chart's roles."""
-    servers: list[tuple[EmbeddedAPIServer, Any]] = []
-    clients: list[k8s.ApiClient] = []
+    with contextlib.ExitStack() as stack:
+        def start(controllers: list[str]) -> tuple[k8s.ApiClient, k8s.ApiClient]:
+            docs = render({"controllers": controllers}, namespace=NAMESPACE)
+            server = stack.enter_context(embedded_apiserver(
+                tokens=TokenAuthenticator(parse_token_file(token_file(docs))), authorization_mode="RBAC",
+                cluster_objects=True))
+            admin, ccm = server.api_client("admin-token"), server.api_client("ccm-token")
+            stack.callback(admin.close)
+            stack.callback(ccm.close)
+            for doc in docs:
+                if doc["kind"] in RBAC_KINDS:
+                    utils.create_from_dict(admin, doc)
+            return admin, ccm
 
-    def start(controllers: list[str]) -> tuple[k8s.ApiClient, k8s.ApiClient]:
-        docs = render({"controllers": controllers}, namespace=NAMESPACE)
-        ctx = embedded_apiserver(tokens=TokenAuthenticator(parse_token_file(token_file(docs))), authorization_mode="RBAC",
-                                 cluster_objects=True)
-        server = ctx.__enter__()
-        servers.append((server, ctx))
-        admin, ccm = server.api_client("admin-token"), server.api_client("ccm-token")
-        clients.extend((admin, ccm))
-        for doc in docs:
-            if doc["kind"] in RBAC_KINDS:
-                utils.create_from_dict(admin, doc)
-        return admin, ccm
-
-    yield start
-    for c in clients:
-        c.close()
-    for _, ctx in servers:
-        ctx.__exit__(None, None, None)
+        yield start
 
 
 def manager(ccm: k8s.ApiClient, cloud: FakeCloud, controllers: list[str]) -> ControllerManager:
